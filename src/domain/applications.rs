@@ -1,0 +1,167 @@
+//! Applications: CreateApplication, GetApplication, UpdateApplication, DeleteApplication,
+//! ListApplications.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::error::{Error, Result};
+use super::{check_tags, decode, encode, insert_with_new_id, list_page, must_get, Ctx, Service};
+use crate::store::{Kind, Record};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Application {
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateApplicationRequest {
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+pub async fn create_application(
+    svc: &Service,
+    ctx: &Ctx,
+    input: CreateApplicationRequest,
+) -> Result<Value> {
+    check_tags(&input.tags)?;
+    let mut tx = svc.store.write(&ctx.account).await?;
+    let quota = svc.settings.quotas.applications;
+    if tx.count(Kind::Application, None).await? >= quota {
+        return Err(Error::ServiceQuotaExceeded(format!(
+            "The number of applications in this account has reached the limit of {quota}."
+        )));
+    }
+    let app = Application {
+        id: String::new(),
+        name: input.name,
+        description: input.description,
+    };
+    let mut rec = Record::new(Kind::Application, "", "", encode(&app)?);
+    rec.tags = input.tags;
+    let rec = insert_with_new_id(&mut *tx, rec).await?;
+    tx.commit().await?;
+    Ok(rec.body)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetApplicationRequest {
+    pub application_id: String,
+}
+
+pub async fn get_application(
+    svc: &Service,
+    ctx: &Ctx,
+    input: GetApplicationRequest,
+) -> Result<Value> {
+    let mut tx = svc.store.read(&ctx.account).await?;
+    let rec = must_get(
+        &mut *tx,
+        Kind::Application,
+        &input.application_id,
+        "",
+        "Application",
+    )
+    .await?;
+    Ok(rec.body)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateApplicationRequest {
+    pub application_id: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+pub async fn update_application(
+    svc: &Service,
+    ctx: &Ctx,
+    input: UpdateApplicationRequest,
+) -> Result<Value> {
+    let mut tx = svc.store.write(&ctx.account).await?;
+    let mut rec = must_get(
+        &mut *tx,
+        Kind::Application,
+        &input.application_id,
+        "",
+        "Application",
+    )
+    .await?;
+    let mut app: Application = decode(&rec)?;
+    if let Some(n) = input.name {
+        app.name = n;
+    }
+    if let Some(d) = input.description {
+        app.description = Some(d);
+    }
+    rec.body = encode(&app)?;
+    tx.update(&rec).await?;
+    tx.commit().await?;
+    Ok(rec.body)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteApplicationRequest {
+    pub application_id: String,
+}
+
+/// Refuses while environments or configuration profiles remain (see docs/decisions.md).
+pub async fn delete_application(
+    svc: &Service,
+    ctx: &Ctx,
+    input: DeleteApplicationRequest,
+) -> Result<Value> {
+    let id = input.application_id;
+    let mut tx = svc.store.write(&ctx.account).await?;
+    must_get(&mut *tx, Kind::Application, &id, "", "Application").await?;
+    for (kind, what) in [
+        (Kind::Environment, "environments"),
+        (Kind::ConfigurationProfile, "configuration profiles"),
+    ] {
+        if tx.count(kind, Some(&id)).await? > 0 {
+            return Err(Error::bad_request(format!(
+                "Cannot delete application {id} because there are still {what} existing under it."
+            )));
+        }
+    }
+    tx.delete(Kind::Application, &id).await?;
+    tx.commit().await?;
+    Ok(Value::Null)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListApplicationsRequest {
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+pub async fn list_applications(
+    svc: &Service,
+    ctx: &Ctx,
+    input: ListApplicationsRequest,
+) -> Result<Value> {
+    let mut tx = svc.store.read(&ctx.account).await?;
+    list_page(
+        &mut *tx,
+        Kind::Application,
+        None,
+        None,
+        input.max_results,
+        input.next_token.as_deref(),
+        |r| r.body.clone(),
+    )
+    .await
+}

@@ -1,0 +1,273 @@
+//! Deployment strategies: CreateDeploymentStrategy, GetDeploymentStrategy,
+//! UpdateDeploymentStrategy, DeleteDeploymentStrategy, ListDeploymentStrategies. The four
+//! predefined `AppConfig.*` strategies exist in every account and cannot be changed.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::error::{Error, Result};
+use super::{
+    check_tags, decode, encode, insert_with_new_id, items, must_get, pagination, Ctx, Service,
+};
+use crate::store::{Kind, ListQuery, Record};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeploymentStrategy {
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub deployment_duration_in_minutes: i64,
+    pub growth_type: String,
+    pub growth_factor: f64,
+    pub final_bake_time_in_minutes: i64,
+    pub replicate_to: String,
+}
+
+/// (Id, GrowthType, GrowthFactor, duration, bake, Description) from the AppConfig user guide.
+const PREDEFINED: &[(&str, &str, f64, i64, i64, &str)] = &[
+    (
+        "AppConfig.Linear50PercentEvery30Seconds",
+        "LINEAR",
+        50.0,
+        1,
+        1,
+        "Test/Demo",
+    ),
+    (
+        "AppConfig.Canary10Percent20Minutes",
+        "EXPONENTIAL",
+        10.0,
+        20,
+        10,
+        "AWS Recommended",
+    ),
+    ("AppConfig.AllAtOnce", "LINEAR", 100.0, 0, 10, "Quick"),
+    (
+        "AppConfig.Linear20PercentEvery6Minutes",
+        "LINEAR",
+        20.0,
+        30,
+        30,
+        "AWS Recommended",
+    ),
+];
+
+pub fn predefined() -> Vec<DeploymentStrategy> {
+    PREDEFINED
+        .iter()
+        .map(
+            |(id, growth_type, factor, duration, bake, desc)| DeploymentStrategy {
+                id: id.to_string(),
+                name: id.to_string(),
+                description: Some(desc.to_string()),
+                deployment_duration_in_minutes: *duration,
+                growth_type: growth_type.to_string(),
+                growth_factor: *factor,
+                final_bake_time_in_minutes: *bake,
+                replicate_to: "NONE".into(),
+            },
+        )
+        .collect()
+}
+
+fn is_predefined(id: &str) -> bool {
+    id.starts_with("AppConfig.")
+}
+
+/// Finds a predefined or custom strategy.
+pub async fn find(svc: &Service, ctx: &Ctx, id: &str) -> Result<DeploymentStrategy> {
+    if let Some(s) = predefined().into_iter().find(|s| s.id == id) {
+        return Ok(s);
+    }
+    let mut tx = svc.store.read(&ctx.account).await?;
+    let rec = must_get(
+        &mut *tx,
+        Kind::DeploymentStrategy,
+        id,
+        "",
+        "DeploymentStrategy",
+    )
+    .await?;
+    decode(&rec)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateDeploymentStrategyRequest {
+    pub name: String,
+    pub description: Option<String>,
+    pub deployment_duration_in_minutes: i64,
+    pub final_bake_time_in_minutes: Option<i64>,
+    pub growth_factor: f64,
+    pub growth_type: Option<String>,
+    pub replicate_to: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+pub async fn create_deployment_strategy(
+    svc: &Service,
+    ctx: &Ctx,
+    input: CreateDeploymentStrategyRequest,
+) -> Result<Value> {
+    check_tags(&input.tags)?;
+    let mut tx = svc.store.write(&ctx.account).await?;
+    let quota = svc.settings.quotas.deployment_strategies;
+    if tx.count(Kind::DeploymentStrategy, None).await? >= quota {
+        return Err(Error::ServiceQuotaExceeded(format!(
+            "The number of deployment strategies in this account has reached the limit of {quota}."
+        )));
+    }
+    let strategy = DeploymentStrategy {
+        id: String::new(),
+        name: input.name,
+        description: input.description,
+        deployment_duration_in_minutes: input.deployment_duration_in_minutes,
+        growth_type: input.growth_type.unwrap_or_else(|| "LINEAR".into()),
+        growth_factor: input.growth_factor,
+        final_bake_time_in_minutes: input.final_bake_time_in_minutes.unwrap_or(0),
+        replicate_to: input.replicate_to.unwrap_or_else(|| "NONE".into()),
+    };
+    let mut rec = Record::new(Kind::DeploymentStrategy, "", "", encode(&strategy)?);
+    rec.tags = input.tags;
+    let rec = insert_with_new_id(&mut *tx, rec).await?;
+    tx.commit().await?;
+    Ok(rec.body)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetDeploymentStrategyRequest {
+    pub deployment_strategy_id: String,
+}
+
+pub async fn get_deployment_strategy(
+    svc: &Service,
+    ctx: &Ctx,
+    input: GetDeploymentStrategyRequest,
+) -> Result<Value> {
+    encode(&find(svc, ctx, &input.deployment_strategy_id).await?)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateDeploymentStrategyRequest {
+    pub deployment_strategy_id: String,
+    pub description: Option<String>,
+    pub deployment_duration_in_minutes: Option<i64>,
+    pub final_bake_time_in_minutes: Option<i64>,
+    pub growth_factor: Option<f64>,
+    pub growth_type: Option<String>,
+}
+
+pub async fn update_deployment_strategy(
+    svc: &Service,
+    ctx: &Ctx,
+    input: UpdateDeploymentStrategyRequest,
+) -> Result<Value> {
+    let id = input.deployment_strategy_id;
+    if is_predefined(&id) {
+        return Err(Error::bad_request(format!(
+            "Cannot update predefined Deployment Strategy {id}."
+        )));
+    }
+    let mut tx = svc.store.write(&ctx.account).await?;
+    let mut rec = must_get(
+        &mut *tx,
+        Kind::DeploymentStrategy,
+        &id,
+        "",
+        "DeploymentStrategy",
+    )
+    .await?;
+    let mut s: DeploymentStrategy = decode(&rec)?;
+    if let Some(d) = input.description {
+        s.description = Some(d);
+    }
+    if let Some(v) = input.deployment_duration_in_minutes {
+        s.deployment_duration_in_minutes = v;
+    }
+    if let Some(v) = input.final_bake_time_in_minutes {
+        s.final_bake_time_in_minutes = v;
+    }
+    if let Some(v) = input.growth_factor {
+        s.growth_factor = v;
+    }
+    if let Some(v) = input.growth_type {
+        s.growth_type = v;
+    }
+    rec.body = encode(&s)?;
+    tx.update(&rec).await?;
+    tx.commit().await?;
+    Ok(rec.body)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteDeploymentStrategyRequest {
+    pub deployment_strategy_id: String,
+}
+
+pub async fn delete_deployment_strategy(
+    svc: &Service,
+    ctx: &Ctx,
+    input: DeleteDeploymentStrategyRequest,
+) -> Result<Value> {
+    let id = input.deployment_strategy_id;
+    if is_predefined(&id) {
+        return Err(Error::bad_request(format!(
+            "Cannot delete predefined Deployment Strategy {id}."
+        )));
+    }
+    let mut tx = svc.store.write(&ctx.account).await?;
+    if !tx.delete(Kind::DeploymentStrategy, &id).await? {
+        return Err(Error::not_found("DeploymentStrategy", &id));
+    }
+    tx.commit().await?;
+    Ok(Value::Null)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListDeploymentStrategiesRequest {
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+/// Predefined strategies come first, at sequence numbers below every stored one (-4..-1), so
+/// one keyset token walks across both.
+pub async fn list_deployment_strategies(
+    svc: &Service,
+    ctx: &Ctx,
+    input: ListDeploymentStrategiesRequest,
+) -> Result<Value> {
+    let page = pagination::page(input.max_results, input.next_token.as_deref())?;
+    let builtin = predefined();
+    let n = builtin.len() as i64;
+    let mut rows: Vec<(i64, Value)> = Vec::new();
+    for (i, s) in builtin.iter().enumerate() {
+        let seq = i as i64 - n;
+        if page.after_seq == 0 || seq > page.after_seq {
+            rows.push((seq, encode(s)?));
+        }
+    }
+    let mut tx = svc.store.read(&ctx.account).await?;
+    let stored = tx
+        .list(ListQuery {
+            kind: Kind::DeploymentStrategy,
+            parent: None,
+            attr: None,
+            after_seq: page.after_seq.max(0),
+            limit: page.limit + 1,
+            descending: false,
+        })
+        .await?;
+    rows.extend(stored.into_iter().map(|r| (r.seq, r.body)));
+    rows.truncate(page.limit as usize + 1);
+    let (rows, next) = pagination::finish(rows, page.limit, |r| r.0);
+    Ok(items(rows.into_iter().map(|r| r.1).collect(), next))
+}

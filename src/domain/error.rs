@@ -1,0 +1,123 @@
+//! The one error type of the service. Each variant mirrors an error shape of the AppConfig model;
+//! the wire layer turns it into status code, `x-amzn-ErrorType` and a JSON body.
+
+use serde::Serialize;
+
+/// One entry of `BadRequestDetails.InvalidConfiguration` (model shape `InvalidConfigurationDetail`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InvalidConfigurationDetail {
+    /// The constraint that failed, e.g. `required`, `type`, `pattern`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub constraint: Option<String>,
+    /// JSON path of the failing value, e.g. `$.flags.my_flag.name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Human-readable explanation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The kind of the check (`Syntax`, `Semantic`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// The offending value, rendered as text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{message}")]
+    BadRequest {
+        message: String,
+        /// Set (with `Reason: InvalidConfiguration`) when configuration content failed validation.
+        invalid_configuration: Option<Vec<InvalidConfigurationDetail>>,
+    },
+    #[error("{message}")]
+    ResourceNotFound {
+        message: String,
+        resource_name: Option<String>,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    ServiceQuotaExceeded(String),
+    #[error("{message}")]
+    PayloadTooLarge {
+        message: String,
+        /// Kilobytes.
+        limit: f64,
+        /// Kilobytes.
+        size: f64,
+    },
+    /// A model operation whose capability appconfigd has not built yet (see
+    /// docs/compatibility.md). Answered as 501 so no client mistakes it for success.
+    #[error("{0}")]
+    NotImplemented(String),
+    /// Anything that is our fault (storage failure, bug). The message is logged, not shown in full.
+    #[error("{0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Error::BadRequest {
+            message: message.into(),
+            invalid_configuration: None,
+        }
+    }
+
+    pub fn invalid_configuration(
+        message: impl Into<String>,
+        details: Vec<InvalidConfigurationDetail>,
+    ) -> Self {
+        Error::BadRequest {
+            message: message.into(),
+            invalid_configuration: Some(details),
+        }
+    }
+
+    /// `what` is the resource kind as AWS words it ("Application", "Environment", …).
+    pub fn not_found(what: &str, id: &str) -> Self {
+        Error::ResourceNotFound {
+            message: format!("{what} {id} not found"),
+            resource_name: Some(what.to_string()),
+        }
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Error::Internal(e.to_string())
+    }
+
+    /// The model's error shape name, as sent in `x-amzn-ErrorType`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Error::BadRequest { .. } => "BadRequestException",
+            Error::ResourceNotFound { .. } => "ResourceNotFoundException",
+            Error::Conflict(_) => "ConflictException",
+            Error::ServiceQuotaExceeded(_) => "ServiceQuotaExceededException",
+            Error::PayloadTooLarge { .. } => "PayloadTooLargeException",
+            Error::NotImplemented(_) => "NotImplementedException",
+            Error::Internal(_) => "InternalServerException",
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::BadRequest { .. } => 400,
+            Error::ResourceNotFound { .. } => 404,
+            Error::Conflict(_) => 409,
+            Error::ServiceQuotaExceeded(_) => 402,
+            Error::PayloadTooLarge { .. } => 413,
+            Error::NotImplemented(_) => 501,
+            Error::Internal(_) => 500,
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for Error {
+    fn from(e: crate::store::StoreError) -> Self {
+        Error::Internal(e.to_string())
+    }
+}

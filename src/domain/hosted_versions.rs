@@ -1,0 +1,257 @@
+//! Hosted configuration versions: CreateHostedConfigurationVersion,
+//! GetHostedConfigurationVersion, DeleteHostedConfigurationVersion,
+//! ListHostedConfigurationVersions. Content bytes are stored exactly as received; metadata
+//! travels in headers on the wire (the model binds it so).
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::configuration_profiles::load_profile;
+use super::error::{Error, Result};
+use super::{encode, featureflags, list_page, Ctx, Service};
+use crate::store::{AttrFilter, Kind, ListQuery, Record, Tx};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HostedConfigurationVersion {
+    pub application_id: String,
+    pub configuration_profile_id: String,
+    pub version_number: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub content_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_label: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key_arn: Option<String>,
+}
+
+/// Store key of a version (record id and content key alike).
+pub fn version_key(app_id: &str, profile_id: &str, number: i64) -> String {
+    format!("{app_id}/{profile_id}/{number}")
+}
+
+/// The newest existing version of a profile, if any.
+pub async fn latest_version(
+    tx: &mut dyn Tx,
+    app_id: &str,
+    profile_id: &str,
+) -> Result<Option<Record>> {
+    let parent = format!("{app_id}/{profile_id}");
+    let mut rows = tx
+        .list(ListQuery {
+            kind: Kind::HostedConfigurationVersion,
+            parent: Some(&parent),
+            attr: None,
+            after_seq: 0,
+            limit: 1,
+            descending: true,
+        })
+        .await?;
+    Ok(rows.pop())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateHostedConfigurationVersionRequest {
+    pub application_id: String,
+    pub configuration_profile_id: String,
+    pub description: Option<String>,
+    pub content_type: String,
+    pub latest_version_number: Option<i64>,
+    pub version_label: Option<String>,
+}
+
+pub async fn create_hosted_configuration_version(
+    svc: &Service,
+    ctx: &Ctx,
+    input: CreateHostedConfigurationVersionRequest,
+    content: Bytes,
+) -> Result<(Value, Bytes)> {
+    let limit = svc.settings.quotas.hosted_configuration_bytes;
+    if content.len() > limit {
+        return Err(payload_too_large(limit, content.len()));
+    }
+    let (app_id, profile_id) = (input.application_id, input.configuration_profile_id);
+    let mut tx = svc.store.write(&ctx.account).await?;
+    let (_, profile) = load_profile(&mut *tx, &app_id, &profile_id).await?;
+    if !profile.is_hosted() {
+        return Err(Error::bad_request(format!(
+            "Configuration profile {profile_id} uses LocationUri '{}'; hosted versions can only be created for 'hosted' profiles.",
+            profile.location_uri
+        )));
+    }
+    let latest = latest_version(&mut *tx, &app_id, &profile_id).await?;
+    let latest_number = latest
+        .as_ref()
+        .and_then(|r| r.body["VersionNumber"].as_i64())
+        .unwrap_or(0);
+    if let Some(expected) = input.latest_version_number {
+        if expected != latest_number {
+            return Err(Error::Conflict(format!(
+                "LatestVersionNumber {expected} does not match the latest hosted configuration version {latest_number} of configuration profile {profile_id}."
+            )));
+        }
+    }
+    let parent = format!("{app_id}/{profile_id}");
+    if let Some(label) = &input.version_label {
+        let taken = tx
+            .list(ListQuery {
+                kind: Kind::HostedConfigurationVersion,
+                parent: Some(&parent),
+                attr: Some(AttrFilter::Equals(label.clone())),
+                after_seq: 0,
+                limit: 1,
+                descending: false,
+            })
+            .await?;
+        if !taken.is_empty() {
+            return Err(Error::Conflict(format!(
+                "VersionLabel '{label}' is already used by another hosted configuration version of configuration profile {profile_id}."
+            )));
+        }
+    }
+    if profile.is_feature_flags() {
+        featureflags::validate(&content).map_err(|details| {
+            Error::invalid_configuration(
+                "The feature flag configuration is invalid.".to_string(),
+                details,
+            )
+        })?;
+    }
+    // A per-profile counter, so numbers are never reused after a delete.
+    let number = tx.next_counter(&format!("hostedversion:{parent}")).await?;
+    let version = HostedConfigurationVersion {
+        application_id: app_id.clone(),
+        configuration_profile_id: profile_id.clone(),
+        version_number: number,
+        description: input.description,
+        content_type: input.content_type,
+        version_label: input.version_label.clone(),
+        kms_key_arn: profile.kms_key_arn.clone(),
+    };
+    let key = version_key(&app_id, &profile_id, number);
+    let mut rec = Record::new(
+        Kind::HostedConfigurationVersion,
+        key.clone(),
+        parent,
+        encode(&version)?,
+    );
+    rec.attr = input.version_label;
+    let rec = tx.insert(rec).await?;
+    tx.put_content(&key, &content).await?;
+    tx.commit().await?;
+    Ok((rec.body, content))
+}
+
+fn payload_too_large(limit: usize, size: usize) -> Error {
+    let kb = |b: usize| (b as f64 / 1024.0 * 100.0).round() / 100.0;
+    Error::PayloadTooLarge {
+        message: format!(
+            "The content is {} KB, larger than the {} KB allowed for a hosted configuration version.",
+            kb(size),
+            kb(limit)
+        ),
+        limit: kb(limit),
+        size: kb(size),
+    }
+}
+
+/// Used by the wire layer when the body is cut off before it was read completely.
+pub fn too_large(svc: &Service, size: usize) -> Error {
+    payload_too_large(svc.settings.quotas.hosted_configuration_bytes, size)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetHostedConfigurationVersionRequest {
+    pub application_id: String,
+    pub configuration_profile_id: String,
+    pub version_number: i64,
+}
+
+pub async fn get_hosted_configuration_version(
+    svc: &Service,
+    ctx: &Ctx,
+    input: GetHostedConfigurationVersionRequest,
+) -> Result<(Value, Bytes)> {
+    let (app_id, profile_id) = (input.application_id, input.configuration_profile_id);
+    let mut tx = svc.store.read(&ctx.account).await?;
+    load_profile(&mut *tx, &app_id, &profile_id).await?;
+    let key = version_key(&app_id, &profile_id, input.version_number);
+    let rec = tx
+        .get(Kind::HostedConfigurationVersion, &key)
+        .await?
+        .ok_or_else(|| {
+            Error::not_found(
+                "HostedConfigurationVersion",
+                &input.version_number.to_string(),
+            )
+        })?;
+    let content = tx.get_content(&key).await?.unwrap_or_default();
+    Ok((rec.body, Bytes::from(content)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteHostedConfigurationVersionRequest {
+    pub application_id: String,
+    pub configuration_profile_id: String,
+    pub version_number: i64,
+}
+
+pub async fn delete_hosted_configuration_version(
+    svc: &Service,
+    ctx: &Ctx,
+    input: DeleteHostedConfigurationVersionRequest,
+) -> Result<Value> {
+    let (app_id, profile_id) = (input.application_id, input.configuration_profile_id);
+    let mut tx = svc.store.write(&ctx.account).await?;
+    load_profile(&mut *tx, &app_id, &profile_id).await?;
+    let key = version_key(&app_id, &profile_id, input.version_number);
+    if !tx.delete(Kind::HostedConfigurationVersion, &key).await? {
+        return Err(Error::not_found(
+            "HostedConfigurationVersion",
+            &input.version_number.to_string(),
+        ));
+    }
+    tx.delete_content(&key).await?;
+    tx.commit().await?;
+    Ok(Value::Null)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListHostedConfigurationVersionsRequest {
+    pub application_id: String,
+    pub configuration_profile_id: String,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+    pub version_label: Option<String>,
+}
+
+pub async fn list_hosted_configuration_versions(
+    svc: &Service,
+    ctx: &Ctx,
+    input: ListHostedConfigurationVersionsRequest,
+) -> Result<Value> {
+    let (app_id, profile_id) = (input.application_id, input.configuration_profile_id);
+    let mut tx = svc.store.read(&ctx.account).await?;
+    load_profile(&mut *tx, &app_id, &profile_id).await?;
+    // `v2*` matches labels starting with `v2`; without a trailing `*` the match is exact.
+    let filter = input.version_label.map(|l| match l.strip_suffix('*') {
+        Some(prefix) => AttrFilter::Prefix(prefix.to_string()),
+        None => AttrFilter::Equals(l),
+    });
+    list_page(
+        &mut *tx,
+        Kind::HostedConfigurationVersion,
+        Some(&format!("{app_id}/{profile_id}")),
+        filter,
+        input.max_results,
+        input.next_token.as_deref(),
+        |r| r.body.clone(),
+    )
+    .await
+}

@@ -1,0 +1,164 @@
+//! The domain: AppConfig resources, their rules and the operations on them. Each operation is
+//! a function named after the model operation (`create_application`, …) that takes the typed
+//! input shape and returns the output shape as JSON. Nothing here knows about HTTP; storage is
+//! reached through the `Store` trait only.
+
+pub mod applications;
+pub mod clock;
+pub mod configuration_profiles;
+pub mod deployment_strategies;
+pub mod environments;
+pub mod error;
+pub mod featureflags;
+pub mod hosted_versions;
+pub mod ids;
+pub mod pagination;
+pub mod settings;
+pub mod tags;
+pub mod validate_configuration;
+pub mod validation;
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::store::{DynStore, Kind, Record, Tx};
+use clock::Clock;
+use error::{Error, Result};
+
+/// Limits AWS applies by default; a self-hosted team may raise them.
+#[derive(Debug, Clone)]
+pub struct Quotas {
+    pub applications: i64,
+    pub environments_per_application: i64,
+    pub profiles_per_application: i64,
+    pub deployment_strategies: i64,
+    /// Largest hosted configuration version, in bytes.
+    pub hosted_configuration_bytes: usize,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Quotas {
+            applications: 100,
+            environments_per_application: 20,
+            profiles_per_application: 100,
+            deployment_strategies: 20,
+            hosted_configuration_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub region: String,
+    pub quotas: Quotas,
+}
+
+/// Everything an operation needs: storage, time and configuration.
+#[derive(Clone)]
+pub struct Service {
+    pub store: DynStore,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Arc<Settings>,
+}
+
+/// Who is calling. Every stored resource is keyed by account.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub account: String,
+}
+
+impl Service {
+    pub fn arn(&self, ctx: &Ctx, resource: &str) -> String {
+        ids::arn(&self.settings.region, &ctx.account, resource)
+    }
+}
+
+/// Decodes a stored body into its domain type.
+pub fn decode<T: DeserializeOwned>(rec: &Record) -> Result<T> {
+    serde_json::from_value(rec.body.clone())
+        .map_err(|e| Error::internal(format!("corrupt {} {}: {e}", rec.kind.as_str(), rec.id)))
+}
+
+pub fn encode<T: Serialize>(value: &T) -> Result<Value> {
+    serde_json::to_value(value).map_err(Error::internal)
+}
+
+/// Loads a record that must exist under `parent`, or answers ResourceNotFound naming `what`.
+pub async fn must_get(
+    tx: &mut dyn Tx,
+    kind: Kind,
+    id: &str,
+    parent: &str,
+    what: &str,
+) -> Result<Record> {
+    match tx.get(kind, id).await? {
+        Some(rec) if rec.parent == parent => Ok(rec),
+        _ => Err(Error::not_found(what, id)),
+    }
+}
+
+/// Creates a record with a fresh random id, retrying on the (unlikely) collision.
+pub async fn insert_with_new_id(tx: &mut dyn Tx, mut rec: Record) -> Result<Record> {
+    for _ in 0..8 {
+        let id = ids::new_id();
+        if tx.get(rec.kind, &id).await?.is_none() {
+            rec.id = id.clone();
+            if let Some(obj) = rec.body.as_object_mut() {
+                obj.insert("Id".into(), Value::String(id));
+            }
+            return Ok(tx.insert(rec).await?);
+        }
+    }
+    Err(Error::internal("could not allocate a unique id"))
+}
+
+/// Validates user tags beyond the model's length limits: the `aws:` prefix is reserved.
+pub fn check_tags(tags: &std::collections::BTreeMap<String, String>) -> Result<()> {
+    if let Some(k) = tags
+        .keys()
+        .find(|k| k.to_ascii_lowercase().starts_with("aws:"))
+    {
+        return Err(Error::bad_request(format!(
+            "Tag key '{k}' is invalid: keys starting with 'aws:' are reserved."
+        )));
+    }
+    Ok(())
+}
+
+/// One page of a list operation as `{"Items": [...], "NextToken": ...}`, reading `limit + 1`
+/// rows by keyset so the cost is proportional to the page, not the table.
+pub async fn list_page(
+    tx: &mut dyn Tx,
+    kind: Kind,
+    parent: Option<&str>,
+    attr: Option<crate::store::AttrFilter>,
+    max_results: Option<i64>,
+    next_token: Option<&str>,
+    item: impl Fn(&Record) -> Value,
+) -> Result<Value> {
+    let page = pagination::page(max_results, next_token)?;
+    let rows = tx
+        .list(crate::store::ListQuery {
+            kind,
+            parent,
+            attr,
+            after_seq: page.after_seq,
+            limit: page.limit + 1,
+            descending: false,
+        })
+        .await?;
+    let (rows, next) = pagination::finish(rows, page.limit, |r| r.seq);
+    Ok(items(rows.iter().map(item).collect(), next))
+}
+
+pub fn items(items: Vec<Value>, next: Option<String>) -> Value {
+    let mut out = serde_json::json!({ "Items": items });
+    if let Some(n) = next {
+        out["NextToken"] = Value::String(n);
+    }
+    out
+}

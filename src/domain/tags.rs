@@ -1,0 +1,158 @@
+//! Tags: TagResource, UntagResource, ListTagsForResource. A tag operation names its resource by
+//! ARN; the ARN is resolved to the stored record, whose tags are kept beside its body.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::{Error, Result};
+use super::ids::parse_arn;
+use super::{check_tags, Ctx, Service};
+use crate::store::{Kind, Record, Tx};
+
+/// Where an ARN points: the record's kind, id and expected parent.
+struct Target {
+    kind: Kind,
+    id: String,
+    parent: String,
+    what: &'static str,
+}
+
+fn resolve(svc: &Service, ctx: &Ctx, arn: &str) -> Result<Option<Target>> {
+    let malformed = || {
+        Error::bad_request(format!(
+            "The ARN '{arn}' is not a valid AppConfig resource ARN."
+        ))
+    };
+    let p = parse_arn(arn).ok_or_else(malformed)?;
+    if p.service != "appconfig" {
+        return Err(malformed());
+    }
+    let not_found = || Error::ResourceNotFound {
+        message: format!("Resource {arn} not found"),
+        resource_name: Some(arn.to_string()),
+    };
+    if p.region != svc.settings.region || p.account != ctx.account {
+        return Err(not_found());
+    }
+    let t = |kind, id: &str, parent: String, what| Target {
+        kind,
+        id: id.to_string(),
+        parent,
+        what,
+    };
+    Ok(Some(match p.resource.as_slice() {
+        ["application", a] => t(Kind::Application, a, String::new(), "Application"),
+        ["application", a, "environment", e] => {
+            t(Kind::Environment, e, a.to_string(), "Environment")
+        }
+        ["application", a, "configurationprofile", c] => t(
+            Kind::ConfigurationProfile,
+            c,
+            a.to_string(),
+            "ConfigurationProfile",
+        ),
+        ["application", a, "environment", e, "deployment", n] => t(
+            Kind::Deployment,
+            &format!("{a}/{e}/{n}"),
+            format!("{a}/{e}"),
+            "Deployment",
+        ),
+        ["deploymentstrategy", s] if s.starts_with("AppConfig.") => return Ok(None),
+        ["deploymentstrategy", s] => t(
+            Kind::DeploymentStrategy,
+            s,
+            String::new(),
+            "DeploymentStrategy",
+        ),
+        ["extension", x, _] | ["extension", x] => t(Kind::Extension, x, String::new(), "Extension"),
+        ["extensionassociation", x] => t(
+            Kind::ExtensionAssociation,
+            x,
+            String::new(),
+            "ExtensionAssociation",
+        ),
+        _ => return Err(malformed()),
+    }))
+}
+
+async fn load(tx: &mut dyn Tx, target: &Target, arn: &str) -> Result<Record> {
+    match tx.get(target.kind, &target.id).await? {
+        Some(rec) if rec.parent == target.parent => Ok(rec),
+        _ => Err(Error::ResourceNotFound {
+            message: format!("{} {arn} not found", target.what),
+            resource_name: Some(arn.to_string()),
+        }),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListTagsForResourceRequest {
+    pub resource_arn: String,
+}
+
+pub async fn list_tags_for_resource(
+    svc: &Service,
+    ctx: &Ctx,
+    input: ListTagsForResourceRequest,
+) -> Result<Value> {
+    let Some(target) = resolve(svc, ctx, &input.resource_arn)? else {
+        // Predefined strategies are AWS-owned and carry no tags.
+        return Ok(json!({ "Tags": {} }));
+    };
+    let mut tx = svc.store.read(&ctx.account).await?;
+    let rec = load(&mut *tx, &target, &input.resource_arn).await?;
+    Ok(json!({ "Tags": rec.tags }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TagResourceRequest {
+    pub resource_arn: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+pub async fn tag_resource(svc: &Service, ctx: &Ctx, input: TagResourceRequest) -> Result<Value> {
+    check_tags(&input.tags)?;
+    let target = resolve(svc, ctx, &input.resource_arn)?
+        .ok_or_else(|| Error::bad_request("Predefined deployment strategies cannot be tagged."))?;
+    let mut tx = svc.store.write(&ctx.account).await?;
+    let mut rec = load(&mut *tx, &target, &input.resource_arn).await?;
+    rec.tags.extend(input.tags);
+    if rec.tags.len() > 50 {
+        return Err(Error::bad_request(format!(
+            "Resource {} would have {} tags; the limit is 50.",
+            input.resource_arn,
+            rec.tags.len()
+        )));
+    }
+    tx.update(&rec).await?;
+    tx.commit().await?;
+    Ok(Value::Null)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UntagResourceRequest {
+    pub resource_arn: String,
+    pub tag_keys: Vec<String>,
+}
+
+pub async fn untag_resource(
+    svc: &Service,
+    ctx: &Ctx,
+    input: UntagResourceRequest,
+) -> Result<Value> {
+    let target = resolve(svc, ctx, &input.resource_arn)?
+        .ok_or_else(|| Error::bad_request("Predefined deployment strategies cannot be tagged."))?;
+    let mut tx = svc.store.write(&ctx.account).await?;
+    let mut rec = load(&mut *tx, &target, &input.resource_arn).await?;
+    for k in &input.tag_keys {
+        rec.tags.remove(k);
+    }
+    tx.update(&rec).await?;
+    tx.commit().await?;
+    Ok(Value::Null)
+}

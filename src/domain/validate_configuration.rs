@@ -1,0 +1,41 @@
+//! ValidateConfiguration: runs a profile's validators against one of its hosted versions.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::configuration_profiles::load_profile;
+use super::error::{Error, Result};
+use super::hosted_versions::version_key;
+use super::{validation, Ctx, Service};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ValidateConfigurationRequest {
+    pub application_id: String,
+    pub configuration_profile_id: String,
+    pub configuration_version: String,
+}
+
+pub async fn validate_configuration(
+    svc: &Service,
+    ctx: &Ctx,
+    input: ValidateConfigurationRequest,
+) -> Result<Value> {
+    let (app_id, profile_id) = (input.application_id, input.configuration_profile_id);
+    let version = input.configuration_version;
+    let mut tx = svc.store.read(&ctx.account).await?;
+    let (_, profile) = load_profile(&mut *tx, &app_id, &profile_id).await?;
+    if !profile.is_hosted() {
+        return Err(Error::bad_request(format!(
+            "Configuration profile {profile_id} is not hosted; appconfigd can only validate hosted configuration versions."
+        )));
+    }
+    let not_found = || Error::not_found("HostedConfigurationVersion", &version);
+    let number: i64 = version.parse().map_err(|_| not_found())?;
+    let content = tx
+        .get_content(&version_key(&app_id, &profile_id, number))
+        .await?
+        .ok_or_else(not_found)?;
+    validation::validate_content(&profile, &content)?;
+    Ok(Value::Null)
+}

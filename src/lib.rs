@@ -1,0 +1,12 @@
+//! appconfigd: a self-hosted, wire-compatible AWS AppConfig.
+//!
+//! Layers, with dependencies pointing downwards only:
+//! - `wire`: HTTP, restJson1 routing/binding/validation from the AWS model, error rendering.
+//! - `domain`: resources, rules and one function per AppConfig operation.
+//! - `store`: the `Store` trait with SQLite and PostgreSQL implementations.
+//! - `server`: configuration and start-up that wires the layers together.
+
+pub mod domain;
+pub mod server;
+pub mod store;
+pub mod wire;

@@ -1,0 +1,46 @@
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A self-hosted, wire-compatible AWS AppConfig. Point the AWS SDKs, the AWS CLI or Terraform
+/// at it with `--endpoint-url http://127.0.0.1:2772`.
+#[derive(Parser)]
+#[command(name = "appconfigd", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the AppConfig server.
+    Serve(appconfigd::server::ServeConfig),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("appconfigd: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Serve(cfg) => runtime.block_on(appconfigd::server::serve(cfg)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("appconfigd: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

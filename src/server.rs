@@ -1,0 +1,144 @@
+//! Start-up: configuration, storage, the HTTP listener and graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use clap::Args;
+use tokio::net::TcpListener;
+
+use crate::domain::clock::ScaledClock;
+use crate::domain::{Quotas, Service, Settings};
+use crate::store;
+use crate::wire::{self, AppState};
+
+/// `appconfigd serve` flags. Each can also be set by an environment variable.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on (port 0 picks a free port; the chosen address is printed).
+    #[arg(long, env = "APPCONFIGD_LISTEN", default_value = "127.0.0.1:2772")]
+    pub listen: SocketAddr,
+
+    /// Database URL: `sqlite://PATH` (created if missing) or `postgres://USER@HOST/DB`.
+    #[arg(
+        long,
+        env = "APPCONFIGD_DATABASE",
+        default_value = "sqlite://appconfigd.db"
+    )]
+    pub database: String,
+
+    /// Speed-up factor for every service-side clock (deployment steps, bake times): 60 makes
+    /// a one-hour deployment take one minute. Timestamps shown to clients stay wall-clock.
+    #[arg(long, env = "APPCONFIGD_TIME_SCALE", default_value_t = 1.0)]
+    pub time_scale: f64,
+
+    /// AWS region used in ARNs.
+    #[arg(long, env = "APPCONFIGD_REGION", default_value = "us-east-1")]
+    pub region: String,
+
+    /// AWS account id used in ARNs and as the owner of every resource.
+    #[arg(long, env = "APPCONFIGD_ACCOUNT_ID", default_value = "000000000000")]
+    pub account_id: String,
+
+    /// Largest hosted configuration version in bytes (AWS: 2 MB); larger uploads get
+    /// PayloadTooLargeException.
+    #[arg(long, env = "APPCONFIGD_MAX_CONFIGURATION_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub max_configuration_bytes: usize,
+
+    /// Applications per account (AWS default 100).
+    #[arg(long, env = "APPCONFIGD_QUOTA_APPLICATIONS", default_value_t = 100)]
+    pub quota_applications: i64,
+
+    /// Environments per application (AWS default 20).
+    #[arg(long, env = "APPCONFIGD_QUOTA_ENVIRONMENTS", default_value_t = 20)]
+    pub quota_environments: i64,
+
+    /// Configuration profiles per application (AWS default 100).
+    #[arg(long, env = "APPCONFIGD_QUOTA_PROFILES", default_value_t = 100)]
+    pub quota_profiles: i64,
+
+    /// Custom deployment strategies per account (AWS default 20).
+    #[arg(
+        long,
+        env = "APPCONFIGD_QUOTA_DEPLOYMENT_STRATEGIES",
+        default_value_t = 20
+    )]
+    pub quota_deployment_strategies: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Store(#[from] store::StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("invalid --time-scale {0}: must be a positive number")]
+    TimeScale(f64),
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+pub async fn serve(cfg: ServeConfig) -> Result<(), StartError> {
+    if !(cfg.time_scale.is_finite() && cfg.time_scale > 0.0) {
+        return Err(StartError::TimeScale(cfg.time_scale));
+    }
+    let store = store::connect(&cfg.database).await?;
+    let service = Service {
+        store: store.clone(),
+        clock: Arc::new(ScaledClock::new(cfg.time_scale)),
+        settings: Arc::new(Settings {
+            region: cfg.region.clone(),
+            quotas: Quotas {
+                applications: cfg.quota_applications,
+                environments_per_application: cfg.quota_environments,
+                profiles_per_application: cfg.quota_profiles,
+                deployment_strategies: cfg.quota_deployment_strategies,
+                hosted_configuration_bytes: cfg.max_configuration_bytes,
+            },
+        }),
+    };
+    let listener = TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: cfg.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(StartError::Serve)?;
+    tracing::info!(%addr, backend = store.backend(), "appconfigd listening");
+    // Tests and scripts read this line to find the port.
+    println!("appconfigd listening on http://{addr}");
+    let app = wire::router(AppState {
+        service,
+        account_id: cfg.account_id.clone(),
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(StartError::Serve)?;
+    tracing::info!("appconfigd stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

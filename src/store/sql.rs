@@ -1,0 +1,409 @@
+//! The SQL implementation of `Store`, for SQLite and PostgreSQL. The query text is shared; the
+//! `impl_tx!` macro instantiates it for each sqlx driver (sqlx's generic executor bounds are
+//! far harder to read than two expansions of the same code).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::Row;
+
+use super::migrations::{ddl, MIGRATIONS};
+use super::{AttrFilter, DynStore, Kind, ListQuery, Record, Store, StoreError, StoreResult, Tx};
+
+const COLUMNS: &str = "kind, id, parent, seq, attr, body, tags, created_at";
+
+/// Rewrites `?` placeholders to PostgreSQL's `$n`. Our SQL never has `?` inside literals.
+fn pg(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn kind_from_str(s: &str) -> StoreResult<Kind> {
+    Ok(match s {
+        "application" => Kind::Application,
+        "environment" => Kind::Environment,
+        "configurationprofile" => Kind::ConfigurationProfile,
+        "hostedconfigurationversion" => Kind::HostedConfigurationVersion,
+        "deploymentstrategy" => Kind::DeploymentStrategy,
+        "deployment" => Kind::Deployment,
+        "extension" => Kind::Extension,
+        "extensionassociation" => Kind::ExtensionAssociation,
+        "accountsettings" => Kind::AccountSettings,
+        other => return Err(StoreError::Corrupt(format!("unknown kind {other}"))),
+    })
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn list_sql(q: &ListQuery<'_>) -> String {
+    let mut sql = format!("SELECT {COLUMNS} FROM resources WHERE account = ? AND kind = ?");
+    if q.parent.is_some() {
+        sql.push_str(" AND parent = ?");
+    }
+    match &q.attr {
+        Some(AttrFilter::Equals(_)) => sql.push_str(" AND attr = ?"),
+        Some(AttrFilter::Prefix(_)) => sql.push_str(" AND substr(attr, 1, ?) = ?"),
+        None => {}
+    }
+    if q.descending {
+        sql.push_str(" AND seq < ? ORDER BY seq DESC LIMIT ?");
+    } else {
+        sql.push_str(" AND seq > ? ORDER BY seq ASC LIMIT ?");
+    }
+    sql
+}
+
+macro_rules! impl_tx {
+    ($name:ident, $db:ty, $rewrite:expr) => {
+        pub struct $name {
+            tx: sqlx::Transaction<'static, $db>,
+            account: String,
+        }
+
+        impl $name {
+            fn sql(text: &str) -> String {
+                ($rewrite)(text)
+            }
+
+            fn record(row: &<$db as sqlx::Database>::Row) -> StoreResult<Record> {
+                let body: String = row.try_get("body")?;
+                let tags: String = row.try_get("tags")?;
+                let kind: String = row.try_get("kind")?;
+                Ok(Record {
+                    kind: kind_from_str(&kind)?,
+                    id: row.try_get("id")?,
+                    parent: row.try_get("parent")?,
+                    seq: row.try_get("seq")?,
+                    attr: row.try_get("attr")?,
+                    body: serde_json::from_str(&body)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    tags: serde_json::from_str(&tags)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    created_at: row.try_get("created_at")?,
+                })
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl Tx for $name {
+            async fn get(&mut self, kind: Kind, id: &str) -> StoreResult<Option<Record>> {
+                let sql = Self::sql(&format!(
+                    "SELECT {COLUMNS} FROM resources WHERE account = ? AND kind = ? AND id = ?"
+                ));
+                let row = sqlx::query(&sql)
+                    .bind(&self.account)
+                    .bind(kind.as_str())
+                    .bind(id)
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
+                row.as_ref().map(Self::record).transpose()
+            }
+
+            async fn list(&mut self, q: ListQuery<'_>) -> StoreResult<Vec<Record>> {
+                let sql = Self::sql(&list_sql(&q));
+                let mut query = sqlx::query(&sql).bind(&self.account).bind(q.kind.as_str());
+                if let Some(p) = q.parent {
+                    query = query.bind(p);
+                }
+                match &q.attr {
+                    Some(AttrFilter::Equals(v)) => query = query.bind(v.clone()),
+                    Some(AttrFilter::Prefix(p)) => {
+                        query = query.bind(p.chars().count() as i64).bind(p.clone())
+                    }
+                    None => {}
+                }
+                let after = if q.descending && q.after_seq <= 0 { i64::MAX } else { q.after_seq };
+                let rows = query
+                    .bind(after)
+                    .bind(q.limit)
+                    .fetch_all(&mut *self.tx)
+                    .await?;
+                rows.iter().map(Self::record).collect()
+            }
+
+            async fn count(&mut self, kind: Kind, parent: Option<&str>) -> StoreResult<i64> {
+                let text = if parent.is_some() {
+                    "SELECT COUNT(*) AS n FROM resources WHERE account = ? AND kind = ? AND parent = ?"
+                } else {
+                    "SELECT COUNT(*) AS n FROM resources WHERE account = ? AND kind = ?"
+                };
+                let sql = Self::sql(text);
+                let mut query = sqlx::query(&sql).bind(&self.account).bind(kind.as_str());
+                if let Some(p) = parent {
+                    query = query.bind(p);
+                }
+                let row = query.fetch_one(&mut *self.tx).await?;
+                Ok(row.try_get::<i64, _>("n")?)
+            }
+
+            async fn insert(&mut self, mut rec: Record) -> StoreResult<Record> {
+                rec.seq = self.next_counter("seq").await?;
+                rec.created_at = now_millis();
+                let sql = Self::sql(&format!(
+                    "INSERT INTO resources (account, {COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                ));
+                sqlx::query(&sql)
+                    .bind(&self.account)
+                    .bind(rec.kind.as_str())
+                    .bind(&rec.id)
+                    .bind(&rec.parent)
+                    .bind(rec.seq)
+                    .bind(&rec.attr)
+                    .bind(rec.body.to_string())
+                    .bind(serde_json::to_string(&rec.tags).unwrap_or_else(|_| "{}".into()))
+                    .bind(rec.created_at)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(rec)
+            }
+
+            async fn update(&mut self, rec: &Record) -> StoreResult<()> {
+                let sql = Self::sql(
+                    "UPDATE resources SET attr = ?, body = ?, tags = ? WHERE account = ? AND kind = ? AND id = ?",
+                );
+                sqlx::query(&sql)
+                    .bind(&rec.attr)
+                    .bind(rec.body.to_string())
+                    .bind(serde_json::to_string(&rec.tags).unwrap_or_else(|_| "{}".into()))
+                    .bind(&self.account)
+                    .bind(rec.kind.as_str())
+                    .bind(&rec.id)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(())
+            }
+
+            async fn delete(&mut self, kind: Kind, id: &str) -> StoreResult<bool> {
+                let sql = Self::sql("DELETE FROM resources WHERE account = ? AND kind = ? AND id = ?");
+                let done = sqlx::query(&sql)
+                    .bind(&self.account)
+                    .bind(kind.as_str())
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn next_counter(&mut self, name: &str) -> StoreResult<i64> {
+                let sql = Self::sql(
+                    "INSERT INTO counters (account, name, value) VALUES (?, ?, 1) \
+                     ON CONFLICT (account, name) DO UPDATE SET value = counters.value + 1 \
+                     RETURNING value",
+                );
+                let row = sqlx::query(&sql)
+                    .bind(&self.account)
+                    .bind(name)
+                    .fetch_one(&mut *self.tx)
+                    .await?;
+                Ok(row.try_get::<i64, _>("value")?)
+            }
+
+            async fn put_content(&mut self, key: &str, bytes: &[u8]) -> StoreResult<()> {
+                let sql = Self::sql(
+                    "INSERT INTO contents (account, key, data) VALUES (?, ?, ?) \
+                     ON CONFLICT (account, key) DO UPDATE SET data = excluded.data",
+                );
+                sqlx::query(&sql)
+                    .bind(&self.account)
+                    .bind(key)
+                    .bind(bytes)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(())
+            }
+
+            async fn get_content(&mut self, key: &str) -> StoreResult<Option<Vec<u8>>> {
+                let sql = Self::sql("SELECT data FROM contents WHERE account = ? AND key = ?");
+                let row = sqlx::query(&sql)
+                    .bind(&self.account)
+                    .bind(key)
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
+                Ok(row.map(|r| r.try_get::<Vec<u8>, _>("data")).transpose()?)
+            }
+
+            async fn delete_content(&mut self, key: &str) -> StoreResult<()> {
+                let sql = Self::sql("DELETE FROM contents WHERE account = ? AND key = ?");
+                sqlx::query(&sql)
+                    .bind(&self.account)
+                    .bind(key)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(())
+            }
+
+            async fn commit(self: Box<Self>) -> StoreResult<()> {
+                self.tx.commit().await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+impl_tx!(SqliteTx, sqlx::Sqlite, |s: &str| s.to_string());
+impl_tx!(PgTx, sqlx::Postgres, pg);
+
+pub enum SqlStore {
+    /// One writer connection (SQLite allows one writer; queuing in the pool avoids
+    /// SQLITE_BUSY) and a pool of readers, which WAL mode lets run beside it.
+    Sqlite {
+        writer: SqlitePool,
+        readers: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// Opens (creating if needed) the database named by `url` and applies pending migrations.
+pub async fn connect(url: &str) -> StoreResult<DynStore> {
+    let store = if url.starts_with("sqlite:") {
+        let opts = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a committed write survives kill -9 and power loss alike.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts.clone())
+            .await?;
+        // Migrate before the readers open, so they see the schema.
+        migrate_sqlite(&writer).await?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts.read_only(true))
+            .await?;
+        SqlStore::Sqlite { writer, readers }
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        migrate_pg(&pool).await?;
+        SqlStore::Postgres(pool)
+    } else {
+        return Err(StoreError::BadUrl(url.to_string()));
+    };
+    Ok(std::sync::Arc::new(store))
+}
+
+const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+
+async fn migrate_sqlite(pool: &SqlitePool) -> StoreResult<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(MIGRATIONS_TABLE).execute(&mut *tx).await?;
+    let current: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("v")?;
+    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        for s in m.statements {
+            sqlx::query(&ddl(s, false)).execute(&mut *tx).await?;
+        }
+        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+            .bind(m.version)
+            .bind(m.name)
+            .bind(now_millis())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn migrate_pg(pool: &PgPool) -> StoreResult<()> {
+    let mut tx = pool.begin().await?;
+    // Several nodes may start at once: one migrates, the others wait and then see it done.
+    sqlx::query("SELECT pg_advisory_xact_lock(727272)")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(MIGRATIONS_TABLE).execute(&mut *tx).await?;
+    let current: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("v")?;
+    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        for s in m.statements {
+            sqlx::query(&ddl(s, true)).execute(&mut *tx).await?;
+        }
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+        )
+        .bind(m.version)
+        .bind(m.name)
+        .bind(now_millis())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl Store for SqlStore {
+    async fn read(&self, account: &str) -> StoreResult<Box<dyn Tx>> {
+        Ok(match self {
+            SqlStore::Sqlite { readers, .. } => Box::new(SqliteTx {
+                tx: readers.begin().await?,
+                account: account.to_string(),
+            }),
+            SqlStore::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .execute(&mut *tx)
+                    .await?;
+                Box::new(PgTx {
+                    tx,
+                    account: account.to_string(),
+                })
+            }
+        })
+    }
+
+    async fn write(&self, account: &str) -> StoreResult<Box<dyn Tx>> {
+        Ok(match self {
+            SqlStore::Sqlite { writer, .. } => Box::new(SqliteTx {
+                tx: writer.begin().await?,
+                account: account.to_string(),
+            }),
+            SqlStore::Postgres(pool) => {
+                let mut tx = PgTx {
+                    tx: pool.begin().await?,
+                    account: account.to_string(),
+                };
+                // Bumping this row takes its lock until commit: writers of one account queue
+                // here, so quota, uniqueness and existence checks cannot race (on any node).
+                tx.next_counter("writes").await?;
+                Box::new(tx)
+            }
+        })
+    }
+
+    fn backend(&self) -> &'static str {
+        match self {
+            SqlStore::Sqlite { .. } => "sqlite",
+            SqlStore::Postgres(_) => "postgres",
+        }
+    }
+}

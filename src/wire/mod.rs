@@ -1,0 +1,125 @@
+//! The wire layer: HTTP in, HTTP out, restJson1 as the AWS model defines it. Routing, input
+//! binding and constraint checks are derived from the embedded model; handlers live in the
+//! domain and are reached through `dispatch`.
+
+pub mod dispatch;
+pub mod input;
+pub mod model;
+pub mod output;
+pub mod router;
+
+use std::time::Instant;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::response::Response;
+use axum::Router;
+
+use crate::domain::error::Error;
+use crate::domain::{hosted_versions, ids, Ctx, Service};
+use router::RouteMatch;
+
+/// Shared state of the HTTP server.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Service,
+    pub account_id: String,
+}
+
+/// JSON request bodies are small (the largest model string is 32 KB); only hosted
+/// configuration content may be bigger, up to the configured limit.
+const JSON_BODY_LIMIT: usize = 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    Router::new().fallback(handle).with_state(state)
+}
+
+async fn handle(State(state): State<AppState>, req: Request) -> Response {
+    let started = Instant::now();
+    let request_id = ids::new_id() + &ids::new_id();
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+    let (op_name, response) = match serve(&state, req, &request_id).await {
+        Ok((op, resp)) => (op, resp),
+        Err((op, err)) => {
+            if let Error::Internal(detail) = &err {
+                tracing::error!(%request_id, op, %detail, "internal error");
+            }
+            (op, output::error(&err, &request_id))
+        }
+    };
+    tracing::info!(
+        target: "appconfigd::request",
+        %method,
+        %path,
+        op = op_name,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        %request_id,
+    );
+    response
+}
+
+type Served = Result<(&'static str, Response), (&'static str, Error)>;
+
+async fn serve(state: &AppState, req: Request, request_id: &str) -> Served {
+    let (op, labels) = match router::find(req.method().as_str(), req.uri().path()) {
+        RouteMatch::Found { op, labels } => (op, labels),
+        RouteMatch::MethodNotAllowed => {
+            return Err((
+                "-",
+                Error::bad_request(format!(
+                    "Method {} is not supported for {}.",
+                    req.method(),
+                    req.uri().path()
+                )),
+            ))
+        }
+        RouteMatch::NotFound => {
+            return Err((
+                "-",
+                Error::ResourceNotFound {
+                    message: format!(
+                        "No AppConfig operation matches {} {}.",
+                        req.method(),
+                        req.uri().path()
+                    ),
+                    resource_name: None,
+                },
+            ))
+        }
+    };
+    let name = op.name.as_str();
+    let fail = |e| (name, e);
+    let ctx = Ctx {
+        account: state.account_id.clone(),
+    };
+    let svc = &state.service;
+    let (parts, body) = req.into_parts();
+    let limit = JSON_BODY_LIMIT.max(svc.settings.quotas.hosted_configuration_bytes + 1);
+    let body = read_body(body, limit).await.map_err(|size| {
+        let declared = parts
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(size);
+        fail(hosted_versions::too_large(svc, declared))
+    })?;
+    let raw = input::RawRequest {
+        labels: &labels,
+        query: parts.uri.query(),
+        headers: &parts.headers,
+        body: &body,
+    };
+    let value = input::build(op, &raw).map_err(fail)?;
+    let reply = dispatch::dispatch(svc, &ctx, name, value, body.clone())
+        .await
+        .map_err(fail)?;
+    Ok((name, output::success(op, reply, request_id)))
+}
+
+/// Reads the whole body, or returns how much was seen when it exceeds `limit`.
+async fn read_body(body: Body, limit: usize) -> Result<bytes::Bytes, usize> {
+    to_bytes(body, limit).await.map_err(|_| limit)
+}
