@@ -136,6 +136,8 @@ pub async fn delete_application(
             )));
         }
     }
+    let arn = svc.arn(ctx, &format!("application/{id}"));
+    super::extension_associations::delete_for_resource(&mut *tx, &arn).await?;
     tx.delete(Kind::Application, &id).await?;
     tx.commit().await?;
     Ok(Value::Null)

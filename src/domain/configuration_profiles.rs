@@ -335,6 +335,11 @@ pub async fn delete_configuration_profile(
             "Cannot delete configuration profile {id} because there are still hosted configuration versions existing under it."
         )));
     }
+    let arn = svc.arn(
+        ctx,
+        &format!("application/{app_id}/configurationprofile/{id}"),
+    );
+    super::extension_associations::delete_for_resource(&mut *tx, &arn).await?;
     tx.delete(Kind::ConfigurationProfile, &id).await?;
     tx.commit().await?;
     Ok(Value::Null)

@@ -9,9 +9,9 @@ use serde_json::Value;
 
 use super::error::{Error, Result};
 use super::{
-    check_tags, decode, encode, insert_with_new_id, items, must_get, pagination, Ctx, Service,
+    check_tags, decode, encode, insert_with_new_id, list_with_builtins, must_get, Ctx, Service,
 };
-use crate::store::{Kind, ListQuery, Record};
+use crate::store::{Kind, Record};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "PascalCase")]
@@ -238,36 +238,25 @@ pub struct ListDeploymentStrategiesRequest {
     pub next_token: Option<String>,
 }
 
-/// Predefined strategies come first, at sequence numbers below every stored one (-4..-1), so
-/// one keyset token walks across both.
+/// Predefined strategies come first, then the account's own.
 pub async fn list_deployment_strategies(
     svc: &Service,
     ctx: &Ctx,
     input: ListDeploymentStrategiesRequest,
 ) -> Result<Value> {
-    let page = pagination::page(input.max_results, input.next_token.as_deref())?;
-    let builtin = predefined();
-    let n = builtin.len() as i64;
-    let mut rows: Vec<(i64, Value)> = Vec::new();
-    for (i, s) in builtin.iter().enumerate() {
-        let seq = i as i64 - n;
-        if page.after_seq == 0 || seq > page.after_seq {
-            rows.push((seq, encode(s)?));
-        }
-    }
+    let builtins = predefined()
+        .iter()
+        .map(encode)
+        .collect::<Result<Vec<_>>>()?;
     let mut tx = svc.store.read(&ctx.account).await?;
-    let stored = tx
-        .list(ListQuery {
-            kind: Kind::DeploymentStrategy,
-            parent: None,
-            attr: None,
-            after_seq: page.after_seq.max(0),
-            limit: page.limit + 1,
-            descending: false,
-        })
-        .await?;
-    rows.extend(stored.into_iter().map(|r| (r.seq, r.body)));
-    rows.truncate(page.limit as usize + 1);
-    let (rows, next) = pagination::finish(rows, page.limit, |r| r.0);
-    Ok(items(rows.into_iter().map(|r| r.1).collect(), next))
+    list_with_builtins(
+        &mut *tx,
+        builtins,
+        Kind::DeploymentStrategy,
+        None,
+        input.max_results,
+        input.next_token.as_deref(),
+        |r| Ok(r.body.clone()),
+    )
+    .await
 }

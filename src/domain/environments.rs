@@ -191,6 +191,14 @@ pub async fn delete_environment(
         "Environment",
     )
     .await?;
+    let arn = svc.arn(
+        ctx,
+        &format!(
+            "application/{}/environment/{}",
+            input.application_id, input.environment_id
+        ),
+    );
+    super::extension_associations::delete_for_resource(&mut *tx, &arn).await?;
     tx.delete(Kind::Environment, &input.environment_id).await?;
     tx.commit().await?;
     Ok(Value::Null)

@@ -9,6 +9,8 @@ pub mod configuration_profiles;
 pub mod deployment_strategies;
 pub mod environments;
 pub mod error;
+pub mod extension_associations;
+pub mod extensions;
 pub mod featureflags;
 pub mod hosted_versions;
 pub mod ids;
@@ -161,4 +163,43 @@ pub fn items(items: Vec<Value>, next: Option<String>) -> Value {
         out["NextToken"] = Value::String(n);
     }
     out
+}
+
+/// A list whose first items are built in (predefined strategies, AWS-authored extensions)
+/// and the rest stored. Built-ins take sequence numbers below every stored one (-n..-1), so
+/// one keyset token walks across both.
+#[allow(clippy::too_many_arguments)]
+pub async fn list_with_builtins(
+    tx: &mut dyn Tx,
+    builtins: Vec<Value>,
+    kind: Kind,
+    attr: Option<crate::store::AttrFilter>,
+    max_results: Option<i64>,
+    next_token: Option<&str>,
+    item: impl Fn(&Record) -> Result<Value>,
+) -> Result<Value> {
+    let page = pagination::page(max_results, next_token)?;
+    let n = builtins.len() as i64;
+    let mut rows: Vec<(i64, Value)> = builtins
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| (i as i64 - n, v))
+        .filter(|(seq, _)| page.after_seq == 0 || *seq > page.after_seq)
+        .collect();
+    let stored = tx
+        .list(crate::store::ListQuery {
+            kind,
+            parent: None,
+            attr,
+            after_seq: page.after_seq.max(0),
+            limit: page.limit + 1,
+            descending: false,
+        })
+        .await?;
+    for r in &stored {
+        rows.push((r.seq, item(r)?));
+    }
+    rows.truncate(page.limit as usize + 1);
+    let (rows, next) = pagination::finish(rows, page.limit, |r| r.0);
+    Ok(items(rows.into_iter().map(|r| r.1).collect(), next))
 }

@@ -66,7 +66,13 @@ fn resolve(svc: &Service, ctx: &Ctx, arn: &str) -> Result<Option<Target>> {
             String::new(),
             "DeploymentStrategy",
         ),
-        ["extension", x, _] | ["extension", x] => t(Kind::Extension, x, String::new(), "Extension"),
+        ["extension", x, _] if x.starts_with("AWS.") => return Ok(None),
+        ["extension", x, v] => t(
+            Kind::Extension,
+            &format!("{x}/{v}"),
+            x.to_string(),
+            "Extension",
+        ),
         ["extensionassociation", x] => t(
             Kind::ExtensionAssociation,
             x,
@@ -99,7 +105,7 @@ pub async fn list_tags_for_resource(
     input: ListTagsForResourceRequest,
 ) -> Result<Value> {
     let Some(target) = resolve(svc, ctx, &input.resource_arn)? else {
-        // Predefined strategies are AWS-owned and carry no tags.
+        // AWS-owned resources (predefined strategies, AWS-authored extensions) carry no tags.
         return Ok(json!({ "Tags": {} }));
     };
     let mut tx = svc.store.read(&ctx.account).await?;
@@ -117,7 +123,7 @@ pub struct TagResourceRequest {
 pub async fn tag_resource(svc: &Service, ctx: &Ctx, input: TagResourceRequest) -> Result<Value> {
     check_tags(&input.tags)?;
     let target = resolve(svc, ctx, &input.resource_arn)?
-        .ok_or_else(|| Error::bad_request("Predefined deployment strategies cannot be tagged."))?;
+        .ok_or_else(|| Error::bad_request("AWS-owned resources (predefined deployment strategies, AWS-authored extensions) cannot be tagged."))?;
     let mut tx = svc.store.write(&ctx.account).await?;
     let mut rec = load(&mut *tx, &target, &input.resource_arn).await?;
     rec.tags.extend(input.tags);
@@ -146,7 +152,7 @@ pub async fn untag_resource(
     input: UntagResourceRequest,
 ) -> Result<Value> {
     let target = resolve(svc, ctx, &input.resource_arn)?
-        .ok_or_else(|| Error::bad_request("Predefined deployment strategies cannot be tagged."))?;
+        .ok_or_else(|| Error::bad_request("AWS-owned resources (predefined deployment strategies, AWS-authored extensions) cannot be tagged."))?;
     let mut tx = svc.store.write(&ctx.account).await?;
     let mut rec = load(&mut *tx, &target, &input.resource_arn).await?;
     for k in &input.tag_keys {

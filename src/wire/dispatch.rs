@@ -9,8 +9,8 @@ use super::output::Reply;
 use crate::domain::error::{Error, Result};
 use crate::domain::{
     applications as apps, configuration_profiles as profiles, deployment_strategies as strategies,
-    environments as envs, hosted_versions as hosted, settings, tags, validate_configuration, Ctx,
-    Service,
+    environments as envs, extension_associations as assocs, extensions as exts,
+    hosted_versions as hosted, settings, tags, validate_configuration, Ctx, Service,
 };
 
 /// Deserialises the validated input value into the handler's typed request.
@@ -96,6 +96,28 @@ pub async fn dispatch(svc: &Service, ctx: &Ctx, op: &str, v: Value, body: Bytes)
         // Account settings
         "GetAccountSettings" => json(settings::get_account_settings(svc, ctx).await),
         "UpdateAccountSettings" => json(settings::update_account_settings(svc, ctx, input(v)?).await),
+        // Extensions
+        "CreateExtension" => json(exts::create_extension(svc, ctx, input(v)?).await),
+        "GetExtension" => json(exts::get_extension(svc, ctx, input(v)?).await),
+        "UpdateExtension" => json(exts::update_extension(svc, ctx, input(v)?).await),
+        "DeleteExtension" => json(exts::delete_extension(svc, ctx, input(v)?).await),
+        "ListExtensions" => json(exts::list_extensions(svc, ctx, input(v)?).await),
+        // Extension associations
+        "CreateExtensionAssociation" => {
+            json(assocs::create_extension_association(svc, ctx, input(v)?).await)
+        }
+        "GetExtensionAssociation" => {
+            json(assocs::get_extension_association(svc, ctx, input(v)?).await)
+        }
+        "UpdateExtensionAssociation" => {
+            json(assocs::update_extension_association(svc, ctx, input(v)?).await)
+        }
+        "DeleteExtensionAssociation" => {
+            json(assocs::delete_extension_association(svc, ctx, input(v)?).await)
+        }
+        "ListExtensionAssociations" => {
+            json(assocs::list_extension_associations(svc, ctx, input(v)?).await)
+        }
         // Routed and validated, built by later work (docs/compatibility.md lists which).
         other => Err(Error::NotImplemented(format!(
             "{other} is part of the AppConfig API but is not implemented by this appconfigd version yet."

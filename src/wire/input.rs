@@ -335,3 +335,135 @@ fn check_count(shape: &Shape, n: usize, fail: &mut impl FnMut(String)) {
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Walks the whole model: every constraint of every shape must be enforced by `check`.
+    use super::*;
+    use serde_json::json;
+
+    fn problems(shape: &str, value: &Value) -> Vec<String> {
+        let mut p = Vec::new();
+        check(shape, value, "field", &mut p);
+        p
+    }
+
+    fn string_of(len: usize) -> Value {
+        Value::String("a".repeat(len))
+    }
+
+    #[test]
+    fn every_constraint_in_the_model_is_enforced() {
+        let model = appconfig();
+        let mut checked = 0;
+        for (name, shape) in &model.shapes {
+            match shape.kind.as_str() {
+                "string" => {
+                    if let Some(min) = shape.min.filter(|m| *m > 0.0) {
+                        assert!(
+                            !problems(name, &string_of(min as usize - 1)).is_empty(),
+                            "{name} min"
+                        );
+                        checked += 1;
+                    }
+                    if let Some(max) = shape.max {
+                        assert!(
+                            !problems(name, &string_of(max as usize + 1)).is_empty(),
+                            "{name} max"
+                        );
+                        checked += 1;
+                    }
+                    if shape.enum_values.is_some() {
+                        assert!(
+                            !problems(name, &json!("NOT_IN_THE_ENUM")).is_empty(),
+                            "{name} enum"
+                        );
+                        checked += 1;
+                    }
+                    if let Some(re) = model.pattern(name) {
+                        let bad = ["", "123", "\n", "#/:", "ABC DEF", "a"]
+                            .into_iter()
+                            .find(|c| !re.is_match(c));
+                        if let Some(bad) = bad {
+                            let p = problems(name, &json!(bad));
+                            assert!(p.iter().any(|m| m.contains("pattern")), "{name} pattern");
+                            checked += 1;
+                        }
+                    }
+                    assert!(!problems(name, &json!(5)).is_empty(), "{name} type");
+                }
+                "integer" | "long" | "float" | "double" => {
+                    if let Some(min) = shape.min {
+                        assert!(
+                            !problems(name, &json!(min - 1.0)).is_empty()
+                                || shape.kind == "integer"
+                        );
+                        assert!(
+                            !problems(name, &json!(min as i64 - 1)).is_empty(),
+                            "{name} min"
+                        );
+                        checked += 1;
+                    }
+                    if let Some(max) = shape.max {
+                        assert!(
+                            !problems(name, &json!(max as i64 + 1)).is_empty(),
+                            "{name} max"
+                        );
+                        checked += 1;
+                    }
+                    assert!(!problems(name, &json!("x")).is_empty(), "{name} type");
+                }
+                "list" | "map" => {
+                    let item = |i: usize| (format!("k{i}"), json!("v"));
+                    let make = |n: usize| {
+                        if shape.kind == "list" {
+                            Value::Array((0..n).map(|_| json!("v")).collect())
+                        } else {
+                            Value::Object((0..n).map(item).collect())
+                        }
+                    };
+                    if let Some(min) = shape.min.filter(|m| *m > 0.0) {
+                        let p = problems(name, &make(min as usize - 1));
+                        assert!(p.iter().any(|m| m.contains("length")), "{name} min");
+                        checked += 1;
+                    }
+                    if let Some(max) = shape.max {
+                        let p = problems(name, &make(max as usize + 1));
+                        assert!(p.iter().any(|m| m.contains("length")), "{name} max");
+                        checked += 1;
+                    }
+                }
+                "structure" if !shape.required.is_empty() => {
+                    let p = problems(name, &json!({}));
+                    for r in &shape.required {
+                        let field = format!("field.{}", lower_first(r));
+                        assert!(p.iter().any(|m| m.contains(&field)), "{name} requires {r}");
+                        checked += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert!(checked > 100, "only {checked} constraints walked");
+    }
+
+    #[test]
+    fn sensitive_values_are_not_echoed() {
+        let p = problems("StringWithLengthBetween0And32768", &string_of(40000));
+        assert!(p[0].starts_with("Value at"), "{}", p[0]);
+    }
+
+    #[test]
+    fn query_parsing_decodes_and_repeats() {
+        let q = parse_query(Some("tagKeys=a%20b&tagKeys=c&max_results=5"));
+        assert_eq!(q["tagKeys"], vec!["a b", "c"]);
+        assert_eq!(q["max_results"], vec!["5"]);
+    }
+
+    #[test]
+    fn scalar_conversion_rejects_garbage() {
+        assert!(scalar("MaxResults", "integer", "abc").is_err());
+        assert_eq!(scalar("Enabled", "boolean", "true").ok(), Some(json!(true)));
+        assert_eq!(scalar("Max", "integer", "7").ok(), Some(json!(7)));
+    }
+}
