@@ -3,10 +3,13 @@
 //! Layers, with dependencies pointing downwards only:
 //! - `wire`: HTTP, restJson1 routing/binding/validation from the AWS model, error rendering.
 //! - `domain`: resources, rules and one function per AppConfig operation.
+//! - `engine`: the durable deployment loop, extension targets and monitors (implements the
+//!   domain's `Invoker`).
 //! - `store`: the `Store` trait with SQLite and PostgreSQL implementations.
 //! - `server`: configuration and start-up that wires the layers together.
 
 pub mod domain;
+pub mod engine;
 pub mod server;
 pub mod store;
 pub mod wire;

@@ -2,12 +2,17 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::domain::clock::ScaledClock;
 use crate::domain::{Quotas, Service, Settings};
+use crate::engine::monitors::Monitors;
+use crate::engine::targets::TargetInvoker;
+use crate::engine::Engine;
 use crate::store;
 use crate::wire::{self, AppState};
 
@@ -56,6 +61,10 @@ pub struct ServeConfig {
     #[arg(long, env = "APPCONFIGD_QUOTA_PROFILES", default_value_t = 100)]
     pub quota_profiles: i64,
 
+    /// Timeout for one call to an extension target or LAMBDA validator, in seconds.
+    #[arg(long, env = "APPCONFIGD_INVOCATION_TIMEOUT", default_value_t = 10)]
+    pub invocation_timeout: u64,
+
     /// Custom deployment strategies per account (AWS default 20).
     #[arg(
         long,
@@ -78,6 +87,8 @@ pub enum StartError {
     TimeScale(f64),
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    #[error("cannot build the HTTP client: {0}")]
+    HttpClient(#[from] reqwest::Error),
 }
 
 pub async fn serve(cfg: ServeConfig) -> Result<(), StartError> {
@@ -85,11 +96,16 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), StartError> {
         return Err(StartError::TimeScale(cfg.time_scale));
     }
     let store = store::connect(&cfg.database).await?;
+    let invoker = TargetInvoker::new(&cfg.region, Duration::from_secs(cfg.invocation_timeout))?;
+    let monitors = Monitors::new(&cfg.region)?;
     let service = Service {
         store: store.clone(),
         clock: Arc::new(ScaledClock::new(cfg.time_scale)),
+        invoker: Arc::new(invoker),
+        wake: Arc::new(tokio::sync::Notify::new()),
         settings: Arc::new(Settings {
             region: cfg.region.clone(),
+            time_scale: cfg.time_scale,
             quotas: Quotas {
                 applications: cfg.quota_applications,
                 environments_per_application: cfg.quota_environments,
@@ -109,14 +125,19 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), StartError> {
     tracing::info!(%addr, backend = store.backend(), "appconfigd listening");
     // Tests and scripts read this line to find the port.
     println!("appconfigd listening on http://{addr}");
+    let (stop_engine, engine_stopped) = watch::channel(false);
+    let engine = tokio::spawn(Engine::new(service.clone(), Arc::new(monitors)).run(engine_stopped));
     let app = wire::router(AppState {
         service,
         account_id: cfg.account_id.clone(),
     });
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(StartError::Serve)?;
+        .await;
+    // Anything the engine was doing is durable; stopping it mid-pass loses nothing.
+    let _ = stop_engine.send(true);
+    let _ = engine.await;
+    served.map_err(StartError::Serve)?;
     tracing::info!("appconfigd stopped");
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod applications;
 pub mod clock;
 pub mod configuration_profiles;
 pub mod deployment_strategies;
+pub mod deployments;
 pub mod environments;
 pub mod error;
 pub mod extension_associations;
@@ -14,9 +15,11 @@ pub mod extensions;
 pub mod featureflags;
 pub mod hosted_versions;
 pub mod ids;
+pub mod invocation;
 pub mod pagination;
 pub mod settings;
 pub mod tags;
+pub mod timeline;
 pub mod validate_configuration;
 pub mod validation;
 
@@ -57,14 +60,20 @@ impl Default for Quotas {
 pub struct Settings {
     pub region: String,
     pub quotas: Quotas,
+    /// Service time runs this many times faster than wall time (`--time-scale`).
+    pub time_scale: f64,
 }
 
-/// Everything an operation needs: storage, time and configuration.
+/// Everything an operation needs: storage, time, configuration, and the way out to
+/// extension targets.
 #[derive(Clone)]
 pub struct Service {
     pub store: DynStore,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
+    pub invoker: Arc<dyn invocation::Invoker>,
+    /// Wakes the deployment engine when new work was scheduled.
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 /// Who is calling. Every stored resource is keyed by account.

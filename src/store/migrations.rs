@@ -8,11 +8,12 @@ pub struct Migration {
     pub statements: &'static [&'static str],
 }
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "resources, counters and contents",
-    statements: &[
-        "CREATE TABLE resources (
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "resources, counters and contents",
+        statements: &[
+            "CREATE TABLE resources (
             account TEXT NOT NULL,
             kind TEXT NOT NULL,
             id TEXT NOT NULL,
@@ -24,22 +25,42 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             created_at BIGINT NOT NULL,
             PRIMARY KEY (account, kind, id)
         )",
-        "CREATE INDEX resources_by_parent ON resources (account, kind, parent, seq)",
-        "CREATE INDEX resources_by_kind ON resources (account, kind, seq)",
-        "CREATE TABLE counters (
+            "CREATE INDEX resources_by_parent ON resources (account, kind, parent, seq)",
+            "CREATE INDEX resources_by_kind ON resources (account, kind, seq)",
+            "CREATE TABLE counters (
             account TEXT NOT NULL,
             name TEXT NOT NULL,
             value BIGINT NOT NULL,
             PRIMARY KEY (account, name)
         )",
-        "CREATE TABLE contents (
+            "CREATE TABLE contents (
             account TEXT NOT NULL,
             key TEXT NOT NULL,
             data BLOB NOT NULL,
             PRIMARY KEY (account, key)
         )",
-    ],
-}];
+        ],
+    },
+    Migration {
+        version: 2,
+        name: "jobs: durable timers and outbox with leases",
+        statements: &[
+            // One row per pending piece of background work: a deployment's next due step, or an
+            // extension invocation to deliver. `lease_*` lets one node own it for a while.
+            "CREATE TABLE jobs (
+            account TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            id TEXT NOT NULL,
+            due_at BIGINT NOT NULL,
+            payload TEXT NOT NULL,
+            lease_owner TEXT,
+            lease_until BIGINT,
+            PRIMARY KEY (account, kind, id)
+        )",
+            "CREATE INDEX jobs_due ON jobs (kind, due_at)",
+        ],
+    },
+];
 
 /// Adapts portable DDL to the backend (only the binary column type differs).
 pub fn ddl(statement: &str, postgres: bool) -> String {

@@ -126,7 +126,29 @@ pub trait Tx: Send {
     async fn put_content(&mut self, key: &str, bytes: &[u8]) -> StoreResult<()>;
     async fn get_content(&mut self, key: &str) -> StoreResult<Option<Vec<u8>>>;
     async fn delete_content(&mut self, key: &str) -> StoreResult<()>;
+    /// Schedules (or reschedules) background work; clears any lease on it.
+    async fn put_job(
+        &mut self,
+        kind: &str,
+        id: &str,
+        due_at: i64,
+        payload: &str,
+    ) -> StoreResult<()>;
+    async fn get_job(&mut self, kind: &str, id: &str) -> StoreResult<Option<Job>>;
+    async fn delete_job(&mut self, kind: &str, id: &str) -> StoreResult<()>;
     async fn commit(self: Box<Self>) -> StoreResult<()>;
+}
+
+/// A pending piece of background work (see `Store::claim_jobs`).
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub account: String,
+    pub kind: String,
+    pub id: String,
+    pub due_at: i64,
+    pub payload: String,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<i64>,
 }
 
 #[async_trait::async_trait]
@@ -137,6 +159,16 @@ pub trait Store: Send + Sync {
     /// inside (quotas, uniqueness, counters) hold until commit, on either backend.
     async fn write(&self, account: &str) -> StoreResult<Box<dyn Tx>>;
     fn backend(&self) -> &'static str;
+    /// Leases up to `limit` jobs of `kind` that are due at `now` and not leased by a live
+    /// owner, to `owner` until `now + lease_ms`. Across nodes, each job goes to one owner.
+    async fn claim_jobs(
+        &self,
+        kind: &str,
+        now: i64,
+        owner: &str,
+        lease_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Job>>;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -12,9 +12,30 @@ use sqlx::sqlite::{
 use sqlx::Row;
 
 use super::migrations::{ddl, MIGRATIONS};
-use super::{AttrFilter, DynStore, Kind, ListQuery, Record, Store, StoreError, StoreResult, Tx};
+use super::{
+    AttrFilter, DynStore, Job, Kind, ListQuery, Record, Store, StoreError, StoreResult, Tx,
+};
 
 const COLUMNS: &str = "kind, id, parent, seq, attr, body, tags, created_at";
+const JOB_COLUMNS: &str = "account, kind, id, due_at, payload, lease_owner, lease_until";
+
+/// Claims due, unleased jobs. The inner SELECT picks them; PostgreSQL adds
+/// `FOR UPDATE SKIP LOCKED` so concurrent claimers on other nodes take different rows.
+fn claim_sql(postgres: bool) -> String {
+    let lock = if postgres {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    format!(
+        "UPDATE jobs SET lease_owner = ?, lease_until = ? \
+         WHERE (account, kind, id) IN ( \
+           SELECT account, kind, id FROM jobs \
+           WHERE kind = ? AND due_at <= ? AND (lease_until IS NULL OR lease_until < ?) \
+           ORDER BY due_at LIMIT ?{lock}) \
+         RETURNING {JOB_COLUMNS}"
+    )
+}
 
 /// Rewrites `?` placeholders to PostgreSQL's `$n`. Our SQL never has `?` inside literals.
 fn pg(sql: &str) -> String {
@@ -82,6 +103,18 @@ macro_rules! impl_tx {
         impl $name {
             fn sql(text: &str) -> String {
                 ($rewrite)(text)
+            }
+
+            fn job(row: &<$db as sqlx::Database>::Row) -> StoreResult<Job> {
+                Ok(Job {
+                    account: row.try_get("account")?,
+                    kind: row.try_get("kind")?,
+                    id: row.try_get("id")?,
+                    due_at: row.try_get("due_at")?,
+                    payload: row.try_get("payload")?,
+                    lease_owner: row.try_get("lease_owner")?,
+                    lease_until: row.try_get("lease_until")?,
+                })
             }
 
             fn record(row: &<$db as sqlx::Database>::Row) -> StoreResult<Record> {
@@ -251,6 +284,47 @@ macro_rules! impl_tx {
                 Ok(())
             }
 
+            async fn put_job(&mut self, kind: &str, id: &str, due_at: i64, payload: &str) -> StoreResult<()> {
+                let sql = Self::sql(
+                    "INSERT INTO jobs (account, kind, id, due_at, payload) VALUES (?, ?, ?, ?, ?) \
+                     ON CONFLICT (account, kind, id) DO UPDATE SET due_at = excluded.due_at, \
+                     payload = excluded.payload, lease_owner = NULL, lease_until = NULL",
+                );
+                sqlx::query(&sql)
+                    .bind(&self.account)
+                    .bind(kind)
+                    .bind(id)
+                    .bind(due_at)
+                    .bind(payload)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(())
+            }
+
+            async fn get_job(&mut self, kind: &str, id: &str) -> StoreResult<Option<Job>> {
+                let sql = Self::sql(&format!(
+                    "SELECT {JOB_COLUMNS} FROM jobs WHERE account = ? AND kind = ? AND id = ?"
+                ));
+                let row = sqlx::query(&sql)
+                    .bind(&self.account)
+                    .bind(kind)
+                    .bind(id)
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
+                row.as_ref().map(Self::job).transpose()
+            }
+
+            async fn delete_job(&mut self, kind: &str, id: &str) -> StoreResult<()> {
+                let sql = Self::sql("DELETE FROM jobs WHERE account = ? AND kind = ? AND id = ?");
+                sqlx::query(&sql)
+                    .bind(&self.account)
+                    .bind(kind)
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(())
+            }
+
             async fn commit(self: Box<Self>) -> StoreResult<()> {
                 self.tx.commit().await?;
                 Ok(())
@@ -398,6 +472,45 @@ impl Store for SqlStore {
                 Box::new(tx)
             }
         })
+    }
+
+    async fn claim_jobs(
+        &self,
+        kind: &str,
+        now: i64,
+        owner: &str,
+        lease_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Job>> {
+        let until = now + lease_ms;
+        match self {
+            SqlStore::Sqlite { writer, .. } => {
+                let sql = claim_sql(false);
+                let rows = sqlx::query(&sql)
+                    .bind(owner)
+                    .bind(until)
+                    .bind(kind)
+                    .bind(now)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(writer)
+                    .await?;
+                rows.iter().map(SqliteTx::job).collect()
+            }
+            SqlStore::Postgres(pool) => {
+                let sql = pg(&claim_sql(true));
+                let rows = sqlx::query(&sql)
+                    .bind(owner)
+                    .bind(until)
+                    .bind(kind)
+                    .bind(now)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?;
+                rows.iter().map(PgTx::job).collect()
+            }
+        }
     }
 
     fn backend(&self) -> &'static str {

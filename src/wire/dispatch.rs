@@ -9,7 +9,7 @@ use super::output::Reply;
 use crate::domain::error::{Error, Result};
 use crate::domain::{
     applications as apps, configuration_profiles as profiles, deployment_strategies as strategies,
-    environments as envs, extension_associations as assocs, extensions as exts,
+    deployments, environments as envs, extension_associations as assocs, extensions as exts,
     hosted_versions as hosted, settings, tags, validate_configuration, Ctx, Service,
 };
 
@@ -96,6 +96,11 @@ pub async fn dispatch(svc: &Service, ctx: &Ctx, op: &str, v: Value, body: Bytes)
         // Account settings
         "GetAccountSettings" => json(settings::get_account_settings(svc, ctx).await),
         "UpdateAccountSettings" => json(settings::update_account_settings(svc, ctx, input(v)?).await),
+        // Deployments
+        "StartDeployment" => json(deployments::start_deployment(svc, ctx, input(v)?).await),
+        "GetDeployment" => json(deployments::get_deployment(svc, ctx, input(v)?).await),
+        "ListDeployments" => json(deployments::list_deployments(svc, ctx, input(v)?).await),
+        "StopDeployment" => json(deployments::stop_deployment(svc, ctx, input(v)?).await),
         // Extensions
         "CreateExtension" => json(exts::create_extension(svc, ctx, input(v)?).await),
         "GetExtension" => json(exts::get_extension(svc, ctx, input(v)?).await),
