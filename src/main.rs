@@ -19,6 +19,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // appconfigd is self-hosted: asking the EC2 instance-metadata service for a region or
+    // credentials only delays extension calls and reaches outside the machine. Users on EC2
+    // can opt back in with AWS_EC2_METADATA_DISABLED=false. (Set before any thread starts.)
+    if std::env::var_os("AWS_EC2_METADATA_DISABLED").is_none() {
+        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -360,6 +360,27 @@ pub async fn latest_deployment(
     rows.first().map(decode).transpose()
 }
 
+/// Removes every (finished) deployment of an environment with its content snapshot.
+pub async fn delete_all(tx: &mut dyn Tx, app_id: &str, env_id: &str) -> Result<()> {
+    let parent = format!("{app_id}/{env_id}");
+    let rows = tx
+        .list(ListQuery {
+            kind: Kind::Deployment,
+            parent: Some(&parent),
+            attr: None,
+            after_seq: 0,
+            limit: i64::MAX,
+            descending: false,
+        })
+        .await?;
+    for r in rows {
+        tx.delete(Kind::Deployment, &r.id).await?;
+        tx.delete_content(&content_key(&r.id)).await?;
+        tx.delete_job(JOB_KIND, &r.id).await?;
+    }
+    Ok(())
+}
+
 /// Resolves `ConfigurationVersion` (a version number or a VersionLabel) to a hosted version.
 async fn resolve_version(
     tx: &mut dyn Tx,

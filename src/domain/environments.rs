@@ -191,6 +191,21 @@ pub async fn delete_environment(
         "Environment",
     )
     .await?;
+    if let Some(d) = super::deployments::latest_deployment(
+        &mut *tx,
+        &input.application_id,
+        &input.environment_id,
+    )
+    .await?
+    {
+        if super::deployments::is_active(&d.state) {
+            return Err(Error::Conflict(format!(
+                "Cannot delete environment {} while deployment {} is in progress.",
+                input.environment_id, d.deployment_number
+            )));
+        }
+    }
+    super::deployments::delete_all(&mut *tx, &input.application_id, &input.environment_id).await?;
     let arn = svc.arn(
         ctx,
         &format!(

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::configuration_profiles::load_profile;
 use super::error::{Error, Result};
-use super::{encode, featureflags, list_page, Ctx, Service};
+use super::{encode, featureflags, invocation, list_page, must_get, Ctx, Service};
 use crate::store::{AttrFilter, Kind, ListQuery, Record, Tx};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,7 +73,14 @@ pub async fn create_hosted_configuration_version(
     if content.len() > limit {
         return Err(payload_too_large(limit, content.len()));
     }
-    let (app_id, profile_id) = (input.application_id, input.configuration_profile_id);
+    let (app_id, profile_id) = (
+        input.application_id.clone(),
+        input.configuration_profile_id.clone(),
+    );
+    let content = run_pre_create_actions(svc, ctx, &app_id, &profile_id, &input, content).await?;
+    if content.len() > limit {
+        return Err(payload_too_large(limit, content.len()));
+    }
     let mut tx = svc.store.write(&ctx.account).await?;
     let (_, profile) = load_profile(&mut *tx, &app_id, &profile_id).await?;
     if !profile.is_hosted() {
@@ -143,6 +150,59 @@ pub async fn create_hosted_configuration_version(
     tx.put_content(&key, &content).await?;
     tx.commit().await?;
     Ok((rec.body, content))
+}
+
+/// PRE_CREATE_HOSTED_CONFIGURATION_VERSION actions of the application's and the profile's
+/// associations run before anything is stored; they may replace the content or refuse it.
+async fn run_pre_create_actions(
+    svc: &Service,
+    ctx: &Ctx,
+    app_id: &str,
+    profile_id: &str,
+    input: &CreateHostedConfigurationVersionRequest,
+    content: Bytes,
+) -> Result<Bytes> {
+    const POINT: &str = "PRE_CREATE_HOSTED_CONFIGURATION_VERSION";
+    let mut tx = svc.store.read(&ctx.account).await?;
+    let app = must_get(&mut *tx, Kind::Application, app_id, "", "Application").await?;
+    let (_, profile) = load_profile(&mut *tx, app_id, profile_id).await?;
+    let applied =
+        invocation::applied_extensions(svc, ctx, &mut *tx, app_id, None, profile_id).await?;
+    if !applied
+        .iter()
+        .any(|a| a.extension.actions.contains_key(POINT))
+    {
+        return Ok(content);
+    }
+    let next_number = latest_version(&mut *tx, app_id, profile_id)
+        .await?
+        .and_then(|r| r.body["VersionNumber"].as_i64())
+        .unwrap_or(0)
+        + 1;
+    drop(tx);
+    let event_ctx = invocation::EventContext {
+        application: (
+            app_id.to_string(),
+            app.body["Name"].as_str().unwrap_or_default().to_string(),
+        ),
+        environment: None,
+        profile: (profile_id.to_string(), profile.name.clone()),
+        deployment_number: None,
+        description: input.description.clone(),
+        configuration_version: Some(next_number.to_string()),
+    };
+    let calls = invocation::calls_for(
+        &applied,
+        POINT,
+        &event_ctx,
+        &Default::default(),
+        Some(&invocation::EventContent {
+            bytes: &content,
+            content_type: &input.content_type,
+        }),
+    );
+    let (content, _) = invocation::run_pre_actions(svc, calls, content.to_vec()).await?;
+    Ok(Bytes::from(content))
 }
 
 fn payload_too_large(limit: usize, size: usize) -> Error {

@@ -55,8 +55,12 @@ impl Engine {
         let me = Arc::new(self);
         tracing::info!(node = %me.node, "deployment engine started");
         loop {
-            if let Err(e) = me.clone().pass().await {
-                tracing::warn!(error = %e, "engine pass failed; retrying");
+            // A pass runs as its own task so that even a panic in it (a bug, or a library
+            // misbehaving) leaves the loop alive; leases make the retry safe.
+            match tokio::spawn(me.clone().pass()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "engine pass failed; retrying"),
+                Err(e) => tracing::error!(error = %e, "engine pass panicked; retrying"),
             }
             tokio::select! {
                 _ = me.svc.wake.notified() => {}

@@ -10,7 +10,6 @@
 
 use std::time::Duration;
 
-use aws_config::meta::region::RegionProviderChain;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_types::Blob;
 use serde_json::{json, Value};
@@ -43,14 +42,22 @@ pub fn smithy_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpC
 }
 
 /// Loads the AWS SDK configuration from the standard chain (env, profile, …); the region
-/// falls back to appconfigd's own `--region`.
+/// falls back to appconfigd's own `--region`. The HTTP client must be given before loading:
+/// the chain's own providers (IMDS, ECS) need one.
 pub async fn aws_config(region: &str) -> SdkConfig {
-    let region = RegionProviderChain::default_provider().or_else(Region::new(region.to_string()));
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(region)
-        .http_client(smithy_http_client())
-        .load()
-        .await
+    let load = |fallback: Option<Region>| {
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).http_client(smithy_http_client());
+        if let Some(r) = fallback {
+            loader = loader.region(r);
+        }
+        loader.load()
+    };
+    let config = load(None).await;
+    if config.region().is_some() {
+        return config;
+    }
+    load(Some(Region::new(region.to_string()))).await
 }
 
 impl TargetInvoker {
