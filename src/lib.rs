@@ -6,8 +6,11 @@
 //! - `engine`: the durable deployment loop, extension targets and monitors (implements the
 //!   domain's `Invoker`).
 //! - `store`: the `Store` trait with SQLite and PostgreSQL implementations.
+//! - `dataplane`: AppConfigData sessions, agent-style reads and GetConfiguration, served
+//!   from an in-memory snapshot with self-contained tokens.
 //! - `server`: configuration and start-up that wires the layers together.
 
+pub mod dataplane;
 pub mod domain;
 pub mod engine;
 pub mod server;

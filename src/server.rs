@@ -8,6 +8,7 @@ use clap::Args;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::dataplane::DataPlane;
 use crate::domain::clock::ScaledClock;
 use crate::domain::{Quotas, Service, Settings};
 use crate::engine::monitors::Monitors;
@@ -65,6 +66,11 @@ pub struct ServeConfig {
     #[arg(long, env = "APPCONFIGD_INVOCATION_TIMEOUT", default_value_t = 10)]
     pub invocation_timeout: u64,
 
+    /// If set, agent-style reads (`GET /applications/…/configurations/…` without client_id)
+    /// require `Authorization: Bearer <token>`, like the AppConfig Agent's ACCESS_TOKEN.
+    #[arg(long, env = "APPCONFIGD_AGENT_TOKEN")]
+    pub agent_token: Option<String>,
+
     /// Custom deployment strategies per account (AWS default 20).
     #[arg(
         long,
@@ -87,6 +93,8 @@ pub enum StartError {
     TimeScale(f64),
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    #[error("cannot start the data plane: {0}")]
+    DataPlane(String),
     #[error("cannot build the HTTP client: {0}")]
     HttpClient(#[from] reqwest::Error),
 }
@@ -103,6 +111,7 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), StartError> {
         clock: Arc::new(ScaledClock::new(cfg.time_scale)),
         invoker: Arc::new(invoker),
         wake: Arc::new(tokio::sync::Notify::new()),
+        changes: tokio::sync::broadcast::channel(1024).0,
         settings: Arc::new(Settings {
             region: cfg.region.clone(),
             time_scale: cfg.time_scale,
@@ -127,13 +136,24 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), StartError> {
     println!("appconfigd listening on http://{addr}");
     let (stop_engine, engine_stopped) = watch::channel(false);
     let engine = tokio::spawn(Engine::new(service.clone(), Arc::new(monitors)).run(engine_stopped));
+    let dataplane = DataPlane::start(
+        service.clone(),
+        cfg.account_id.clone(),
+        cfg.agent_token.clone(),
+    )
+    .await
+    .map_err(|e| StartError::DataPlane(e.to_string()))?;
     let app = wire::router(AppState {
         service,
         account_id: cfg.account_id.clone(),
+        dataplane,
     });
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await;
     // Anything the engine was doing is durable; stopping it mid-pass loses nothing.
     let _ = stop_engine.send(true);
     let _ = engine.await;

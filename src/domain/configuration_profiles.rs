@@ -312,7 +312,6 @@ pub struct DeleteConfigurationProfileRequest {
     pub application_id: String,
     pub configuration_profile_id: String,
     /// See `DeleteEnvironmentRequest::deletion_protection_check`.
-    #[allow(dead_code)]
     pub deletion_protection_check: Option<String>,
 }
 
@@ -323,7 +322,16 @@ pub async fn delete_configuration_profile(
 ) -> Result<Value> {
     let (app_id, id) = (input.application_id, input.configuration_profile_id);
     let mut tx = svc.store.write(&ctx.account).await?;
-    load_profile(&mut *tx, &app_id, &id).await?;
+    let (rec, _) = load_profile(&mut *tx, &app_id, &id).await?;
+    super::settings::check_deletion_protection(
+        svc,
+        &mut *tx,
+        &format!("configuration profile {id}"),
+        &format!("configurationprofile/{id}"),
+        rec.created_at,
+        input.deletion_protection_check.as_deref(),
+    )
+    .await?;
     let versions = tx
         .count(
             Kind::HostedConfigurationVersion,

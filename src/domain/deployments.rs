@@ -19,7 +19,7 @@ use super::hosted_versions::version_key;
 use super::invocation::{self, ActionCall, Applied, EventContent, EventContext};
 use super::timeline::{self, Progress, Transition};
 use super::{check_tags, decode, deployment_strategies, encode, items, must_get, pagination};
-use super::{validation, Ctx, Service};
+use super::{validation, Change, Ctx, Service};
 use crate::store::{Kind, ListQuery, Record, Tx};
 
 pub const JOB_KIND: &str = "deployment";
@@ -644,6 +644,11 @@ pub async fn start_deployment(
     tx.put_job(JOB_KIND, &key, now, "{}").await?;
     tx.commit().await?;
     svc.wake.notify_one();
+    svc.changed(Change::Deployment {
+        account: ctx.account.clone(),
+        app_id,
+        env_id,
+    });
     encode(&dep)
 }
 
@@ -821,5 +826,10 @@ pub async fn stop_deployment(
     tx.delete_job(JOB_KIND, &rec.id).await?;
     tx.commit().await?;
     svc.wake.notify_one();
+    svc.changed(Change::Deployment {
+        account: ctx.account.clone(),
+        app_id,
+        env_id,
+    });
     Ok(rec.body)
 }

@@ -164,8 +164,7 @@ pub struct DeleteEnvironmentRequest {
     pub application_id: String,
     pub environment_id: String,
     /// `x-amzn-deletion-protection-check`: ACCOUNT_DEFAULT | APPLY | BYPASS (enum checked by
-    /// the model). Nothing is "active" until the data plane records reads, so it cannot block yet.
-    #[allow(dead_code)]
+    /// the model).
     pub deletion_protection_check: Option<String>,
 }
 
@@ -183,12 +182,21 @@ pub async fn delete_environment(
         "Application",
     )
     .await?;
-    must_get(
+    let rec = must_get(
         &mut *tx,
         Kind::Environment,
         &input.environment_id,
         &input.application_id,
         "Environment",
+    )
+    .await?;
+    super::settings::check_deletion_protection(
+        svc,
+        &mut *tx,
+        &format!("environment {}", input.environment_id),
+        &format!("environment/{}", input.environment_id),
+        rec.created_at,
+        input.deletion_protection_check.as_deref(),
     )
     .await?;
     if let Some(d) = super::deployments::latest_deployment(

@@ -74,6 +74,21 @@ pub struct Service {
     pub invoker: Arc<dyn invocation::Invoker>,
     /// Wakes the deployment engine when new work was scheduled.
     pub wake: Arc<tokio::sync::Notify>,
+    /// Tells readers (the data plane's snapshot) what changed.
+    pub changes: tokio::sync::broadcast::Sender<Change>,
+}
+
+/// A change that in-memory views of the store must pick up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A deployment of this environment started, stepped or ended.
+    Deployment {
+        account: String,
+        app_id: String,
+        env_id: String,
+    },
+    /// Applications, environments or profiles of this account were written.
+    Resources { account: String },
 }
 
 /// Who is calling. Every stored resource is keyed by account.
@@ -83,6 +98,11 @@ pub struct Ctx {
 }
 
 impl Service {
+    /// Publishes a change; nobody listening is fine.
+    pub fn changed(&self, change: Change) {
+        let _ = self.changes.send(change);
+    }
+
     pub fn arn(&self, ctx: &Ctx, resource: &str) -> String {
         ids::arn(&self.settings.region, &ctx.account, resource)
     }

@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::Result;
-use super::{decode, encode, Ctx, Service};
+use super::Service;
+use super::{decode, encode, Ctx};
 use crate::store::{Kind, Record, Tx};
 
 const ID: &str = "account";
@@ -84,4 +85,47 @@ pub async fn update_account_settings(
     }
     tx.commit().await?;
     Ok(body)
+}
+
+/// Deletion protection (AWS semantics): when on, an environment or profile read by the data
+/// plane within the protection period cannot be deleted, unless it is less than an hour old.
+/// The `x-amzn-deletion-protection-check` header overrides: BYPASS skips the check, APPLY
+/// checks even if protection is off and includes new resources. Periods follow --time-scale.
+pub async fn check_deletion_protection(
+    svc: &Service,
+    tx: &mut dyn Tx,
+    what: &str,
+    usage_id: &str,
+    created_at: i64,
+    header: Option<&str>,
+) -> Result<()> {
+    let mode = header.unwrap_or("ACCOUNT_DEFAULT");
+    if mode == "BYPASS" {
+        return Ok(());
+    }
+    let settings = load(tx).await?;
+    let enabled = settings.deletion_protection.enabled.unwrap_or(false);
+    if !enabled && mode != "APPLY" {
+        return Ok(());
+    }
+    let scale = svc.settings.time_scale;
+    let now = svc.clock.wall_millis();
+    let scaled = |ms: i64| (ms as f64 / scale) as i64;
+    if mode != "APPLY" && now - created_at < scaled(3_600_000) {
+        return Ok(());
+    }
+    let minutes = settings
+        .deletion_protection
+        .protection_period_in_minutes
+        .unwrap_or(60);
+    let Some(usage) = tx.get(Kind::Usage, usage_id).await? else {
+        return Ok(());
+    };
+    let last = usage.body["LastReadAt"].as_i64().unwrap_or(0);
+    if now - last < scaled(minutes * 60_000) {
+        return Err(super::error::Error::Conflict(format!(
+            "Deletion protection is on: {what} was read by a client within the last {minutes} minutes. Retry later, or delete with the x-amzn-deletion-protection-check header set to BYPASS."
+        )));
+    }
+    Ok(())
 }

@@ -22,7 +22,7 @@ use crate::domain::deployments::{
 };
 use crate::domain::error::{Error, Result};
 use crate::domain::invocation::{ActionCall, InvokeError};
-use crate::domain::{decode, encode, ids, Service};
+use crate::domain::{decode, encode, ids, Change, Service};
 use crate::store::{Job, Kind};
 
 /// How long a node owns a claimed job before others may take it over.
@@ -209,6 +209,11 @@ impl Engine {
         if !calls.is_empty() {
             svc.wake.notify_one();
         }
+        svc.changed(Change::Deployment {
+            account: job.account.clone(),
+            app_id: dep.application_id.clone(),
+            env_id: dep.environment_id.clone(),
+        });
         Ok(())
     }
 

@@ -41,6 +41,8 @@ pub enum Kind {
     Extension,
     ExtensionAssociation,
     AccountSettings,
+    /// When an environment or profile was last read by the data plane (deletion protection).
+    Usage,
 }
 
 impl Kind {
@@ -55,6 +57,7 @@ impl Kind {
             Kind::Extension => "extension",
             Kind::ExtensionAssociation => "extensionassociation",
             Kind::AccountSettings => "accountsettings",
+            Kind::Usage => "usage",
         }
     }
 }

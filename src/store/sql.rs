@@ -64,6 +64,7 @@ fn kind_from_str(s: &str) -> StoreResult<Kind> {
         "extension" => Kind::Extension,
         "extensionassociation" => Kind::ExtensionAssociation,
         "accountsettings" => Kind::AccountSettings,
+        "usage" => Kind::Usage,
         other => return Err(StoreError::Corrupt(format!("unknown kind {other}"))),
     })
 }

@@ -24,6 +24,7 @@ use router::RouteMatch;
 pub struct AppState {
     pub service: Service,
     pub account_id: String,
+    pub dataplane: std::sync::Arc<crate::dataplane::DataPlane>,
 }
 
 /// JSON request bodies are small (the largest model string is 32 KB); only hosted
@@ -36,6 +37,9 @@ pub fn router(state: AppState) -> Router {
 
 async fn handle(State(state): State<AppState>, req: Request) -> Response {
     let started = Instant::now();
+    if is_data_plane(req.method(), req.uri().path()) {
+        return data_plane(&state, req).await;
+    }
     let request_id = ids::new_id() + &ids::new_id();
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
@@ -116,7 +120,62 @@ async fn serve(state: &AppState, req: Request, request_id: &str) -> Served {
     let reply = dispatch::dispatch(svc, &ctx, name, value, body.clone())
         .await
         .map_err(fail)?;
+    if !(name.starts_with("Get") || name.starts_with("List")) {
+        // Cheap and conservative: any successful write may rename or remove something the
+        // data plane has resolved.
+        svc.changed(crate::domain::Change::Resources {
+            account: ctx.account.clone(),
+        });
+    }
     Ok((name, output::success(op, reply, request_id)))
+}
+
+/// Data-plane paths: AppConfigData's two operations and the configurations read path (the
+/// agent API, and the deprecated GetConfiguration).
+fn is_data_plane(method: &http::Method, path: &str) -> bool {
+    match *method {
+        http::Method::POST => path == "/configurationsessions",
+        http::Method::GET => {
+            path == "/configuration"
+                || (path.starts_with("/applications/") && path.contains("/configurations/"))
+        }
+        _ => false,
+    }
+}
+
+async fn data_plane(state: &AppState, req: Request) -> Response {
+    let started = Instant::now();
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0);
+    let (parts, body) = req.into_parts();
+    let body = match read_body(body, JSON_BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => return output::error(&Error::bad_request("The request body is too large."), "-"),
+    };
+    let path = parts.uri.path();
+    let resp = state
+        .dataplane
+        .handle(
+            &parts.method,
+            path,
+            parts.uri.query(),
+            &parts.headers,
+            &body,
+            peer,
+        )
+        .await
+        .unwrap_or_else(|| output::error(&Error::bad_request("Unknown data-plane route."), "-"));
+    // The read path runs millions of times a day: its log line is at debug level.
+    tracing::debug!(
+        target: "appconfigd::request",
+        method = %parts.method,
+        path,
+        status = resp.status().as_u16(),
+        us = started.elapsed().as_micros() as u64,
+    );
+    resp
 }
 
 /// Reads the whole body, or returns how much was seen when it exceeds `limit`.

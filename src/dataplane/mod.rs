@@ -1,0 +1,650 @@
+//! The data plane: AppConfigData (StartConfigurationSession, GetLatestConfiguration), the
+//! AppConfig Agent's local read API, and the deprecated GetConfiguration, all served from the
+//! in-memory `Snapshot` with self-contained tokens, so a poll never touches the database.
+
+pub mod snapshot;
+pub mod token;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+
+use axum::body::Body;
+use axum::response::Response;
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::domain::configuration_profiles::ConfigurationProfile;
+use crate::domain::error::{Error, Result};
+use crate::domain::{decode, ids, Change, Service};
+use crate::store::{Kind, ListQuery, Record};
+use snapshot::{bucket, Entry, Key, Snapshot};
+use token::Claims;
+
+/// Tokens live 24 hours (service time).
+const TOKEN_LIFETIME_MS: i64 = 24 * 3600 * 1000;
+const DEFAULT_POLL_SECONDS: i64 = 60;
+/// Usage marks (deletion protection) are written at most this often per resource.
+const USAGE_WRITE_EVERY_MS: i64 = 30_000;
+
+pub struct DataPlane {
+    svc: Service,
+    account: String,
+    key: Vec<u8>,
+    snapshot: Snapshot,
+    /// (account, app, env, profile identifiers as given) → (ids, is feature flags).
+    resolved: RwLock<HashMap<Key, (Key, bool)>>,
+    usage: Mutex<HashMap<String, i64>>,
+    /// `Authorization: Bearer` token required by the agent-style endpoint, if set.
+    agent_token: Option<String>,
+}
+
+/// Errors in the data plane's own shapes (they differ from the control plane's).
+pub enum DataError {
+    Domain(Error),
+    Token(&'static str),
+    NotFound {
+        message: String,
+        resource_type: &'static str,
+        referenced_by: Vec<(&'static str, String)>,
+    },
+    Unauthorized,
+}
+
+impl From<Error> for DataError {
+    fn from(e: Error) -> Self {
+        DataError::Domain(e)
+    }
+}
+
+impl From<crate::store::StoreError> for DataError {
+    fn from(e: crate::store::StoreError) -> Self {
+        DataError::Domain(e.into())
+    }
+}
+
+impl DataPlane {
+    /// Loads (or creates) the token key, and starts following the change feed.
+    pub async fn start(
+        svc: Service,
+        account: String,
+        agent_token: Option<String>,
+    ) -> Result<Arc<Self>> {
+        let key = token_key(&svc).await?;
+        let dp = Arc::new(DataPlane {
+            svc: svc.clone(),
+            account,
+            key,
+            snapshot: Snapshot::default(),
+            resolved: RwLock::new(HashMap::new()),
+            usage: Mutex::new(HashMap::new()),
+            agent_token,
+        });
+        let mut rx = svc.changes.subscribe();
+        let weak = Arc::downgrade(&dp);
+        tokio::spawn(async move {
+            loop {
+                let change = rx.recv().await;
+                let Some(dp) = weak.upgrade() else { break };
+                match change {
+                    Ok(Change::Deployment {
+                        account,
+                        app_id,
+                        env_id,
+                    }) => dp
+                        .snapshot
+                        .invalidate_environment(&account, &app_id, &env_id),
+                    Ok(Change::Resources { .. }) => {
+                        if let Ok(mut r) = dp.resolved.write() {
+                            r.clear();
+                        }
+                        dp.snapshot.clear();
+                    }
+                    // Missed changes: forget everything rather than serve stale data.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        dp.snapshot.clear();
+                        if let Ok(mut r) = dp.resolved.write() {
+                            r.clear();
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
+        Ok(dp)
+    }
+
+    /// Handles data-plane routes; `None` means "not mine" (the control plane takes it).
+    pub async fn handle(
+        &self,
+        method: &Method,
+        path: &str,
+        query: Option<&str>,
+        headers: &HeaderMap,
+        body: &Bytes,
+        peer: Option<SocketAddr>,
+    ) -> Option<Response> {
+        let result = match (method, path) {
+            (&Method::POST, "/configurationsessions") => {
+                self.start_configuration_session(body).await
+            }
+            (&Method::GET, "/configuration") => self.get_latest_configuration(query).await,
+            (&Method::GET, _) => {
+                let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+                match parts.as_slice() {
+                    ["applications", app, "environments", env, "configurations", profile] => {
+                        let decode = |s: &str| {
+                            percent_encoding::percent_decode_str(s)
+                                .decode_utf8_lossy()
+                                .into_owned()
+                        };
+                        let (app, env, profile) = (decode(app), decode(env), decode(profile));
+                        let q = crate::wire::input::parse_query(query);
+                        if q.contains_key("client_id") {
+                            self.get_configuration(&app, &env, &profile, &q).await
+                        } else {
+                            self.agent_read(&app, &env, &profile, &q, headers, peer)
+                                .await
+                        }
+                    }
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        Some(result.unwrap_or_else(render_error))
+    }
+
+    // ---- StartConfigurationSession ------------------------------------------------------
+
+    async fn start_configuration_session(&self, body: &Bytes) -> Result<Response, DataError> {
+        let v: Value = serde_json::from_slice(body)
+            .map_err(|e| Error::bad_request(format!("The request body is not valid JSON: {e}")))?;
+        let field = |name: &str| -> Result<String, DataError> {
+            match v.get(name) {
+                Some(Value::String(s)) if (1..=128).contains(&s.chars().count()) => Ok(s.clone()),
+                Some(Value::String(s)) => Err(Error::bad_request(format!(
+                    "1 validation error detected: Value '{s}' at '{name}' failed to satisfy constraint: Member must have length between 1 and 128"
+                ))
+                .into()),
+                _ => Err(Error::bad_request(format!(
+                    "1 validation error detected: Value null at '{name}' failed to satisfy constraint: Member must not be null"
+                ))
+                .into()),
+            }
+        };
+        let (app, env, profile) = (
+            field("ApplicationIdentifier")?,
+            field("EnvironmentIdentifier")?,
+            field("ConfigurationProfileIdentifier")?,
+        );
+        let interval = match v.get("RequiredMinimumPollIntervalInSeconds") {
+            None | Some(Value::Null) => DEFAULT_POLL_SECONDS,
+            Some(n) => match n.as_i64() {
+                Some(i) if (15..=86400).contains(&i) => i,
+                _ => {
+                    return Err(Error::bad_request(format!(
+                        "1 validation error detected: Value '{n}' at 'requiredMinimumPollIntervalInSeconds' failed to satisfy constraint: Member must have value between 15 and 86400"
+                    ))
+                    .into())
+                }
+            },
+        };
+        let (ids, _) = self.resolve(&app, &env, &profile).await?;
+        let now = self.svc.clock.wall_millis();
+        let claims = Claims {
+            s: format!("{}{}{}", ids::new_id(), ids::new_id(), ids::new_id()),
+            account: ids.0,
+            app: ids.1,
+            env: ids.2,
+            profile: ids.3,
+            interval,
+            not_before: 0,
+            expires: now + self.scaled(TOKEN_LIFETIME_MS),
+            last: String::new(),
+        };
+        let body = json!({ "InitialConfigurationToken": token::mint(&self.key, &claims) });
+        Ok(Response::builder()
+            .status(StatusCode::CREATED)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap_or_default())
+    }
+
+    // ---- GetLatestConfiguration ---------------------------------------------------------
+
+    async fn get_latest_configuration(&self, query: Option<&str>) -> Result<Response, DataError> {
+        let q = crate::wire::input::parse_query(query);
+        let raw = q
+            .get("configuration_token")
+            .and_then(|v| v.first())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                Error::bad_request(
+                    "1 validation error detected: Value null at 'configurationToken' failed to satisfy constraint: Member must not be null",
+                )
+            })?;
+        if raw.len() > 8192 || raw.chars().any(char::is_whitespace) {
+            return Err(DataError::Token("Corrupted"));
+        }
+        let mut claims =
+            token::verify(&self.key, raw).map_err(|_| DataError::Token("Corrupted"))?;
+        let now = self.svc.clock.wall_millis();
+        if now > claims.expires {
+            return Err(DataError::Token("Expired"));
+        }
+        if now < claims.not_before {
+            return Err(DataError::Token("PollIntervalNotSatisfied"));
+        }
+        let key: Key = (
+            claims.account.clone(),
+            claims.app.clone(),
+            claims.env.clone(),
+            claims.profile.clone(),
+        );
+        let flags = self.is_feature_flags(&key).await?;
+        let entry = self.entry(&key, flags).await?;
+        let served = entry.pick(bucket(&claims.s)).cloned();
+        self.mark_read(&key);
+        let Some(served) = served else {
+            return Err(not_deployed(&key));
+        };
+        let changed = served.id != claims.last;
+        claims.last = served.id.clone();
+        claims.not_before = now + self.scaled(claims.interval * 1000);
+        claims.expires = now + self.scaled(TOKEN_LIFETIME_MS);
+        let mut b = Response::builder()
+            .status(StatusCode::OK)
+            .header(
+                "Next-Poll-Configuration-Token",
+                token::mint(&self.key, &claims),
+            )
+            .header("Next-Poll-Interval-In-Seconds", claims.interval.to_string());
+        if !changed {
+            // Unchanged: 200 with an empty body, as AWS answers.
+            return Ok(b.body(Body::empty()).unwrap_or_default());
+        }
+        b = b.header("content-type", served.content_type.as_str());
+        if let Some(l) = &served.version_label {
+            b = b.header("Version-Label", l.as_str());
+        }
+        Ok(b.body(Body::from(served.bytes.clone())).unwrap_or_default())
+    }
+
+    // ---- Agent-compatible read ------------------------------------------------------------
+
+    async fn agent_read(
+        &self,
+        app: &str,
+        env: &str,
+        profile: &str,
+        q: &HashMap<String, Vec<String>>,
+        headers: &HeaderMap,
+        peer: Option<SocketAddr>,
+    ) -> Result<Response, DataError> {
+        if let Some(expected) = &self.agent_token {
+            let given = headers
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "));
+            if given != Some(expected.as_str()) {
+                return Err(DataError::Unauthorized);
+            }
+        }
+        let (key, flags) = self.resolve(app, env, profile).await?;
+        let entry = self.entry(&key, flags).await?;
+        // The agent is one client per host: its identity is the Entity-Id header if given,
+        // else the caller's address.
+        let identity = headers
+            .get("Entity-Id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| peer.map(|p| p.ip().to_string()))
+            .unwrap_or_default();
+        let served = entry.pick(bucket(&identity)).cloned();
+        self.mark_read(&key);
+        let served = served.ok_or_else(|| not_deployed(&key))?;
+        let body = match (q.get("flag"), &served.flags) {
+            (Some(wanted), Some(all)) => select_flags(all, wanted)?,
+            _ => served.bytes.clone(),
+        };
+        let mut b = Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", served.content_type.as_str())
+            .header("Configuration-Version", served.version.as_str());
+        if let Some(l) = &served.version_label {
+            b = b.header("Version-Label", l.as_str());
+        }
+        Ok(b.body(Body::from(body)).unwrap_or_default())
+    }
+
+    // ---- GetConfiguration (deprecated) ----------------------------------------------------
+
+    async fn get_configuration(
+        &self,
+        app: &str,
+        env: &str,
+        profile: &str,
+        q: &HashMap<String, Vec<String>>,
+    ) -> Result<Response, DataError> {
+        let client_id = q
+            .get("client_id")
+            .and_then(|v| v.first())
+            .cloned()
+            .unwrap_or_default();
+        if !(1..=64).contains(&client_id.chars().count()) {
+            return Err(Error::bad_request(format!(
+                "1 validation error detected: Value '{client_id}' at 'clientId' failed to satisfy constraint: Member must have length between 1 and 64"
+            ))
+            .into());
+        }
+        for (name, v) in [
+            ("application", app),
+            ("environment", env),
+            ("configuration", profile),
+        ] {
+            if !(1..=64).contains(&v.chars().count()) {
+                return Err(Error::bad_request(format!(
+                    "1 validation error detected: Value '{v}' at '{name}' failed to satisfy constraint: Member must have length between 1 and 64"
+                ))
+                .into());
+            }
+        }
+        let (key, flags) = self.resolve(app, env, profile).await?;
+        if flags {
+            return Err(Error::bad_request(
+                "GetConfiguration does not support feature flag configuration profiles; use AppConfigData GetLatestConfiguration.",
+            )
+            .into());
+        }
+        let entry = self.entry(&key, flags).await?;
+        let served = entry.pick(bucket(&client_id)).cloned();
+        self.mark_read(&key);
+        let served = served.ok_or_else(|| {
+            DataError::Domain(Error::ResourceNotFound {
+                message: format!(
+                    "No configuration is deployed for {profile} in environment {env}."
+                ),
+                resource_name: Some("Configuration".into()),
+            })
+        })?;
+        let known = q
+            .get("client_configuration_version")
+            .and_then(|v| v.first());
+        let b = Response::builder().header("Configuration-Version", served.version.as_str());
+        if known == Some(&served.version) {
+            // The model documents 204 when the client already has this version.
+            return Ok(b
+                .status(StatusCode::NO_CONTENT)
+                .body(Body::empty())
+                .unwrap_or_default());
+        }
+        Ok(b.status(StatusCode::OK)
+            .header("content-type", served.content_type.as_str())
+            .body(Body::from(served.bytes.clone()))
+            .unwrap_or_default())
+    }
+
+    // ---- Shared pieces ----------------------------------------------------------------------
+
+    fn scaled(&self, service_ms: i64) -> i64 {
+        (service_ms as f64 / self.svc.settings.time_scale).ceil() as i64
+    }
+
+    async fn entry(&self, key: &Key, flags: bool) -> Result<Arc<Entry>, DataError> {
+        if let Some(e) = self.snapshot.get(key) {
+            return Ok(e);
+        }
+        let e = Arc::new(snapshot::load(&self.svc.store, key, flags).await?);
+        self.snapshot.put(key.clone(), e.clone());
+        Ok(e)
+    }
+
+    async fn is_feature_flags(&self, key: &Key) -> Result<bool, DataError> {
+        if let Some((_, flags)) = self.resolved.read().ok().and_then(|r| r.get(key).cloned()) {
+            return Ok(flags);
+        }
+        Ok(self.resolve(&key.1, &key.2, &key.3).await?.1)
+    }
+
+    /// Names or ids → ids (plus whether the profile holds feature flags), cached until the
+    /// next control-plane write.
+    async fn resolve(&self, app: &str, env: &str, profile: &str) -> Result<(Key, bool), DataError> {
+        let given: Key = (self.account.clone(), app.into(), env.into(), profile.into());
+        if let Some(hit) = self
+            .resolved
+            .read()
+            .ok()
+            .and_then(|r| r.get(&given).cloned())
+        {
+            return Ok(hit);
+        }
+        let mut tx = self.svc.store.read(&self.account).await?;
+        let app_rec = find(&mut *tx, Kind::Application, "", app)
+            .await?
+            .ok_or_else(|| DataError::NotFound {
+                message: format!("Application {app} not found"),
+                resource_type: "Application",
+                referenced_by: vec![("ApplicationIdentifier", app.to_string())],
+            })?;
+        let env_rec = find(&mut *tx, Kind::Environment, &app_rec.id, env)
+            .await?
+            .ok_or_else(|| DataError::NotFound {
+                message: format!("Environment {env} not found"),
+                resource_type: "Environment",
+                referenced_by: vec![("EnvironmentIdentifier", env.to_string())],
+            })?;
+        let prof_rec = find(&mut *tx, Kind::ConfigurationProfile, &app_rec.id, profile)
+            .await?
+            .ok_or_else(|| DataError::NotFound {
+                message: format!("Configuration profile {profile} not found"),
+                resource_type: "ConfigurationProfile",
+                referenced_by: vec![("ConfigurationProfileIdentifier", profile.to_string())],
+            })?;
+        let p: ConfigurationProfile = decode(&prof_rec)?;
+        let ids: Key = (self.account.clone(), app_rec.id, env_rec.id, prof_rec.id);
+        let value = (ids.clone(), p.is_feature_flags());
+        if let Ok(mut r) = self.resolved.write() {
+            r.insert(given, value.clone());
+            r.insert(ids, value.clone());
+        }
+        Ok(value)
+    }
+
+    /// Remembers that an environment and a profile were read (deletion protection); written
+    /// to the store in the background, at most every 30 s per resource.
+    fn mark_read(&self, key: &Key) {
+        let now = self.svc.clock.wall_millis();
+        let marks = [
+            format!("environment/{}", key.2),
+            format!("configurationprofile/{}", key.3),
+        ];
+        let due: Vec<String> = match self.usage.lock() {
+            Ok(mut m) => marks
+                .into_iter()
+                .filter(|k| {
+                    let last = m.get(k).copied().unwrap_or(0);
+                    if now - last >= USAGE_WRITE_EVERY_MS {
+                        m.insert(k.clone(), now);
+                        true
+                    } else {
+                        false
+                    }
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        if due.is_empty() {
+            return;
+        }
+        let store = self.svc.store.clone();
+        let account = key.0.clone();
+        tokio::spawn(async move {
+            if let Err(e) = write_usage(&store, &account, &due, now).await {
+                tracing::warn!(error = %e, "cannot record read for deletion protection");
+            }
+        });
+    }
+}
+
+async fn write_usage(
+    store: &crate::store::DynStore,
+    account: &str,
+    ids: &[String],
+    now: i64,
+) -> Result<()> {
+    let mut tx = store.write(account).await?;
+    for id in ids {
+        let body = json!({ "LastReadAt": now });
+        match tx.get(Kind::Usage, id).await? {
+            Some(mut rec) => {
+                rec.body = body;
+                tx.update(&rec).await?;
+            }
+            None => {
+                tx.insert(Record::new(Kind::Usage, id.clone(), "", body))
+                    .await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A resource by id, else by name (the oldest of that name).
+async fn find(
+    tx: &mut dyn crate::store::Tx,
+    kind: Kind,
+    parent: &str,
+    ident: &str,
+) -> Result<Option<Record>> {
+    if let Some(r) = tx.get(kind, ident).await?.filter(|r| r.parent == parent) {
+        return Ok(Some(r));
+    }
+    let parent_filter = (!parent.is_empty()).then_some(parent);
+    let mut after = 0;
+    loop {
+        let rows = tx
+            .list(ListQuery {
+                kind,
+                parent: parent_filter,
+                attr: None,
+                after_seq: after,
+                limit: 200,
+                descending: false,
+            })
+            .await?;
+        if let Some(r) = rows.iter().find(|r| r.body["Name"].as_str() == Some(ident)) {
+            return Ok(Some(r.clone()));
+        }
+        match rows.last() {
+            Some(last) if rows.len() == 200 => after = last.seq,
+            _ => return Ok(None),
+        }
+    }
+}
+
+fn not_deployed(key: &Key) -> DataError {
+    DataError::NotFound {
+        message: format!(
+            "No configuration of profile {} has been deployed to environment {}.",
+            key.3, key.2
+        ),
+        resource_type: "Deployment",
+        referenced_by: vec![
+            ("EnvironmentIdentifier", key.2.clone()),
+            ("ConfigurationProfileIdentifier", key.3.clone()),
+        ],
+    }
+}
+
+/// `?flag=a` → that flag's object; `?flag=a&flag=b` → `{a: …, b: …}` (as the agent answers).
+fn select_flags(all: &Value, wanted: &[String]) -> Result<Bytes, DataError> {
+    let get = |k: &String| {
+        all.get(k).cloned().ok_or_else(|| DataError::NotFound {
+            message: format!("Flag {k} not found"),
+            resource_type: "Configuration",
+            referenced_by: vec![("flag", k.clone())],
+        })
+    };
+    let v = if wanted.len() == 1 {
+        get(&wanted[0])?
+    } else {
+        let mut m = serde_json::Map::new();
+        for k in wanted {
+            m.insert(k.clone(), get(k)?);
+        }
+        Value::Object(m)
+    };
+    Ok(Bytes::from(v.to_string()))
+}
+
+fn render_error(e: DataError) -> Response {
+    let (status, kind, body) = match e {
+        DataError::Domain(err) => {
+            let resp = crate::wire::output::error(&err, &ids::new_id());
+            return resp;
+        }
+        DataError::Token(problem) => (
+            400,
+            "BadRequestException",
+            json!({
+                "Message": format!("The configuration token is invalid ({problem})."),
+                "Reason": "InvalidParameters",
+                "Details": {"InvalidParameters": {"ConfigurationToken": {"Problem": problem}}},
+            }),
+        ),
+        DataError::NotFound {
+            message,
+            resource_type,
+            referenced_by,
+        } => {
+            let refs: serde_json::Map<String, Value> = referenced_by
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect();
+            (
+                404,
+                "ResourceNotFoundException",
+                json!({"Message": message, "ResourceType": resource_type, "ReferencedBy": refs}),
+            )
+        }
+        DataError::Unauthorized => (
+            401,
+            "UnauthorizedException",
+            json!({"Message": "A valid 'Authorization: Bearer <token>' header is required."}),
+        ),
+    };
+    Response::builder()
+        .status(status)
+        .header("x-amzn-ErrorType", kind)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap_or_default()
+}
+
+/// The HMAC key for tokens: created once, kept in the store so every node and every restart
+/// shares it.
+async fn token_key(svc: &Service) -> Result<Vec<u8>> {
+    const SYSTEM: &str = "_appconfigd";
+    let mut tx = svc.store.write(SYSTEM).await?;
+    if let Some(rec) = tx.get(Kind::AccountSettings, "token-key").await? {
+        if let Some(k) = rec.body["Key"].as_str() {
+            return Ok(k.as_bytes().to_vec());
+        }
+    }
+    let mut raw = [0u8; 32];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut raw)
+        .map_err(|_| Error::internal("no secure random source for the token key"))?;
+    let key: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    let rec = Record::new(
+        Kind::AccountSettings,
+        "token-key",
+        "",
+        json!({ "Key": key }),
+    );
+    tx.insert(rec).await?;
+    tx.commit().await?;
+    Ok(key.into_bytes())
+}
