@@ -27,8 +27,9 @@ use crate::store::{Job, Kind};
 
 /// How long a node owns a claimed job before others may take it over.
 const LEASE_MS: i64 = 30_000;
-/// Idle polling interval; new work also wakes the loop at once.
-const POLL: Duration = Duration::from_millis(250);
+/// Longest idle sleep; new work on this node wakes the loop at once, and the loop otherwise
+/// sleeps exactly until the next job is due.
+const POLL: Duration = Duration::from_millis(500);
 /// Monitors are checked at least this often (wall time) while a deployment runs, so an alarm
 /// is acted on within 5 seconds.
 const MONITOR_INTERVAL_MS: i64 = 2_000;
@@ -62,9 +63,18 @@ impl Engine {
                 Ok(Err(e)) => tracing::warn!(error = %e, "engine pass failed; retrying"),
                 Err(e) => tracing::error!(error = %e, "engine pass panicked; retrying"),
             }
+            // Sleep until the next job is due (at most POLL, so work scheduled by other nodes
+            // is seen soon), or until woken by new work.
+            let now = me.svc.clock.wall_millis();
+            let nap = match me.svc.store.next_due(now).await {
+                Ok(Some(due)) => {
+                    Duration::from_millis((due - now).clamp(0, POLL.as_millis() as i64) as u64)
+                }
+                _ => POLL,
+            };
             tokio::select! {
                 _ = me.svc.wake.notified() => {}
-                _ = tokio::time::sleep(POLL) => {}
+                _ = tokio::time::sleep(nap) => {}
                 _ = stop.changed() => break,
             }
             if *stop.borrow() {

@@ -172,6 +172,9 @@ pub trait Store: Send + Sync {
         lease_ms: i64,
         limit: i64,
     ) -> StoreResult<Vec<Job>>;
+    /// The earliest due time of any job that is not leased at `now` (lets the engine sleep
+    /// exactly until there is work).
+    async fn next_due(&self, now: i64) -> StoreResult<Option<i64>>;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -514,6 +514,23 @@ impl Store for SqlStore {
         }
     }
 
+    async fn next_due(&self, now: i64) -> StoreResult<Option<i64>> {
+        let sql = "SELECT MIN(due_at) AS d FROM jobs WHERE lease_until IS NULL OR lease_until < ?";
+        let row = match self {
+            SqlStore::Sqlite { readers, .. } => sqlx::query(sql)
+                .bind(now)
+                .fetch_one(readers)
+                .await?
+                .try_get::<Option<i64>, _>("d")?,
+            SqlStore::Postgres(pool) => sqlx::query(&pg(sql))
+                .bind(now)
+                .fetch_one(pool)
+                .await?
+                .try_get::<Option<i64>, _>("d")?,
+        };
+        Ok(row)
+    }
+
     fn backend(&self) -> &'static str {
         match self {
             SqlStore::Sqlite { .. } => "sqlite",

@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Data-plane benchmark: GetLatestConfiguration and the agent read path of appconfigd, with a
+1 KB and a 100 KB configuration, against a minimal hyper server returning the same bytes
+(the physical limit), all loaded by wrk on this machine in the same run. Then the RSS of
+appconfigd with 1,000 deployed configurations in its snapshot.
+
+Usage: python3 benches/dataplane.py [--duration 10] [--connections 64]
+Needs: wrk (apt-get install wrk), boto3, a release build (done by this script).
+Prints a markdown table for the README.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release", "appconfigd")
+BARE = os.path.join(ROOT, "target", "release", "examples", "bare_hyper")
+
+
+def sh(*cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def start(cmd, env=None):
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    line = p.stdout.readline()
+    m = re.search(r"listening on (http://\S+)", line)
+    if not m:
+        p.kill()
+        sys.exit(f"could not start {cmd[0]}: {line!r}")
+    return p, m.group(1)
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def wrk(url, duration, connections):
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", url],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def pct(p):
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        v, unit = float(m.group(1)), m.group(2)
+        return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        sys.exit(f"{url}: {errors.group(1)} non-2xx responses\n{out}")
+    return rps, pct(50), pct(99)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--configs", type=int, default=1000)
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        sh("apt-get", "install", "-y", "-q", "wrk")
+    sh("cargo", "build", "--release", "--quiet", "--bin", "appconfigd", "--example", "bare_hyper", cwd=ROOT)
+
+    import boto3
+
+    tmp = tempfile.mkdtemp()
+    env = dict(os.environ, RUST_LOG="warn", AWS_ENDPOINT_URL="http://127.0.0.1:9")
+    server, url = start([BIN, "serve", "--listen", "127.0.0.1:0", "--database", f"sqlite://{tmp}/bench.db",
+                         "--time-scale", "36000", "--quota-profiles", "1000"], env)
+    bare, bare_url = start([BARE, "127.0.0.1:0"])
+    kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    ac = boto3.client("appconfig", **kw)
+    dc = boto3.client("appconfigdata", **kw)
+    try:
+        app = ac.create_application(Name="bench")["Id"]
+        env_id = ac.create_environment(ApplicationId=app, Name="prod")["Id"]
+
+        def deploy(name, content):
+            p = ac.create_configuration_profile(ApplicationId=app, Name=name, LocationUri="hosted")["Id"]
+            ac.create_hosted_configuration_version(ApplicationId=app, ConfigurationProfileId=p, Content=content,
+                                                   ContentType="application/octet-stream")
+            n = ac.start_deployment(ApplicationId=app, EnvironmentId=env_id, DeploymentStrategyId="AppConfig.AllAtOnce",
+                                    ConfigurationProfileId=p, ConfigurationVersion="1")["DeploymentNumber"]
+            while ac.get_deployment(ApplicationId=app, EnvironmentId=env_id, DeploymentNumber=n)["State"] != "COMPLETE":
+                time.sleep(0.02)
+            return p
+
+        rows = []
+        for label, size, path in (("1 KB", 1024, "/1k"), ("100 KB", 100 * 1024, "/100k")):
+            name = f"cfg{size}"
+            deploy(name, b"a" * size)
+            token = dc.start_configuration_session(ApplicationIdentifier="bench", EnvironmentIdentifier="prod",
+                                                   ConfigurationProfileIdentifier=name)["InitialConfigurationToken"]
+            # The initial token can be presented again and again (it has no poll deadline),
+            # so every request is a full read of the configuration.
+            targets = [
+                ("GetLatestConfiguration", f"{url}/configuration?configuration_token={urllib.request.quote(token)}"),
+                ("agent read", f"{url}/applications/bench/environments/prod/configurations/{name}"),
+                ("bare hyper (limit)", f"{bare_url}{path}"),
+            ]
+            for what, target in targets:
+                body = urllib.request.urlopen(target).read()
+                assert len(body) == size, (what, len(body))
+                rps, p50, p99 = wrk(target, args.duration, args.connections)
+                rows.append((label, what, rps, p50, p99))
+
+        for i in range(args.configs - 2):
+            deploy(f"many{i}", os.urandom(512).hex().encode())
+            urllib.request.urlopen(f"{url}/applications/bench/environments/prod/configurations/many{i}").read()
+        rss = rss_mb(server.pid)
+    finally:
+        server.kill()
+        bare.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    print(f"\nwrk -t2 -c{args.connections} -d{args.duration}s on {os.cpu_count()} cores, server and load generator on the same machine\n")
+    print("| size | endpoint | req/s | p50 ms | p99 ms | share of limit |")
+    print("|---|---|---:|---:|---:|---:|")
+    limits = {r[0]: r[2] for r in rows if r[1].startswith("bare")}
+    for label, what, rps, p50, p99 in rows:
+        print(f"| {label} | {what} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {rps / limits[label]:.0%} |")
+    print(f"\nappconfigd RSS with {args.configs} deployed configurations in the snapshot: {rss:.1f} MB")
+
+
+if __name__ == "__main__":
+    main()
