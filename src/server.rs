@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use crate::dataplane::DataPlane;
 use crate::domain::clock::ScaledClock;
-use crate::domain::{Quotas, Service, Settings};
+use crate::domain::{Change, ChangeFeed, Quotas, Service, Settings};
 use crate::engine::monitors::Monitors;
 use crate::engine::targets::TargetInvoker;
 use crate::engine::Engine;
@@ -104,6 +104,7 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), StartError> {
         return Err(StartError::TimeScale(cfg.time_scale));
     }
     let store = store::connect(&cfg.database).await?;
+    let feed = change_feed(&store).await?;
     let invoker = TargetInvoker::new(&cfg.region, Duration::from_secs(cfg.invocation_timeout))?;
     let monitors = Monitors::new(&cfg.region)?;
     let service = Service {
@@ -111,7 +112,7 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), StartError> {
         clock: Arc::new(ScaledClock::new(cfg.time_scale)),
         invoker: Arc::new(invoker),
         wake: Arc::new(tokio::sync::Notify::new()),
-        changes: tokio::sync::broadcast::channel(1024).0,
+        changes: feed.clone(),
         settings: Arc::new(Settings {
             region: cfg.region.clone(),
             time_scale: cfg.time_scale,
@@ -160,6 +161,42 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), StartError> {
     served.map_err(StartError::Serve)?;
     tracing::info!("appconfigd stopped");
     Ok(())
+}
+
+/// The change feed. With PostgreSQL, changes go out by NOTIFY and come in by LISTEN, so every
+/// node's data-plane snapshot follows deployments driven by any node within milliseconds.
+async fn change_feed(store: &store::DynStore) -> Result<ChangeFeed, StartError> {
+    let Some(mut incoming) = store.subscribe().await? else {
+        return Ok(ChangeFeed::new(None));
+    };
+    let node = crate::domain::ids::new_id();
+    let (out_tx, mut out_rx) = tokio::sync::mpsc::unbounded_channel::<Change>();
+    let feed = ChangeFeed::new(Some(out_tx));
+    let publisher = store.clone();
+    let origin = node.clone();
+    tokio::spawn(async move {
+        while let Some(change) = out_rx.recv().await {
+            let msg = serde_json::json!({ "node": origin, "change": change }).to_string();
+            if let Err(e) = publisher.publish(&msg).await {
+                tracing::warn!(error = %e, "cannot publish change to other nodes");
+            }
+        }
+    });
+    let local = feed.clone();
+    tokio::spawn(async move {
+        while let Some(msg) = incoming.recv().await {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&msg) else {
+                continue;
+            };
+            if v["node"].as_str() == Some(node.as_str()) {
+                continue; // Our own change, already applied locally.
+            }
+            if let Ok(change) = serde_json::from_value::<Change>(v["change"].clone()) {
+                local.inject(change);
+            }
+        }
+    });
+    Ok(feed)
 }
 
 async fn shutdown_signal() {

@@ -206,15 +206,16 @@ async fn run_pre_create_actions(
 }
 
 fn payload_too_large(limit: usize, size: usize) -> Error {
-    let kb = |b: usize| (b as f64 / 1024.0 * 100.0).round() / 100.0;
+    // Kilobytes with two decimals; the size rounds up so it always shows above the limit.
+    let kb = |b: usize| b as f64 / 1024.0;
+    let limit_kb = (kb(limit) * 100.0).floor() / 100.0;
+    let size_kb = (kb(size) * 100.0).ceil() / 100.0;
     Error::PayloadTooLarge {
         message: format!(
-            "The content is {} KB, larger than the {} KB allowed for a hosted configuration version.",
-            kb(size),
-            kb(limit)
+            "The content is {size_kb} KB, larger than the {limit_kb} KB allowed for a hosted configuration version."
         ),
-        limit: kb(limit),
-        size: kb(size),
+        limit: limit_kb,
+        size: size_kb,
     }
 }
 

@@ -26,7 +26,7 @@ pub mod validation;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::store::{DynStore, Kind, Record, Tx};
@@ -74,12 +74,46 @@ pub struct Service {
     pub invoker: Arc<dyn invocation::Invoker>,
     /// Wakes the deployment engine when new work was scheduled.
     pub wake: Arc<tokio::sync::Notify>,
-    /// Tells readers (the data plane's snapshot) what changed.
-    pub changes: tokio::sync::broadcast::Sender<Change>,
+    /// Tells readers (the data plane's snapshot) what changed, on this node and others.
+    pub changes: ChangeFeed,
+}
+
+/// Fans changes out to this node's readers and, when several nodes share a database, to the
+/// other nodes (the server wires `outbound` to PostgreSQL NOTIFY).
+#[derive(Clone)]
+pub struct ChangeFeed {
+    local: tokio::sync::broadcast::Sender<Change>,
+    outbound: Option<tokio::sync::mpsc::UnboundedSender<Change>>,
+}
+
+impl ChangeFeed {
+    pub fn new(outbound: Option<tokio::sync::mpsc::UnboundedSender<Change>>) -> Self {
+        ChangeFeed {
+            local: tokio::sync::broadcast::channel(1024).0,
+            outbound,
+        }
+    }
+
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.local.subscribe()
+    }
+
+    /// A change made here: tell local readers and the other nodes.
+    pub fn publish(&self, change: Change) {
+        if let Some(out) = &self.outbound {
+            let _ = out.send(change.clone());
+        }
+        let _ = self.local.send(change);
+    }
+
+    /// A change another node made: tell local readers only.
+    pub fn inject(&self, change: Change) {
+        let _ = self.local.send(change);
+    }
 }
 
 /// A change that in-memory views of the store must pick up.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Change {
     /// A deployment of this environment started, stepped or ended.
     Deployment {
@@ -100,7 +134,7 @@ pub struct Ctx {
 impl Service {
     /// Publishes a change; nobody listening is fine.
     pub fn changed(&self, change: Change) {
-        let _ = self.changes.send(change);
+        self.changes.publish(change);
     }
 
     pub fn arn(&self, ctx: &Ctx, resource: &str) -> String {

@@ -175,6 +175,11 @@ pub trait Store: Send + Sync {
     /// The earliest due time of any job that is not leased at `now` (lets the engine sleep
     /// exactly until there is work).
     async fn next_due(&self, now: i64) -> StoreResult<Option<i64>>;
+    /// Broadcasts a message to every node on this database (PostgreSQL NOTIFY; a no-op on
+    /// SQLite, which one process owns).
+    async fn publish(&self, message: &str) -> StoreResult<()>;
+    /// Messages published by any node (including this one), if the backend has a feed.
+    async fn subscribe(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<String>>>;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -16,6 +16,8 @@ use super::{
     AttrFilter, DynStore, Job, Kind, ListQuery, Record, Store, StoreError, StoreResult, Tx,
 };
 
+/// PostgreSQL NOTIFY channel that carries changes between nodes.
+const CHANGE_CHANNEL: &str = "appconfigd_changes";
 const COLUMNS: &str = "kind, id, parent, seq, attr, body, tags, created_at";
 const JOB_COLUMNS: &str = "account, kind, id, due_at, payload, lease_owner, lease_until";
 
@@ -83,7 +85,7 @@ fn list_sql(q: &ListQuery<'_>) -> String {
     }
     match &q.attr {
         Some(AttrFilter::Equals(_)) => sql.push_str(" AND attr = ?"),
-        Some(AttrFilter::Prefix(_)) => sql.push_str(" AND substr(attr, 1, ?) = ?"),
+        Some(AttrFilter::Prefix(_)) => sql.push_str(" AND substr(attr, 1, CAST(? AS INTEGER)) = ?"),
         None => {}
     }
     if q.descending {
@@ -529,6 +531,43 @@ impl Store for SqlStore {
                 .try_get::<Option<i64>, _>("d")?,
         };
         Ok(row)
+    }
+
+    async fn publish(&self, message: &str) -> StoreResult<()> {
+        if let SqlStore::Postgres(pool) = self {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANGE_CHANNEL)
+                .bind(message)
+                .execute(pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn subscribe(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<String>>> {
+        let SqlStore::Postgres(pool) = self else {
+            return Ok(None);
+        };
+        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+        listener.listen(CHANGE_CHANNEL).await?;
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(async move {
+            loop {
+                match listener.recv().await {
+                    Ok(n) => {
+                        if tx.send(n.payload().to_string()).await.is_err() {
+                            break;
+                        }
+                    }
+                    // recv() reconnects by itself; an error here is transient.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "change feed interrupted; reconnecting");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                }
+            }
+        });
+        Ok(Some(rx))
     }
 
     fn backend(&self) -> &'static str {
