@@ -136,7 +136,14 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), StartError> {
     // Tests and scripts read this line to find the port.
     println!("appconfigd listening on http://{addr}");
     let (stop_engine, engine_stopped) = watch::channel(false);
-    let engine = tokio::spawn(Engine::new(service.clone(), Arc::new(monitors)).run(engine_stopped));
+    let engine = tokio::spawn(
+        Engine::new(
+            service.clone(),
+            Arc::new(monitors),
+            Duration::from_secs(cfg.invocation_timeout),
+        )
+        .run(engine_stopped),
+    );
     let dataplane = DataPlane::start(
         service.clone(),
         cfg.account_id.clone(),

@@ -25,8 +25,11 @@ use crate::domain::invocation::{ActionCall, InvokeError};
 use crate::domain::{decode, encode, ids, Change, Service};
 use crate::store::{Job, Kind};
 
-/// How long a node owns a claimed job before others may take it over.
-const LEASE_MS: i64 = 30_000;
+/// How long a node owns a claimed deployment step before another node may take it over (a
+/// step takes milliseconds; monitor checks a few seconds at most).
+const LEASE_MS: i64 = 5_000;
+/// Invocation leases outlast the longest call (`--invocation-timeout`) by this much.
+const INVOCATION_LEASE_MARGIN_MS: i64 = 5_000;
 /// Longest idle sleep; new work on this node wakes the loop at once, and the loop otherwise
 /// sleeps exactly until the next job is due.
 const POLL: Duration = Duration::from_millis(500);
@@ -40,14 +43,20 @@ pub struct Engine {
     svc: Service,
     node: String,
     monitors: Arc<monitors::Monitors>,
+    invocation_timeout_ms: i64,
 }
 
 impl Engine {
-    pub fn new(svc: Service, monitors: Arc<monitors::Monitors>) -> Self {
+    pub fn new(
+        svc: Service,
+        monitors: Arc<monitors::Monitors>,
+        invocation_timeout: Duration,
+    ) -> Self {
         Engine {
             svc,
             node: format!("node-{}", ids::new_id()),
             monitors,
+            invocation_timeout_ms: invocation_timeout.as_millis() as i64,
         }
     }
 
@@ -97,8 +106,9 @@ impl Engine {
                 tracing::warn!(deployment = %job.id, error = %e, "deployment step failed; will retry");
             }
         }
+        let lease = self.invocation_timeout_ms + INVOCATION_LEASE_MARGIN_MS;
         let jobs = store
-            .claim_jobs(INVOCATION_JOB_KIND, now, &self.node, LEASE_MS, 32)
+            .claim_jobs(INVOCATION_JOB_KIND, now, &self.node, lease, 32)
             .await?;
         let mut set = JoinSet::new();
         for job in jobs {

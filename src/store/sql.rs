@@ -371,10 +371,14 @@ pub async fn connect(url: &str) -> StoreResult<DynStore> {
             .await?;
         SqlStore::Sqlite { writer, readers }
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        // A node that stops mid-transaction (paused, partitioned) must not hold the account's
+        // write lock for long: PostgreSQL aborts such a transaction after 5 s.
+        let opts = sqlx::postgres::PgConnectOptions::from_str(url)?
+            .options([("idle_in_transaction_session_timeout", "5s")]);
         let pool = PgPoolOptions::new()
             .max_connections(10)
             .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
+            .connect_with(opts)
             .await?;
         migrate_pg(&pool).await?;
         SqlStore::Postgres(pool)
