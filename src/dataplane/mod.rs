@@ -25,7 +25,8 @@ use token::Claims;
 /// Tokens live 24 hours (service time).
 const TOKEN_LIFETIME_MS: i64 = 24 * 3600 * 1000;
 const DEFAULT_POLL_SECONDS: i64 = 60;
-/// Usage marks (deletion protection) are written at most this often per resource.
+/// Usage marks (deletion protection) are written at most this often per resource (service
+/// time, like the protection period they serve).
 const USAGE_WRITE_EVERY_MS: i64 = 30_000;
 
 pub struct DataPlane {
@@ -351,7 +352,18 @@ impl DataPlane {
                 .into());
             }
         }
-        let (key, flags) = self.resolve(app, env, profile).await?;
+        // GetConfiguration is a control-plane operation: its errors use that model's shapes.
+        let (key, flags) = self.resolve(app, env, profile).await.map_err(|e| match e {
+            DataError::NotFound {
+                message,
+                resource_type,
+                ..
+            } => DataError::Domain(Error::ResourceNotFound {
+                message,
+                resource_name: Some(resource_type.to_string()),
+            }),
+            other => other,
+        })?;
         if flags {
             return Err(Error::bad_request(
                 "GetConfiguration does not support feature flag configuration profiles; use AppConfigData GetLatestConfiguration.",
@@ -456,6 +468,7 @@ impl DataPlane {
     /// to the store in the background, at most every 30 s per resource.
     fn mark_read(&self, key: &Key) {
         let now = self.svc.clock.wall_millis();
+        let every = self.scaled(USAGE_WRITE_EVERY_MS);
         let marks = [
             format!("environment/{}", key.2),
             format!("configurationprofile/{}", key.3),
@@ -465,7 +478,7 @@ impl DataPlane {
                 .into_iter()
                 .filter(|k| {
                     let last = m.get(k).copied().unwrap_or(0);
-                    if now - last >= USAGE_WRITE_EVERY_MS {
+                    if now - last >= every {
                         m.insert(k.clone(), now);
                         true
                     } else {
@@ -583,8 +596,7 @@ fn select_flags(all: &Value, wanted: &[String]) -> Result<Bytes, DataError> {
 fn render_error(e: DataError) -> Response {
     let (status, kind, body) = match e {
         DataError::Domain(err) => {
-            let resp = crate::wire::output::error(&err, &ids::new_id());
-            return resp;
+            return crate::wire::output::error(&err, &(ids::new_id() + &ids::new_id()));
         }
         DataError::Token(problem) => (
             400,
@@ -619,6 +631,7 @@ fn render_error(e: DataError) -> Response {
     Response::builder()
         .status(status)
         .header("x-amzn-ErrorType", kind)
+        .header("x-amzn-RequestId", ids::new_id() + &ids::new_id())
         .header("content-type", "application/json")
         .body(Body::from(body.to_string()))
         .unwrap_or_default()

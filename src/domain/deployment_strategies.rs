@@ -74,8 +74,9 @@ pub fn predefined() -> Vec<DeploymentStrategy> {
         .collect()
 }
 
-fn is_predefined(id: &str) -> bool {
-    id.starts_with("AppConfig.")
+/// One of the four real predefined ids (another `AppConfig.*` id simply does not exist).
+pub fn is_predefined(id: &str) -> bool {
+    PREDEFINED.iter().any(|p| p.0 == id)
 }
 
 /// Finds a predefined or custom strategy.

@@ -33,6 +33,12 @@ fn resolve(svc: &Service, ctx: &Ctx, arn: &str) -> Result<Option<Target>> {
         message: format!("Resource {arn} not found"),
         resource_name: Some(arn.to_string()),
     };
+    // AWS-owned resources have an empty account field; recognise them before the account check.
+    if let ["extension", x, _] = p.resource.as_slice() {
+        if x.starts_with("AWS.") && p.account.is_empty() {
+            return Ok(None);
+        }
+    }
     if p.region != svc.settings.region || p.account != ctx.account {
         return Err(not_found());
     }
@@ -59,7 +65,9 @@ fn resolve(svc: &Service, ctx: &Ctx, arn: &str) -> Result<Option<Target>> {
             format!("{a}/{e}"),
             "Deployment",
         ),
-        ["deploymentstrategy", s] if s.starts_with("AppConfig.") => return Ok(None),
+        ["deploymentstrategy", s] if super::deployment_strategies::is_predefined(s) => {
+            return Ok(None)
+        }
         ["deploymentstrategy", s] => t(
             Kind::DeploymentStrategy,
             s,

@@ -6,6 +6,7 @@
 //! - An `http(s)://` AlarmArn (appconfigd extension): a health check; a non-2xx answer or no
 //!   answer rolls back.
 
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
@@ -18,7 +19,10 @@ use crate::domain::environments::Monitor;
 use crate::domain::ids::parse_arn;
 
 pub struct Monitors {
-    http: reqwest::Client,
+    /// Built on first use: loading the platform's root certificates takes a while, and most
+    /// servers never call out.
+    http: OnceLock<reqwest::Client>,
+    timeout: Duration,
     region: String,
     aws: OnceCell<SdkConfig>,
 }
@@ -27,9 +31,8 @@ impl Monitors {
     pub fn new(region: &str) -> std::result::Result<Self, reqwest::Error> {
         super::targets::install_crypto_provider();
         Ok(Monitors {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(3))
-                .build()?,
+            http: OnceLock::new(),
+            timeout: Duration::from_secs(3),
             region: region.to_string(),
             aws: OnceCell::new(),
         })
@@ -39,7 +42,8 @@ impl Monitors {
     pub async fn alarm(&self, m: &Monitor) -> Option<String> {
         let arn = m.alarm_arn.as_str();
         if arn.starts_with("http://") || arn.starts_with("https://") {
-            return match self.http.get(arn).send().await {
+            let http = super::targets::http_client(&self.http, self.timeout);
+            return match http.get(arn).send().await {
                 Ok(r) if r.status().is_success() => None,
                 Ok(r) => Some(format!("Health check {arn} answered {}", r.status())),
                 Err(e) => Some(format!("Health check {arn} did not answer: {e}")),
@@ -113,7 +117,8 @@ impl Monitors {
         let (instructions, _) = sign(signable, &params)
             .map_err(|e| e.to_string())?
             .into_parts();
-        let mut req = self.http.post(&url).header("content-type", content_type);
+        let http = super::targets::http_client(&self.http, self.timeout);
+        let mut req = http.post(&url).header("content-type", content_type);
         for (name, value) in instructions.headers() {
             req = req.header(name, value);
         }

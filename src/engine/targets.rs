@@ -8,6 +8,7 @@
 //! - `builtin:AWS.AppConfig.*`: the AWS-authored extensions, delivering AWS's notification
 //!   formats to the queue, topic or default bus given in the association parameters.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -21,9 +22,23 @@ use crate::domain::invocation::{ActionCall, InvokeError, Invoker};
 type Outcome = std::result::Result<Option<Value>, InvokeError>;
 
 pub struct TargetInvoker {
-    http: reqwest::Client,
+    /// Built on first use: loading the platform's root certificates takes a while, and most
+    /// servers never call out.
+    http: OnceLock<reqwest::Client>,
+    timeout: Duration,
     region: String,
     aws: OnceCell<SdkConfig>,
+}
+
+/// The reqwest client in `cell`, built on first use. (Building only fails if the TLS
+/// provider is missing, which `install_crypto_provider` rules out.)
+pub fn http_client(cell: &OnceLock<reqwest::Client>, timeout: Duration) -> &reqwest::Client {
+    cell.get_or_init(|| {
+        reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .unwrap_or_default()
+    })
 }
 
 /// One HTTP/TLS stack for the whole process: rustls with the ring provider.
@@ -64,10 +79,15 @@ impl TargetInvoker {
     pub fn new(region: &str, timeout: Duration) -> std::result::Result<Self, reqwest::Error> {
         install_crypto_provider();
         Ok(TargetInvoker {
-            http: reqwest::Client::builder().timeout(timeout).build()?,
+            http: OnceLock::new(),
+            timeout,
             region: region.to_string(),
             aws: OnceCell::new(),
         })
+    }
+
+    fn http(&self) -> &reqwest::Client {
+        http_client(&self.http, self.timeout)
     }
 
     async fn aws(&self) -> &SdkConfig {
@@ -76,7 +96,7 @@ impl TargetInvoker {
 
     async fn webhook(&self, url: &str, event: &Value) -> Outcome {
         let resp = self
-            .http
+            .http()
             .post(url)
             .header("content-type", "application/json")
             .body(event.to_string())

@@ -1,0 +1,379 @@
+//! CreateEnvironment, GetEnvironment, UpdateEnvironment, DeleteEnvironment, ListEnvironments.
+
+use std::time::Duration;
+
+use aws_sdk_appconfig::client::Waiters;
+use aws_sdk_appconfig::operation::create_environment::CreateEnvironmentError;
+use aws_sdk_appconfig::operation::delete_environment::DeleteEnvironmentError;
+use aws_sdk_appconfig::operation::get_environment::GetEnvironmentError;
+use aws_sdk_appconfig::operation::list_environments::ListEnvironmentsError;
+use aws_sdk_appconfig::operation::update_environment::UpdateEnvironmentError;
+use aws_sdk_appconfig::types::Monitor;
+
+use crate::harness::*;
+
+const ALARM: &str = "arn:aws:cloudwatch:us-east-1:111122223333:alarm:high-errors";
+const ROLE: &str = "arn:aws:iam::111122223333:role/appconfig-monitor";
+
+fn monitor(alarm: &str, role: Option<&str>) -> Monitor {
+    Monitor::builder()
+        .alarm_arn(alarm)
+        .set_alarm_role_arn(role.map(String::from))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn create_then_get_round_trips_every_member() {
+    let server = Server::start();
+    let c = server.client();
+    let app = create_app(&c, "app").await;
+    let created = c
+        .create_environment()
+        .application_id(&app)
+        .name("prod")
+        .description("production")
+        .monitors(monitor(ALARM, Some(ROLE)))
+        .monitors(monitor(&format!("{ALARM}-2"), None))
+        .tags("stage", "prod")
+        .send()
+        .await
+        .unwrap();
+    let id = created.id().unwrap().to_string();
+    assert_id(&id);
+    assert_eq!(created.application_id(), Some(app.as_str()));
+    assert_eq!(created.name(), Some("prod"));
+    assert_eq!(created.description(), Some("production"));
+    // The service sends CamelCase environment states (the SDK waiter matches on them).
+    assert_eq!(created.state().unwrap().as_str(), "ReadyForDeployment");
+    assert_eq!(created.monitors().len(), 2);
+
+    let got = c
+        .get_environment()
+        .application_id(&app)
+        .environment_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.id(), Some(id.as_str()));
+    assert_eq!(got.application_id(), Some(app.as_str()));
+    assert_eq!(got.name(), Some("prod"));
+    assert_eq!(got.description(), Some("production"));
+    assert_eq!(got.state().unwrap().as_str(), "ReadyForDeployment");
+    let m = got.monitors();
+    assert_eq!(m[0].alarm_arn(), ALARM);
+    assert_eq!(m[0].alarm_role_arn(), Some(ROLE));
+    assert_eq!(m[1].alarm_arn(), format!("{ALARM}-2"));
+    assert_eq!(m[1].alarm_role_arn(), None);
+    assert_eq!(
+        tags_of(&c, &env_arn(&app, &id)).await.get("stage").unwrap(),
+        "prod"
+    );
+}
+
+#[tokio::test]
+async fn sdk_waiter_environment_ready_for_deployment_succeeds() {
+    let server = Server::start();
+    let c = server.client();
+    let app = create_app(&c, "app").await;
+    let env = create_env(&c, &app, "prod").await;
+    let waited = tokio::time::timeout(
+        Duration::from_secs(10),
+        c.wait_until_environment_ready_for_deployment()
+            .application_id(&app)
+            .environment_id(&env)
+            .wait(Duration::from_secs(60)),
+    )
+    .await
+    .expect("the waiter accepts the first response");
+    waited.expect("environment is ReadyForDeployment");
+}
+
+#[tokio::test]
+async fn create_in_unknown_application_is_not_found() {
+    let server = Server::start();
+    let c = server.client();
+    let (e, status) = service_error(
+        c.create_environment()
+            .application_id("abc1234")
+            .name("prod")
+            .send()
+            .await,
+    );
+    assert_eq!(status, 404);
+    match e {
+        CreateEnvironmentError::ResourceNotFoundException(nf) => {
+            assert_eq!(nf.resource_name(), Some("Application"));
+        }
+        other => panic!("expected ResourceNotFoundException, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn environment_is_scoped_to_its_application() {
+    let server = Server::start();
+    let c = server.client();
+    let a = create_app(&c, "a").await;
+    let b = create_app(&c, "b").await;
+    let env_a = create_env(&c, &a, "only-in-a").await;
+    let env_b = create_env(&c, &b, "only-in-b").await;
+    assert_eq!(all_env_ids(&c, &a).await, vec![env_a.clone()]);
+    assert_eq!(all_env_ids(&c, &b).await, vec![env_b]);
+
+    let e = err(c
+        .get_environment()
+        .application_id(&b)
+        .environment_id(&env_a)
+        .send()
+        .await);
+    match e {
+        GetEnvironmentError::ResourceNotFoundException(nf) => {
+            assert_eq!(nf.resource_name(), Some("Environment"));
+        }
+        other => panic!("expected ResourceNotFoundException, got {other:?}"),
+    }
+    let e = err(c
+        .delete_environment()
+        .application_id(&b)
+        .environment_id(&env_a)
+        .send()
+        .await);
+    assert!(
+        matches!(e, DeleteEnvironmentError::ResourceNotFoundException(_)),
+        "{e:?}"
+    );
+    // Still there under its own application.
+    c.get_environment()
+        .application_id(&a)
+        .environment_id(&env_a)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn update_is_a_patch_and_monitors_are_replaced_as_a_whole() {
+    let server = Server::start();
+    let c = server.client();
+    let app = create_app(&c, "app").await;
+    let env = c
+        .create_environment()
+        .application_id(&app)
+        .name("prod")
+        .description("production")
+        .monitors(monitor(ALARM, Some(ROLE)))
+        .send()
+        .await
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
+
+    let out = c
+        .update_environment()
+        .application_id(&app)
+        .environment_id(&env)
+        .name("production")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.name(), Some("production"));
+    assert_eq!(out.description(), Some("production"));
+    assert_eq!(out.monitors().len(), 1, "omitted Monitors are kept");
+
+    let out = c
+        .update_environment()
+        .application_id(&app)
+        .environment_id(&env)
+        .description("changed")
+        .monitors(monitor(
+            "arn:aws:cloudwatch:us-east-1:111122223333:alarm:a",
+            None,
+        ))
+        .monitors(monitor(
+            "arn:aws:cloudwatch:us-east-1:111122223333:alarm:b",
+            None,
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.name(), Some("production"));
+    assert_eq!(out.description(), Some("changed"));
+    let alarms: Vec<_> = out.monitors().iter().map(|m| m.alarm_arn()).collect();
+    assert_eq!(
+        alarms,
+        [
+            "arn:aws:cloudwatch:us-east-1:111122223333:alarm:a",
+            "arn:aws:cloudwatch:us-east-1:111122223333:alarm:b"
+        ]
+    );
+
+    // An explicitly empty list clears the monitors.
+    let out = c
+        .update_environment()
+        .application_id(&app)
+        .environment_id(&env)
+        .set_monitors(Some(vec![]))
+        .send()
+        .await
+        .unwrap();
+    assert!(out.monitors().is_empty());
+
+    let got = c
+        .get_environment()
+        .application_id(&app)
+        .environment_id(&env)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.name(), Some("production"));
+    assert_eq!(got.description(), Some("changed"));
+    assert!(got.monitors().is_empty());
+    assert_eq!(got.state().unwrap().as_str(), "ReadyForDeployment");
+}
+
+#[tokio::test]
+async fn delete_removes_the_environment() {
+    let server = Server::start();
+    let c = server.client();
+    let app = create_app(&c, "app").await;
+    let keep = create_env(&c, &app, "keep").await;
+    let gone = create_env(&c, &app, "gone").await;
+    c.delete_environment()
+        .application_id(&app)
+        .environment_id(&gone)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(all_env_ids(&c, &app).await, vec![keep]);
+    let e = err(c
+        .get_environment()
+        .application_id(&app)
+        .environment_id(&gone)
+        .send()
+        .await);
+    assert!(
+        matches!(e, GetEnvironmentError::ResourceNotFoundException(_)),
+        "{e:?}"
+    );
+    let e = err(c
+        .delete_environment()
+        .application_id(&app)
+        .environment_id(&gone)
+        .send()
+        .await);
+    assert!(
+        matches!(e, DeleteEnvironmentError::ResourceNotFoundException(_)),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn list_of_unknown_application_is_not_found() {
+    let server = Server::start();
+    let c = server.client();
+    let e = err(c.list_environments().application_id("abc1234").send().await);
+    assert!(
+        matches!(e, ListEnvironmentsError::ResourceNotFoundException(_)),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn monitor_constraints_are_enforced_and_change_nothing() {
+    let server = Server::start();
+    let c = server.client();
+    let app = create_app(&c, "app").await;
+    let env = create_env(&c, &app, "prod").await;
+
+    // Six monitors: the model allows at most five.
+    let mut req = c.create_environment().application_id(&app).name("many");
+    for i in 0..6 {
+        req = req.monitors(monitor(&format!("{ALARM}-{i}"), None));
+    }
+    let e = err(req.send().await);
+    assert!(
+        matches!(e, CreateEnvironmentError::BadRequestException(_)),
+        "{e:?}"
+    );
+    assert_names(&e, "monitors");
+
+    // AlarmRoleArn must be an IAM role ARN.
+    let e = err(c
+        .create_environment()
+        .application_id(&app)
+        .name("bad-role")
+        .monitors(monitor(ALARM, Some("not-a-role-arn-at-all")))
+        .send()
+        .await);
+    assert!(
+        matches!(e, CreateEnvironmentError::BadRequestException(_)),
+        "{e:?}"
+    );
+    assert_names(&e, "alarmRoleArn");
+    assert_eq!(all_env_ids(&c, &app).await, vec![env.clone()]);
+
+    let e = err(c
+        .update_environment()
+        .application_id(&app)
+        .environment_id(&env)
+        .name(chars('e', 65))
+        .send()
+        .await);
+    assert!(
+        matches!(e, UpdateEnvironmentError::BadRequestException(_)),
+        "{e:?}"
+    );
+    assert_names(&e, "name");
+    let got = c
+        .get_environment()
+        .application_id(&app)
+        .environment_id(&env)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.name(), Some("prod"));
+}
+
+#[tokio::test]
+async fn malformed_environment_id_is_a_bad_request() {
+    let server = Server::start();
+    let c = server.client();
+    let app = create_app(&c, "app").await;
+    let e = err(c
+        .get_environment()
+        .application_id(&app)
+        .environment_id("ABC")
+        .send()
+        .await);
+    assert!(
+        matches!(e, GetEnvironmentError::BadRequestException(_)),
+        "{e:?}"
+    );
+    assert_names(&e, "environmentId");
+}
+
+#[tokio::test]
+async fn environment_quota_per_application() {
+    let server = Server::start_with(&["--quota-environments", "2"]);
+    let c = server.client();
+    let app = create_app(&c, "app").await;
+    let other = create_app(&c, "other").await;
+    create_env(&c, &app, "one").await;
+    create_env(&c, &app, "two").await;
+    let (e, status) = service_error(
+        c.create_environment()
+            .application_id(&app)
+            .name("three")
+            .send()
+            .await,
+    );
+    assert_eq!(status, 402);
+    assert!(
+        matches!(e, CreateEnvironmentError::ServiceQuotaExceededException(_)),
+        "{e:?}"
+    );
+    assert_eq!(all_env_ids(&c, &app).await.len(), 2);
+    // The quota is per application.
+    create_env(&c, &other, "one").await;
+}

@@ -1,0 +1,412 @@
+//! Wire-level error typing: each modelled exception reaches the SDK as its own variant with its
+//! members, and everything else still comes back as a well-formed AWS JSON error.
+
+use aws_sdk_appconfig::operation::create_application::CreateApplicationError;
+use aws_sdk_appconfig::operation::create_hosted_configuration_version::CreateHostedConfigurationVersionError;
+use aws_sdk_appconfig::operation::get_application::GetApplicationError;
+use aws_sdk_appconfig::operation::RequestId;
+use aws_sdk_appconfig::types::BytesMeasure;
+use aws_smithy_types::Blob;
+
+use crate::harness::*;
+
+#[tokio::test]
+async fn bad_request_exception() {
+    let server = Server::start();
+    let c = server.client();
+    let (e, status) = service_error(c.create_application().name("").send().await);
+    assert_eq!(status, 400);
+    assert_eq!(code(&e), "BadRequestException");
+    let CreateApplicationError::BadRequestException(br) = &e else {
+        panic!("expected BadRequestException, got {e:?}");
+    };
+    assert!(
+        br.message().unwrap().contains("name"),
+        "message names the member: {br:?}"
+    );
+    assert!(
+        br.reason().is_none(),
+        "plain constraint errors carry no Reason"
+    );
+    assert!(
+        e.request_id().is_some(),
+        "x-amzn-RequestId is sent on errors"
+    );
+}
+
+#[tokio::test]
+async fn every_constraint_violation_is_reported_at_once() {
+    let server = Server::start();
+    let c = server.client();
+    let e = err(c
+        .create_application()
+        .name(chars('n', 65))
+        .description(chars('d', 1025))
+        .send()
+        .await);
+    let m = message(&e);
+    assert!(m.contains("2 validation errors"), "{m}");
+    assert!(m.contains("name") && m.contains("description"), "{m}");
+}
+
+#[tokio::test]
+async fn resource_not_found_exception_names_the_resource() {
+    let server = Server::start();
+    let c = server.client();
+    let (e, status) = service_error(c.get_application().application_id("abcd123").send().await);
+    assert_eq!(status, 404);
+    assert_eq!(code(&e), "ResourceNotFoundException");
+    let GetApplicationError::ResourceNotFoundException(nf) = &e else {
+        panic!("expected ResourceNotFoundException, got {e:?}");
+    };
+    assert_eq!(nf.resource_name(), Some("Application"));
+    assert!(nf.message().unwrap().contains("abcd123"), "{nf:?}");
+}
+
+#[tokio::test]
+async fn conflict_exception() {
+    let server = Server::start();
+    let c = server.client();
+    let app = create_app(&c, "app").await;
+    let profile = create_profile(&c, &app, "cfg").await;
+    let (e, status) = service_error(
+        c.create_hosted_configuration_version()
+            .application_id(&app)
+            .configuration_profile_id(&profile)
+            .content(Blob::new(b"{}".to_vec()))
+            .content_type("application/json")
+            .latest_version_number(3)
+            .send()
+            .await,
+    );
+    assert_eq!(status, 409);
+    assert_eq!(code(&e), "ConflictException");
+    assert!(
+        matches!(
+            e,
+            CreateHostedConfigurationVersionError::ConflictException(_)
+        ),
+        "{e:?}"
+    );
+    assert!(!message(&e).is_empty());
+}
+
+#[tokio::test]
+async fn service_quota_exceeded_exception() {
+    let server = Server::start_with(&["--quota-applications", "2"]);
+    let c = server.client();
+    create_app(&c, "one").await;
+    create_app(&c, "two").await;
+    let (e, status) = service_error(c.create_application().name("three").send().await);
+    assert_eq!(status, 402);
+    assert_eq!(code(&e), "ServiceQuotaExceededException");
+    assert!(
+        matches!(e, CreateApplicationError::ServiceQuotaExceededException(_)),
+        "{e:?}"
+    );
+    assert!(message(&e).contains('2'), "{e:?}");
+    assert_eq!(all_app_ids(&c).await.len(), 2, "nothing created");
+
+    // Deleting frees the slot.
+    let first = all_app_ids(&c).await.remove(0);
+    c.delete_application()
+        .application_id(&first)
+        .send()
+        .await
+        .unwrap();
+    create_app(&c, "three").await;
+}
+
+#[tokio::test]
+async fn payload_too_large_exception() {
+    let server = Server::start_with(&["--max-configuration-bytes", "1024"]);
+    let c = server.client();
+    let app = create_app(&c, "app").await;
+    let profile = create_profile(&c, &app, "cfg").await;
+
+    // Exactly at the limit is fine.
+    let n = create_version(&c, &app, &profile, &[b'a'; 1024], "text/plain").await;
+    assert_eq!(n, 1);
+
+    let (e, status) = service_error(
+        c.create_hosted_configuration_version()
+            .application_id(&app)
+            .configuration_profile_id(&profile)
+            .content(Blob::new(vec![b'b'; 2048]))
+            .content_type("text/plain")
+            .send()
+            .await,
+    );
+    assert_eq!(status, 413);
+    assert_eq!(code(&e), "PayloadTooLargeException");
+    let CreateHostedConfigurationVersionError::PayloadTooLargeException(pl) = &e else {
+        panic!("expected PayloadTooLargeException, got {e:?}");
+    };
+    assert_eq!(pl.measure(), Some(&BytesMeasure::Kilobytes));
+    assert_eq!(pl.limit(), 1.0);
+    assert_eq!(pl.size(), 2.0);
+    assert!(pl.message().is_some());
+    assert_eq!(all_version_numbers(&c, &app, &profile).await, vec![1]);
+}
+
+#[tokio::test]
+async fn payload_too_large_beyond_the_request_body_buffer() {
+    // Larger than anything the server buffers for a request: the body is cut off, and the
+    // answer must still be a typed PayloadTooLargeException (not a dropped connection).
+    let server = Server::start_with(&["--max-configuration-bytes", "1024"]);
+    let c = server.client();
+    let app = create_app(&c, "app").await;
+    let profile = create_profile(&c, &app, "cfg").await;
+    let size = 1536 * 1024;
+    let (e, status) = service_error(
+        c.create_hosted_configuration_version()
+            .application_id(&app)
+            .configuration_profile_id(&profile)
+            .content(Blob::new(vec![b'c'; size]))
+            .content_type("application/octet-stream")
+            .send()
+            .await,
+    );
+    assert_eq!(status, 413);
+    let CreateHostedConfigurationVersionError::PayloadTooLargeException(pl) = &e else {
+        panic!("expected PayloadTooLargeException, got {e:?}");
+    };
+    assert_eq!(pl.limit(), 1.0);
+    assert_eq!(pl.size(), 1536.0);
+    assert!(all_version_numbers(&c, &app, &profile).await.is_empty());
+}
+
+/// A concrete value for a URI label of the model.
+fn label_value(label: &str, app: &str) -> String {
+    match label {
+        "ResourceArn" => app_arn(app).replace(':', "%3A").replace('/', "%2F"),
+        "ApplicationId" | "Application" => app.to_string(),
+        "DeploymentNumber" | "VersionNumber" => "1".to_string(),
+        "DeploymentStrategyId" => "AppConfig.AllAtOnce".to_string(),
+        _ => "abcd123".to_string(),
+    }
+}
+
+#[tokio::test]
+async fn every_model_operation_answers_with_a_well_formed_response() {
+    // Walk the botocore model: every operation, built or not, must answer with either success
+    // or an AWS JSON error (x-amzn-ErrorType + JSON body with Message), never an HTML page or a
+    // dropped connection. Operations not built yet answer 501 NotImplementedException.
+    let model: serde_json::Value = serde_json::from_str(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/model/appconfig-2019-10-09.json"
+    )))
+    .unwrap();
+    let server = Server::start();
+    let c = server.client();
+    let app = create_app(&c, "app").await;
+    let operations = model["operations"].as_object().unwrap();
+    assert_eq!(operations.len(), 45);
+    let mut not_implemented = Vec::new();
+    for (name, op) in operations {
+        let method = op["http"]["method"].as_str().unwrap();
+        let uri = op["http"]["requestUri"].as_str().unwrap();
+        let path: String = uri
+            .split('?')
+            .next()
+            .unwrap()
+            .split('/')
+            .map(|segment| match segment.strip_prefix('{') {
+                Some(label) => label_value(label.trim_end_matches(['}', '+']), &app),
+                None => segment.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        let body: &[u8] = if matches!(method, "POST" | "PATCH" | "PUT") {
+            b"{}"
+        } else {
+            b""
+        };
+        let raw = raw_request(
+            server.addr(),
+            method,
+            &path,
+            &[("content-type", "application/json")],
+            body,
+        );
+        assert!(
+            (200..300).contains(&raw.status) || (400..600).contains(&raw.status),
+            "{name}: {method} {path} answered {}",
+            raw.status
+        );
+        // GetConfiguration's missing request id is pinned by `get_configuration_errors_…`.
+        if name != "GetConfiguration" {
+            assert!(
+                raw.header("x-amzn-requestid").is_some(),
+                "{name}: no request id"
+            );
+        }
+        if raw.status >= 400 {
+            let kind = raw
+                .header("x-amzn-errortype")
+                .unwrap_or_else(|| panic!("{name}: error without x-amzn-ErrorType: {raw:?}"));
+            assert_eq!(
+                raw.header("content-type"),
+                Some("application/json"),
+                "{name}"
+            );
+            assert!(raw.json()["Message"].is_string(), "{name}: {raw:?}");
+            assert_ne!(
+                raw.status, 500,
+                "{name}: internal error for {method} {path}"
+            );
+            if raw.status == 501 {
+                assert_eq!(kind, "NotImplementedException", "{name}");
+                assert!(
+                    raw.json()["Message"]
+                        .as_str()
+                        .unwrap()
+                        .contains(name.as_str()),
+                    "{name}: {raw:?}"
+                );
+                not_implemented.push(name.clone());
+            }
+        }
+    }
+    // Through the SDK an unmodelled error still arrives as a typed service error with its code.
+    if not_implemented.iter().any(|n| n == "GetConfiguration") {
+        #[allow(deprecated)]
+        let (e, status) = service_error(
+            c.get_configuration()
+                .application(&app)
+                .environment("abcd123")
+                .configuration("abcd123")
+                .client_id("client-1")
+                .send()
+                .await,
+        );
+        assert_eq!(status, 501);
+        assert_eq!(code(&e), "NotImplementedException");
+        assert!(message(&e).contains("GetConfiguration"), "{e:?}");
+    }
+    // The server is still healthy afterwards (the walk may have deleted the application).
+    c.list_applications().send().await.unwrap();
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_with_json_errors() {
+    let server = Server::start();
+    let raw = raw_request(server.addr(), "GET", "/no/such/route", &[], b"");
+    assert_eq!(raw.status, 404);
+    assert_eq!(
+        raw.header("x-amzn-errortype"),
+        Some("ResourceNotFoundException")
+    );
+    assert!(raw.json()["Message"].is_string());
+    assert!(raw.header("x-amzn-requestid").is_some());
+
+    let raw = raw_request(server.addr(), "PUT", "/applications", &[], b"");
+    assert_eq!(raw.status, 400);
+    assert_eq!(raw.header("x-amzn-errortype"), Some("BadRequestException"));
+    assert!(raw.json()["Message"].is_string());
+}
+
+#[tokio::test]
+async fn malformed_json_bodies_are_bad_requests() {
+    let server = Server::start();
+    let c = server.client();
+    for body in [&b"{"[..], b"[1, 2]", b"\"just a string\"", b"{\"Name\": 5}"] {
+        let raw = raw_request(
+            server.addr(),
+            "POST",
+            "/applications",
+            &[("content-type", "application/json")],
+            body,
+        );
+        assert_eq!(raw.status, 400, "{:?}", String::from_utf8_lossy(body));
+        assert_eq!(raw.header("x-amzn-errortype"), Some("BadRequestException"));
+        assert!(raw.json()["Message"].is_string());
+    }
+    assert!(all_app_ids(&c).await.is_empty());
+}
+
+#[tokio::test]
+async fn error_body_carries_type_and_members_on_the_wire() {
+    let server = Server::start();
+    let raw = raw_request(server.addr(), "GET", "/applications/abcd123", &[], b"");
+    assert_eq!(raw.status, 404);
+    assert_eq!(
+        raw.header("x-amzn-errortype"),
+        Some("ResourceNotFoundException")
+    );
+    assert_eq!(raw.header("content-type"), Some("application/json"));
+    let body = raw.json();
+    assert_eq!(body["ResourceName"], "Application");
+    assert!(body["Message"].as_str().unwrap().contains("abcd123"));
+}
+
+#[tokio::test]
+async fn successful_responses_carry_a_request_id() {
+    let server = Server::start();
+    let c = server.client();
+    let out = c.create_application().name("x").send().await.unwrap();
+    let id = out.request_id().expect("x-amzn-RequestId");
+    assert!(!id.is_empty());
+    let again = c.list_applications().send().await.unwrap();
+    assert_ne!(again.request_id(), Some(id), "request ids are unique");
+}
+
+#[tokio::test]
+async fn get_configuration_errors_follow_the_control_plane_conventions() {
+    let server = Server::start();
+    let c = server.client();
+    let app = create_app(&c, "app").await;
+    let path = format!("/applications/{app}/environments/abcd123/configurations/abcd123");
+
+    // Without client_id the same path is the AppConfig Agent's read API (issue 5): an unknown
+    // environment is a 404 in the data plane's shape, with a request id.
+    let raw = raw_request(server.addr(), "GET", &path, &[], b"");
+    assert!(raw.header("x-amzn-requestid").is_some(), "{raw:?}");
+    assert_eq!(raw.status, 404, "{raw:?}");
+    assert_eq!(raw.json()["ResourceType"], "Environment", "{raw:?}");
+
+    // An empty client_id is the deprecated GetConfiguration with a bad input.
+    let raw = raw_request(
+        server.addr(),
+        "GET",
+        &format!("{path}?client_id="),
+        &[],
+        b"",
+    );
+    assert_eq!(raw.status, 400, "{raw:?}");
+    assert!(
+        raw.json()["Message"].as_str().unwrap().contains("clientId"),
+        "{raw:?}"
+    );
+
+    let raw = raw_request(
+        server.addr(),
+        "GET",
+        &format!("{path}?client_id=client-1"),
+        &[],
+        b"",
+    );
+    assert!(raw.header("x-amzn-requestid").is_some(), "{raw:?}");
+    assert_eq!(raw.status, 404, "{raw:?}");
+    assert_eq!(
+        raw.header("x-amzn-errortype"),
+        Some("ResourceNotFoundException")
+    );
+    assert!(raw.json()["ResourceName"].is_string(), "{raw:?}");
+
+    #[allow(deprecated)]
+    let e = err(c
+        .get_configuration()
+        .application(&app)
+        .environment("abcd123")
+        .configuration("abcd123")
+        .client_id("client-1")
+        .send()
+        .await);
+    match e {
+        aws_sdk_appconfig::operation::get_configuration::GetConfigurationError::ResourceNotFoundException(nf) => {
+            assert!(nf.resource_name().is_some(), "{nf:?}");
+        }
+        other => panic!("expected ResourceNotFoundException, got {other:?}"),
+    }
+}

@@ -1,0 +1,26 @@
+//! Integration tests: the real `appconfigd` binary over a real socket, driven by the official
+//! AWS SDK for Rust (and, in `cli`, the AWS CLI). Every test starts its own server on a fresh
+//! database, so tests are independent and run in parallel.
+//!
+//! `cargo test --test api` runs them on SQLite; `APPCONFIGD_TEST_BACKEND=postgres cargo test
+//! --test api` on PostgreSQL (see `harness`).
+
+mod harness;
+mod support;
+
+mod applications;
+mod cli;
+mod concurrency;
+mod dataplane;
+mod deployments;
+mod environments;
+mod errors;
+mod extensions;
+mod hosted_versions;
+mod pagination;
+mod persistence;
+mod profiles;
+mod settings;
+mod strategies;
+mod tags;
+mod validate;

@@ -1,0 +1,525 @@
+//! CreateDeploymentStrategy, GetDeploymentStrategy, UpdateDeploymentStrategy,
+//! DeleteDeploymentStrategy (the SDK sends it to `/deployementstrategies/{id}`),
+//! ListDeploymentStrategies, and the predefined `AppConfig.*` strategies.
+
+use aws_sdk_appconfig::operation::create_deployment_strategy::CreateDeploymentStrategyError;
+use aws_sdk_appconfig::operation::delete_deployment_strategy::DeleteDeploymentStrategyError;
+use aws_sdk_appconfig::operation::get_deployment_strategy::GetDeploymentStrategyError;
+use aws_sdk_appconfig::operation::update_deployment_strategy::UpdateDeploymentStrategyError;
+use aws_sdk_appconfig::types::{GrowthType, ReplicateTo};
+
+use crate::harness::*;
+
+/// (Id, GrowthType, GrowthFactor, DeploymentDurationInMinutes, FinalBakeTimeInMinutes).
+const PREDEFINED: [(&str, GrowthType, f32, i32, i32); 4] = [
+    (
+        "AppConfig.Linear50PercentEvery30Seconds",
+        GrowthType::Linear,
+        50.0,
+        1,
+        1,
+    ),
+    (
+        "AppConfig.Canary10Percent20Minutes",
+        GrowthType::Exponential,
+        10.0,
+        20,
+        10,
+    ),
+    ("AppConfig.AllAtOnce", GrowthType::Linear, 100.0, 0, 10),
+    (
+        "AppConfig.Linear20PercentEvery6Minutes",
+        GrowthType::Linear,
+        20.0,
+        30,
+        30,
+    ),
+];
+
+#[tokio::test]
+async fn predefined_strategies_are_listed_and_gettable() {
+    let server = Server::start();
+    let c = server.client();
+    let listed = c.list_deployment_strategies().send().await.unwrap();
+    let items = listed.items();
+    assert_eq!(items.len(), 4, "{items:?}");
+    for (id, growth_type, factor, duration, bake) in PREDEFINED {
+        let s = items
+            .iter()
+            .find(|s| s.id() == Some(id))
+            .unwrap_or_else(|| panic!("{id} is listed"));
+        assert_eq!(s.name(), Some(id));
+        assert_eq!(s.growth_type(), Some(&growth_type), "{id}");
+        assert_eq!(s.growth_factor(), Some(factor), "{id}");
+        assert_eq!(s.deployment_duration_in_minutes(), duration, "{id}");
+        assert_eq!(s.final_bake_time_in_minutes(), bake, "{id}");
+        assert_eq!(s.replicate_to(), Some(&ReplicateTo::None), "{id}");
+
+        let got = c
+            .get_deployment_strategy()
+            .deployment_strategy_id(id)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.id(), Some(id));
+        assert_eq!(got.name(), Some(id));
+        assert_eq!(got.growth_type(), Some(&growth_type));
+        assert_eq!(got.growth_factor(), Some(factor));
+        assert_eq!(got.deployment_duration_in_minutes(), duration);
+        assert_eq!(got.final_bake_time_in_minutes(), bake);
+        assert!(got.description().is_some());
+    }
+}
+
+#[tokio::test]
+async fn predefined_strategies_are_immutable() {
+    let server = Server::start();
+    let c = server.client();
+    for (id, ..) in PREDEFINED {
+        let (e, status) = service_error(
+            c.update_deployment_strategy()
+                .deployment_strategy_id(id)
+                .description("mine now")
+                .send()
+                .await,
+        );
+        assert_eq!(status, 400);
+        assert!(
+            matches!(e, UpdateDeploymentStrategyError::BadRequestException(_)),
+            "{e:?}"
+        );
+        assert!(message(&e).contains("predefined"), "{e:?}");
+
+        let (e, status) = service_error(
+            c.delete_deployment_strategy()
+                .deployment_strategy_id(id)
+                .send()
+                .await,
+        );
+        assert_eq!(status, 400);
+        assert!(
+            matches!(e, DeleteDeploymentStrategyError::BadRequestException(_)),
+            "{e:?}"
+        );
+        assert_eq!(
+            message(&e),
+            format!("Cannot delete predefined Deployment Strategy {id}.")
+        );
+    }
+    let ids = all_strategy_ids(&c).await;
+    assert_eq!(ids.len(), 4);
+    let got = c
+        .get_deployment_strategy()
+        .deployment_strategy_id("AppConfig.AllAtOnce")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.description(), Some("Quick"));
+}
+
+#[tokio::test]
+async fn create_applies_defaults_and_get_round_trips() {
+    let server = Server::start();
+    let c = server.client();
+    let created = c
+        .create_deployment_strategy()
+        .name("slow-rollout")
+        .deployment_duration_in_minutes(60)
+        .growth_factor(12.5)
+        .tags("team", "sre")
+        .send()
+        .await
+        .unwrap();
+    let id = created.id().unwrap().to_string();
+    assert_id(&id);
+    assert_eq!(created.name(), Some("slow-rollout"));
+    assert_eq!(created.description(), None);
+    assert_eq!(created.deployment_duration_in_minutes(), 60);
+    assert_eq!(created.growth_factor(), Some(12.5));
+    assert_eq!(created.growth_type(), Some(&GrowthType::Linear), "default");
+    assert_eq!(created.final_bake_time_in_minutes(), 0, "default");
+    assert_eq!(created.replicate_to(), Some(&ReplicateTo::None), "default");
+
+    let got = c
+        .get_deployment_strategy()
+        .deployment_strategy_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.id(), Some(id.as_str()));
+    assert_eq!(got.name(), Some("slow-rollout"));
+    assert_eq!(got.deployment_duration_in_minutes(), 60);
+    assert_eq!(got.growth_factor(), Some(12.5));
+    assert_eq!(got.growth_type(), Some(&GrowthType::Linear));
+    assert_eq!(got.final_bake_time_in_minutes(), 0);
+    assert_eq!(
+        tags_of(&c, &strategy_arn(&id)).await.get("team").unwrap(),
+        "sre"
+    );
+
+    let full = c
+        .create_deployment_strategy()
+        .name("everything")
+        .description("all members")
+        .deployment_duration_in_minutes(1440)
+        .final_bake_time_in_minutes(1440)
+        .growth_factor(100.0)
+        .growth_type(GrowthType::Exponential)
+        .replicate_to(ReplicateTo::SsmDocument)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(full.description(), Some("all members"));
+    assert_eq!(full.deployment_duration_in_minutes(), 1440);
+    assert_eq!(full.final_bake_time_in_minutes(), 1440);
+    assert_eq!(full.growth_factor(), Some(100.0));
+    assert_eq!(full.growth_type(), Some(&GrowthType::Exponential));
+    assert_eq!(full.replicate_to(), Some(&ReplicateTo::SsmDocument));
+}
+
+#[tokio::test]
+async fn custom_strategies_are_listed_after_the_predefined_ones() {
+    let server = Server::start();
+    let c = server.client();
+    let a = create_strategy(&c, "a").await;
+    let b = create_strategy(&c, "b").await;
+    let ids = all_strategy_ids(&c).await;
+    assert_eq!(ids.len(), 6);
+    assert!(ids[..4].iter().all(|id| id.starts_with("AppConfig.")));
+    assert_eq!(ids[4..], [a, b]);
+}
+
+#[tokio::test]
+async fn update_is_a_patch() {
+    let server = Server::start();
+    let c = server.client();
+    let id = c
+        .create_deployment_strategy()
+        .name("s")
+        .description("d1")
+        .deployment_duration_in_minutes(10)
+        .final_bake_time_in_minutes(5)
+        .growth_factor(20.0)
+        .growth_type(GrowthType::Linear)
+        .send()
+        .await
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
+
+    let out = c
+        .update_deployment_strategy()
+        .deployment_strategy_id(&id)
+        .description("d2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.name(), Some("s"));
+    assert_eq!(out.description(), Some("d2"));
+    assert_eq!(out.deployment_duration_in_minutes(), 10);
+    assert_eq!(out.final_bake_time_in_minutes(), 5);
+    assert_eq!(out.growth_factor(), Some(20.0));
+    assert_eq!(out.growth_type(), Some(&GrowthType::Linear));
+
+    let out = c
+        .update_deployment_strategy()
+        .deployment_strategy_id(&id)
+        .growth_factor(50.0)
+        .growth_type(GrowthType::Exponential)
+        .deployment_duration_in_minutes(0)
+        .final_bake_time_in_minutes(0)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.description(), Some("d2"));
+    assert_eq!(out.growth_factor(), Some(50.0));
+    assert_eq!(out.growth_type(), Some(&GrowthType::Exponential));
+    assert_eq!(out.deployment_duration_in_minutes(), 0);
+    assert_eq!(out.final_bake_time_in_minutes(), 0);
+
+    let got = c
+        .get_deployment_strategy()
+        .deployment_strategy_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.name(), Some("s"));
+    assert_eq!(got.description(), Some("d2"));
+    assert_eq!(got.growth_factor(), Some(50.0));
+    assert_eq!(got.growth_type(), Some(&GrowthType::Exponential));
+    assert_eq!(got.deployment_duration_in_minutes(), 0);
+}
+
+#[tokio::test]
+async fn delete_uses_the_misspelled_path_and_removes_the_strategy() {
+    let server = Server::start();
+    let c = server.client();
+    let keep = create_strategy(&c, "keep").await;
+    let gone = create_strategy(&c, "gone").await;
+    c.delete_deployment_strategy()
+        .deployment_strategy_id(&gone)
+        .send()
+        .await
+        .unwrap();
+    let ids = all_strategy_ids(&c).await;
+    assert_eq!(&ids[4..], std::slice::from_ref(&keep));
+    let (e, status) = service_error(
+        c.get_deployment_strategy()
+            .deployment_strategy_id(&gone)
+            .send()
+            .await,
+    );
+    assert_eq!(status, 404);
+    match e {
+        GetDeploymentStrategyError::ResourceNotFoundException(nf) => {
+            assert_eq!(nf.resource_name(), Some("DeploymentStrategy"));
+        }
+        other => panic!("expected ResourceNotFoundException, got {other:?}"),
+    }
+    let e = err(c
+        .delete_deployment_strategy()
+        .deployment_strategy_id(&gone)
+        .send()
+        .await);
+    assert!(
+        matches!(
+            e,
+            DeleteDeploymentStrategyError::ResourceNotFoundException(_)
+        ),
+        "{e:?}"
+    );
+    let e = err(c
+        .update_deployment_strategy()
+        .deployment_strategy_id(&gone)
+        .description("x")
+        .send()
+        .await);
+    assert!(
+        matches!(
+            e,
+            UpdateDeploymentStrategyError::ResourceNotFoundException(_)
+        ),
+        "{e:?}"
+    );
+
+    // The path the SDK used, seen on the wire: the correctly spelled one is not a DELETE route.
+    let raw = raw_request(
+        server.addr(),
+        "DELETE",
+        &format!("/deployementstrategies/{keep}"),
+        &[],
+        b"",
+    );
+    assert_eq!(raw.status, 204, "{raw:?}");
+    let raw = raw_request(
+        server.addr(),
+        "DELETE",
+        "/deploymentstrategies/abcd123",
+        &[],
+        b"",
+    );
+    assert_eq!(raw.status, 400, "{raw:?}");
+}
+
+#[tokio::test]
+async fn numeric_constraints_name_the_field_and_change_nothing() {
+    let server = Server::start();
+    let c = server.client();
+    let id = create_strategy(&c, "existing").await;
+    let before = all_strategy_ids(&c).await;
+
+    let cases: [(f32, i32, Option<i32>, &str); 5] = [
+        (0.5, 10, None, "growthFactor"),
+        (100.5, 10, None, "growthFactor"),
+        (10.0, 2000, None, "deploymentDurationInMinutes"),
+        (10.0, -1, None, "deploymentDurationInMinutes"),
+        (10.0, 10, Some(1441), "finalBakeTimeInMinutes"),
+    ];
+    for (factor, duration, bake, field) in cases {
+        let (e, status) = service_error(
+            c.create_deployment_strategy()
+                .name("bad")
+                .growth_factor(factor)
+                .deployment_duration_in_minutes(duration)
+                .set_final_bake_time_in_minutes(bake)
+                .send()
+                .await,
+        );
+        assert_eq!(status, 400, "{field}");
+        assert!(
+            matches!(e, CreateDeploymentStrategyError::BadRequestException(_)),
+            "{e:?}"
+        );
+        assert_names(&e, field);
+    }
+    assert_eq!(all_strategy_ids(&c).await, before);
+
+    let e = err(c
+        .update_deployment_strategy()
+        .deployment_strategy_id(&id)
+        .description("should not stick")
+        .growth_factor(0.5)
+        .send()
+        .await);
+    assert!(
+        matches!(e, UpdateDeploymentStrategyError::BadRequestException(_)),
+        "{e:?}"
+    );
+    assert_names(&e, "growthFactor");
+    let got = c
+        .get_deployment_strategy()
+        .deployment_strategy_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.description(), None);
+    assert_eq!(got.growth_factor(), Some(25.0));
+}
+
+#[tokio::test]
+async fn enums_and_required_members_are_enforced() {
+    let server = Server::start();
+    let c = server.client();
+    let e = err(c
+        .create_deployment_strategy()
+        .name("quadratic")
+        .deployment_duration_in_minutes(10)
+        .growth_factor(10.0)
+        .growth_type(GrowthType::from("QUADRATIC"))
+        .send()
+        .await);
+    assert!(
+        matches!(e, CreateDeploymentStrategyError::BadRequestException(_)),
+        "{e:?}"
+    );
+    assert_names(&e, "growthType");
+
+    let e = err(c
+        .create_deployment_strategy()
+        .name("no-factor")
+        .deployment_duration_in_minutes(10)
+        .send()
+        .await);
+    assert!(
+        matches!(e, CreateDeploymentStrategyError::BadRequestException(_)),
+        "{e:?}"
+    );
+    assert_names(&e, "growthFactor");
+    assert_eq!(all_strategy_ids(&c).await.len(), 4);
+}
+
+#[tokio::test]
+async fn strategy_id_pattern_is_checked() {
+    let server = Server::start();
+    let c = server.client();
+    let e = err(c
+        .get_deployment_strategy()
+        .deployment_strategy_id("ABC")
+        .send()
+        .await);
+    assert!(
+        matches!(e, GetDeploymentStrategyError::BadRequestException(_)),
+        "{e:?}"
+    );
+    assert_names(&e, "deploymentStrategyId");
+    let e = err(c
+        .get_deployment_strategy()
+        .deployment_strategy_id("AppConfig.NoSuchStrategy")
+        .send()
+        .await);
+    assert!(
+        matches!(e, GetDeploymentStrategyError::ResourceNotFoundException(_)),
+        "{e:?}"
+    );
+    let e = err(c
+        .get_deployment_strategy()
+        .deployment_strategy_id("abcd123")
+        .send()
+        .await);
+    assert!(
+        matches!(e, GetDeploymentStrategyError::ResourceNotFoundException(_)),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn custom_strategy_quota_ignores_predefined_ones() {
+    let server = Server::start_with(&["--quota-deployment-strategies", "2"]);
+    let c = server.client();
+    create_strategy(&c, "one").await;
+    create_strategy(&c, "two").await;
+    let (e, status) = service_error(
+        c.create_deployment_strategy()
+            .name("three")
+            .deployment_duration_in_minutes(1)
+            .growth_factor(10.0)
+            .send()
+            .await,
+    );
+    assert_eq!(status, 402);
+    assert!(
+        matches!(
+            e,
+            CreateDeploymentStrategyError::ServiceQuotaExceededException(_)
+        ),
+        "{e:?}"
+    );
+    assert_eq!(all_strategy_ids(&c).await.len(), 6);
+}
+
+#[tokio::test]
+async fn unknown_ids_in_the_predefined_namespace_are_not_found() {
+    let server = Server::start();
+    let c = server.client();
+    let id = "AppConfig.NoSuchStrategy";
+    let e = err(c
+        .get_deployment_strategy()
+        .deployment_strategy_id(id)
+        .send()
+        .await);
+    assert!(
+        matches!(e, GetDeploymentStrategyError::ResourceNotFoundException(_)),
+        "{e:?}"
+    );
+    let e = err(c
+        .update_deployment_strategy()
+        .deployment_strategy_id(id)
+        .description("x")
+        .send()
+        .await);
+    assert!(
+        matches!(
+            e,
+            UpdateDeploymentStrategyError::ResourceNotFoundException(_)
+        ),
+        "{e:?}"
+    );
+    let e = err(c
+        .delete_deployment_strategy()
+        .deployment_strategy_id(id)
+        .send()
+        .await);
+    assert!(
+        matches!(
+            e,
+            DeleteDeploymentStrategyError::ResourceNotFoundException(_)
+        ),
+        "{e:?}"
+    );
+    let (_, status) = service_error(
+        c.list_tags_for_resource()
+            .resource_arn(strategy_arn(id))
+            .send()
+            .await,
+    );
+    assert_eq!(status, 404);
+    let (_, status) = service_error(
+        c.tag_resource()
+            .resource_arn(strategy_arn(id))
+            .tags("k", "v")
+            .send()
+            .await,
+    );
+    assert_eq!(status, 404);
+}
