@@ -408,8 +408,9 @@ impl DataPlane {
         if let Some(e) = self.snapshot.get(key) {
             return Ok(e);
         }
+        let generation = self.snapshot.generation();
         let e = Arc::new(snapshot::load(&self.svc.store, key, flags).await?);
-        self.snapshot.put(key.clone(), e.clone());
+        self.snapshot.put(key.clone(), e.clone(), generation);
         Ok(e)
     }
 

@@ -62,30 +62,42 @@ pub type Key = (String, String, String, String);
 
 #[derive(Default)]
 pub struct Snapshot {
-    entries: RwLock<HashMap<Key, Arc<Entry>>>,
+    /// The entries, and a generation that every invalidation bumps.
+    entries: RwLock<(HashMap<Key, Arc<Entry>>, u64)>,
 }
 
 impl Snapshot {
     pub fn get(&self, key: &Key) -> Option<Arc<Entry>> {
-        self.entries.read().ok()?.get(key).cloned()
+        self.entries.read().ok()?.0.get(key).cloned()
     }
 
-    pub fn put(&self, key: Key, entry: Arc<Entry>) {
-        if let Ok(mut m) = self.entries.write() {
-            m.insert(key, entry);
+    /// The generation to pass to `put` for an entry about to be loaded.
+    pub fn generation(&self) -> u64 {
+        self.entries.read().map(|e| e.1).unwrap_or(0)
+    }
+
+    /// Caches an entry loaded at `generation`, unless something was invalidated meanwhile
+    /// (then the entry may predate that change, and the next read loads it afresh).
+    pub fn put(&self, key: Key, entry: Arc<Entry>, generation: u64) {
+        if let Ok(mut e) = self.entries.write() {
+            if e.1 == generation {
+                e.0.insert(key, entry);
+            }
         }
     }
 
     /// Drops the entries of one environment (its deployments changed).
     pub fn invalidate_environment(&self, account: &str, app: &str, env: &str) {
-        if let Ok(mut m) = self.entries.write() {
-            m.retain(|k, _| !(k.0 == account && k.1 == app && k.2 == env));
+        if let Ok(mut e) = self.entries.write() {
+            e.0.retain(|k, _| !(k.0 == account && k.1 == app && k.2 == env));
+            e.1 += 1;
         }
     }
 
     pub fn clear(&self) {
-        if let Ok(mut m) = self.entries.write() {
-            m.clear();
+        if let Ok(mut e) = self.entries.write() {
+            e.0.clear();
+            e.1 += 1;
         }
     }
 }

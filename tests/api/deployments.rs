@@ -1865,7 +1865,11 @@ async fn an_unhealthy_http_monitor_rolls_back() {
     let t0 = Instant::now();
     let n = start(&c, &st, &slow).await;
     let d = wait_state(&c, &st, n, DeploymentState::RolledBack).await;
-    assert!(t0.elapsed() < Duration::from_secs(8), "{:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() < Duration::from_secs(6),
+        "acted on after {:?}",
+        t0.elapsed()
+    );
     let log = events(d.event_log());
     let started = log.iter().find(|e| e.0 == "ROLLBACK_STARTED").unwrap();
     assert_eq!(started.1, "CLOUDWATCH_ALARM");
@@ -2185,7 +2189,11 @@ async fn a_cloudwatch_alarm_rolls_back() {
     moto.set_alarm_state("appconfig-bad", "ALARM");
     let t0 = Instant::now();
     let d = wait_state(&c, &st, n, DeploymentState::RolledBack).await;
-    assert!(t0.elapsed() < Duration::from_secs(8), "{:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() < Duration::from_secs(6),
+        "acted on after {:?}",
+        t0.elapsed()
+    );
     let log = events(d.event_log());
     let rb = log.iter().find(|e| e.0 == "ROLLBACK_STARTED").unwrap();
     assert_eq!(rb.1, "CLOUDWATCH_ALARM");
@@ -2570,4 +2578,82 @@ async fn deployment_json_on_the_wire() {
     );
     assert!(body["DeploymentNumber"].is_number());
     let _: BTreeMap<String, Value> = serde_json::from_value(body).unwrap();
+}
+
+#[tokio::test]
+async fn only_associations_on_the_deployed_resources_apply() {
+    let s = Server::start_with(SCALE_600);
+    let c = s.client();
+    let rx = Receiver::start();
+    let st = setup(&c, "{}").await;
+    let other_env = create_env(&c, &st.app, "other-env").await;
+    let other_profile = create_profile(&c, &st.app, "other-profile").await;
+    let other_app = create_app(&c, "other-app").await;
+    let ext = webhook_extension(
+        &c,
+        "elsewhere",
+        &[
+            ActionPoint::OnDeploymentStart,
+            ActionPoint::PreStartDeployment,
+        ],
+        &rx.url("/elsewhere"),
+    )
+    .await;
+    associate(&c, &ext, &env_arn(&st.app, &other_env), &[]).await;
+    associate(&c, &ext, &profile_arn(&st.app, &other_profile), &[]).await;
+    associate(&c, &ext, &app_arn(&other_app), &[]).await;
+    let here = webhook_extension(
+        &c,
+        "here",
+        &[ActionPoint::OnDeploymentStart],
+        &rx.url("/here"),
+    )
+    .await;
+    let on_app = associate(&c, &here, &app_arn(&st.app), &[]).await;
+    let strat = instant(&c).await;
+    let d = c
+        .start_deployment()
+        .application_id(&st.app)
+        .environment_id(&st.env)
+        .deployment_strategy_id(&strat)
+        .configuration_profile_id(&st.profile)
+        .configuration_version("1")
+        .send()
+        .await
+        .unwrap();
+    let applied: Vec<&str> = d
+        .applied_extensions()
+        .iter()
+        .filter_map(|a| a.extension_association_id())
+        .collect();
+    assert_eq!(applied, vec![on_app.as_str()]);
+    wait_state(&c, &st, d.deployment_number(), DeploymentState::Complete).await;
+    rx.wait_events("/here", 1, LONG).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(rx.requests_to("/elsewhere").is_empty());
+}
+
+#[tokio::test]
+async fn an_http_monitor_that_does_not_answer_rolls_back() {
+    let s = Server::start_with(SCALE_60);
+    let c = s.client();
+    let st = setup(&c, "{}").await;
+    // Nothing listens on the discard port.
+    let dead = "http://127.0.0.1:9/health";
+    c.update_environment()
+        .application_id(&st.app)
+        .environment_id(&st.env)
+        .monitors(Monitor::builder().alarm_arn(dead).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let slow = strategy(&c, 60, GrowthType::Linear, 10.0, 0).await;
+    let n = start(&c, &st, &slow).await;
+    let d = wait_state(&c, &st, n, DeploymentState::RolledBack).await;
+    let rb = events(d.event_log())
+        .into_iter()
+        .find(|e| e.0 == "ROLLBACK_STARTED")
+        .unwrap();
+    assert_eq!(rb.1, "CLOUDWATCH_ALARM");
+    assert!(rb.2.contains(dead), "{rb:?}");
 }

@@ -2166,3 +2166,142 @@ async fn extensions_and_associations_survive_restarts() {
     // Versioning continues where it was.
     assert_eq!(new_version(&c, "durable", 2, "v3").await, 3);
 }
+
+#[tokio::test]
+async fn concurrent_creates_keep_names_unique_and_versions_gapless() {
+    let s = Server::start();
+    let c = s.client();
+    // Ten clients race to create the same new name: exactly one wins, the rest conflict.
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move {
+                c.create_extension()
+                    .name("raced")
+                    .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
+                    .send()
+                    .await
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(out) => {
+                assert_eq!(out.version_number(), 1);
+                won += 1;
+            }
+            Err(e) => {
+                let (e, status) = service_error::<(), _>(Err(e));
+                assert_eq!((code(&e).as_str(), status), ("ConflictException", 409));
+            }
+        }
+    }
+    assert_eq!(won, 1);
+    // Ten race for version 2 with the same Latest-Version-Number: one wins.
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move {
+                c.create_extension()
+                    .name("raced")
+                    .latest_version_number(1)
+                    .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
+                    .send()
+                    .await
+            })
+        })
+        .collect();
+    let mut versions = Vec::new();
+    for t in tasks {
+        if let Ok(out) = t.await.unwrap() {
+            versions.push(out.version_number());
+        }
+    }
+    assert_eq!(versions, vec![2]);
+    let rows: Vec<(String, i32)> = all_extensions(&c, 50)
+        .await
+        .into_iter()
+        .filter(|e| e.1 == "raced")
+        .map(|e| (e.0, e.2))
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0].0, rows[1].0, "one Id for both versions");
+}
+
+/// docs/decisions.md (Tags): an ARN of another region or account is ResourceNotFound; the
+/// same must hold where an extension ARN identifies an extension.
+#[tokio::test]
+#[ignore = "BUG: extensions::resolve ignores the region and account of an extension ARN: GetExtension/CreateExtensionAssociation with arn:aws:appconfig:us-east-1:111122223333:extension/ID/1 (or region eu-west-1) return/use this account's extension ID instead of ResourceNotFoundException"]
+async fn extension_arns_of_another_account_or_region_are_not_found() {
+    let s = Server::start();
+    let c = s.client();
+    let (app, _, _) = resources(&c).await;
+    let (id, own) = create_ext(&c, "local-only").await;
+    assert_eq!(own, ext_arn(&id, 1));
+    for foreign in [
+        format!("arn:aws:appconfig:{REGION}:111122223333:extension/{id}/1"),
+        format!("arn:aws:appconfig:eu-west-1:{ACCOUNT}:extension/{id}/1"),
+    ] {
+        expect_err(
+            c.get_extension()
+                .extension_identifier(&foreign)
+                .send()
+                .await,
+            "ResourceNotFoundException",
+            404,
+        );
+        expect_err(
+            c.create_extension_association()
+                .extension_identifier(&foreign)
+                .resource_identifier(app_arn(&app))
+                .send()
+                .await,
+            "ResourceNotFoundException",
+            404,
+        );
+    }
+}
+
+/// docs/decisions.md: identifiers resolve in full generality wherever the model says
+/// ExtensionIdentifier, and a version inside an ARN counts unless an explicit version is
+/// given. ListExtensionAssociations' `extension_identifier` filter drops it.
+#[tokio::test]
+#[ignore = "BUG: ListExtensionAssociations?extension_identifier=<extension ARN ending /1> also lists associations pinned to version 2 (the ARN's version is ignored; only the explicit extension_version_number filters)"]
+async fn list_associations_by_a_versioned_extension_arn_filters_that_version() {
+    let s = Server::start();
+    let c = s.client();
+    let (app, env, _) = resources(&c).await;
+    let (id, v1_arn) = create_ext(&c, "two-versions").await;
+    new_version(&c, "two-versions", 1, "v2").await;
+    let on_v1 = c
+        .create_extension_association()
+        .extension_identifier(&v1_arn)
+        .resource_identifier(app_arn(&app))
+        .send()
+        .await
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
+    let on_v2 = c
+        .create_extension_association()
+        .extension_identifier(ext_arn(&id, 2))
+        .resource_identifier(env_arn(&app, &env))
+        .send()
+        .await
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        list_assocs(&c, None, Some(&v1_arn), None, 50).await,
+        vec![on_v1]
+    );
+    assert_eq!(
+        list_assocs(&c, None, Some(&ext_arn(&id, 2)), None, 50).await,
+        vec![on_v2.clone()]
+    );
+    // The unversioned forms list both.
+    assert_eq!(list_assocs(&c, None, Some(&id), None, 50).await.len(), 2);
+}
