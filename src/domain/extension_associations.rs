@@ -161,6 +161,7 @@ pub async fn create_extension_association(
     let mut tx = svc.store.write(&ctx.account).await?;
     let (_, ext) = extensions::resolve(
         svc,
+        ctx,
         &mut *tx,
         &input.extension_identifier,
         input.extension_version_number,
@@ -248,7 +249,7 @@ pub async fn update_extension_association(
     let mut tx = svc.store.write(&ctx.account).await?;
     let (mut rec, mut assoc) = load(&mut *tx, &input.extension_association_id).await?;
     if let Some(params) = input.parameters {
-        let (_, ext) = extensions::resolve(svc, &mut *tx, &assoc.extension_arn, None).await?;
+        let (_, ext) = extensions::resolve(svc, ctx, &mut *tx, &assoc.extension_arn, None).await?;
         check_parameters(&ext, &params)?;
         assoc.parameters = params;
     }
@@ -301,20 +302,23 @@ pub async fn list_extension_associations(
             "extension_version_number can only be used together with extension_identifier.",
         ));
     }
-    let extension_id = match &input.extension_identifier {
-        Some(ident) => Some(
-            extensions::resolve(svc, &mut *tx, ident, input.extension_version_number)
-                .await?
-                .1
-                .id,
-        ),
-        None => None,
+    // A versioned extension ARN filters on its version too, unless a version is given.
+    let (extension_id, version) = match &input.extension_identifier {
+        Some(ident) => {
+            let (_, ext) =
+                extensions::resolve(svc, ctx, &mut *tx, ident, input.extension_version_number)
+                    .await?;
+            let arn_version = ident.starts_with("arn:") && ident.split('/').count() == 3;
+            let version = input
+                .extension_version_number
+                .or(arn_version.then_some(ext.version_number));
+            (Some(ext.id), version)
+        }
+        None => (None, None),
     };
     let matches = |a: &ExtensionAssociation| {
         extension_id.as_ref().is_none_or(|id| &a.extension_id == id)
-            && input
-                .extension_version_number
-                .is_none_or(|v| a.extension_version_number == v)
+            && version.is_none_or(|v| a.extension_version_number == v)
     };
     let mut found: Vec<(i64, Value)> = Vec::new();
     let mut after = page.after_seq;

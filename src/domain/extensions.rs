@@ -176,6 +176,7 @@ pub fn aws_authored(region: &str) -> Vec<Extension> {
 /// body member) wins over a version inside an ARN; with neither, the highest version.
 pub async fn resolve(
     svc: &Service,
+    ctx: &Ctx,
     tx: &mut dyn Tx,
     identifier: &str,
     version: Option<i64>,
@@ -185,6 +186,13 @@ pub async fn resolve(
         let p = parse_arn(identifier).ok_or_else(|| {
             Error::bad_request(format!("The extension ARN '{identifier}' is malformed."))
         })?;
+        // Another region's or account's ARN names nothing here (AWS-authored ones have an
+        // empty account field).
+        let aws_owned =
+            p.account.is_empty() && p.resource.get(1).is_some_and(|id| id.starts_with("AWS."));
+        if p.region != svc.settings.region || !(aws_owned || p.account == ctx.account) {
+            return Err(not_found());
+        }
         match p.resource.as_slice() {
             ["extension", id, v] if p.service == "appconfig" => (
                 id.to_string(),
@@ -403,6 +411,7 @@ pub async fn get_extension(svc: &Service, ctx: &Ctx, input: GetExtensionRequest)
     let mut tx = svc.store.read(&ctx.account).await?;
     let (_, ext) = resolve(
         svc,
+        ctx,
         &mut *tx,
         &input.extension_identifier,
         input.version_number,
@@ -436,6 +445,7 @@ pub async fn update_extension(
     let mut tx = svc.store.write(&ctx.account).await?;
     let (rec, mut ext) = resolve(
         svc,
+        ctx,
         &mut *tx,
         &input.extension_identifier,
         input.version_number,
@@ -476,6 +486,7 @@ pub async fn delete_extension(
     let mut tx = svc.store.write(&ctx.account).await?;
     let (rec, ext) = resolve(
         svc,
+        ctx,
         &mut *tx,
         &input.extension_identifier,
         input.version_number,

@@ -153,7 +153,7 @@ pub async fn applied_extensions(
         let arn = svc.arn(ctx, &r);
         for association in extension_associations::all(tx, Some(&arn)).await? {
             let (_, extension) =
-                extensions::resolve(svc, tx, &association.extension_arn, None).await?;
+                extensions::resolve(svc, ctx, tx, &association.extension_arn, None).await?;
             out.push(Applied {
                 association,
                 extension,

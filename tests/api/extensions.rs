@@ -2232,7 +2232,6 @@ async fn concurrent_creates_keep_names_unique_and_versions_gapless() {
 /// docs/decisions.md (Tags): an ARN of another region or account is ResourceNotFound; the
 /// same must hold where an extension ARN identifies an extension.
 #[tokio::test]
-#[ignore = "BUG: extensions::resolve ignores the region and account of an extension ARN: GetExtension/CreateExtensionAssociation with arn:aws:appconfig:us-east-1:111122223333:extension/ID/1 (or region eu-west-1) return/use this account's extension ID instead of ResourceNotFoundException"]
 async fn extension_arns_of_another_account_or_region_are_not_found() {
     let s = Server::start();
     let c = s.client();
@@ -2267,7 +2266,6 @@ async fn extension_arns_of_another_account_or_region_are_not_found() {
 /// ExtensionIdentifier, and a version inside an ARN counts unless an explicit version is
 /// given. ListExtensionAssociations' `extension_identifier` filter drops it.
 #[tokio::test]
-#[ignore = "BUG: ListExtensionAssociations?extension_identifier=<extension ARN ending /1> also lists associations pinned to version 2 (the ARN's version is ignored; only the explicit extension_version_number filters)"]
 async fn list_associations_by_a_versioned_extension_arn_filters_that_version() {
     let s = Server::start();
     let c = s.client();
