@@ -32,7 +32,7 @@ const USAGE_WRITE_EVERY_MS: i64 = 30_000;
 pub struct DataPlane {
     svc: Service,
     account: String,
-    key: Vec<u8>,
+    signer: token::Signer,
     snapshot: Snapshot,
     /// (account, app, env, profile identifiers as given) → (ids, is feature flags).
     resolved: RwLock<HashMap<Key, (Key, bool)>>,
@@ -73,10 +73,12 @@ impl DataPlane {
         agent_token: Option<String>,
     ) -> Result<Arc<Self>> {
         let key = token_key(&svc).await?;
+        let signer =
+            token::Signer::new(&key).ok_or_else(|| Error::internal("unusable token key"))?;
         let dp = Arc::new(DataPlane {
             svc: svc.clone(),
             account,
-            key,
+            signer,
             snapshot: Snapshot::default(),
             resolved: RwLock::new(HashMap::new()),
             usage: Mutex::new(HashMap::new()),
@@ -205,7 +207,7 @@ impl DataPlane {
             expires: now + self.scaled(TOKEN_LIFETIME_MS),
             last: String::new(),
         };
-        let body = json!({ "InitialConfigurationToken": token::mint(&self.key, &claims) });
+        let body = json!({ "InitialConfigurationToken": self.signer.mint(&claims) });
         Ok(Response::builder()
             .status(StatusCode::CREATED)
             .header("content-type", "application/json")
@@ -229,8 +231,10 @@ impl DataPlane {
         if raw.len() > 8192 || raw.chars().any(char::is_whitespace) {
             return Err(DataError::Token("Corrupted"));
         }
-        let mut claims =
-            token::verify(&self.key, raw).map_err(|_| DataError::Token("Corrupted"))?;
+        let mut claims = self
+            .signer
+            .verify(raw)
+            .map_err(|_| DataError::Token("Corrupted"))?;
         let now = self.svc.clock.wall_millis();
         if now > claims.expires {
             return Err(DataError::Token("Expired"));
@@ -247,7 +251,7 @@ impl DataPlane {
         let flags = self.is_feature_flags(&key).await?;
         let entry = self.entry(&key, flags).await?;
         let served = entry.pick(bucket(&claims.s)).cloned();
-        self.mark_read(&key);
+        self.mark_read(&key, &entry);
         let Some(served) = served else {
             return Err(not_deployed(&key));
         };
@@ -257,10 +261,7 @@ impl DataPlane {
         claims.expires = now + self.scaled(TOKEN_LIFETIME_MS);
         let mut b = Response::builder()
             .status(StatusCode::OK)
-            .header(
-                "Next-Poll-Configuration-Token",
-                token::mint(&self.key, &claims),
-            )
+            .header("Next-Poll-Configuration-Token", self.signer.mint(&claims))
             .header("Next-Poll-Interval-In-Seconds", claims.interval.to_string());
         if !changed {
             // Unchanged: 200 with an empty body, as AWS answers.
@@ -304,7 +305,7 @@ impl DataPlane {
             .or_else(|| peer.map(|p| p.ip().to_string()))
             .unwrap_or_default();
         let served = entry.pick(bucket(&identity)).cloned();
-        self.mark_read(&key);
+        self.mark_read(&key, &entry);
         let served = served.ok_or_else(|| not_deployed(&key))?;
         let body = match (q.get("flag"), &served.flags) {
             (Some(wanted), Some(all)) => select_flags(all, wanted)?,
@@ -372,7 +373,7 @@ impl DataPlane {
         }
         let entry = self.entry(&key, flags).await?;
         let served = entry.pick(bucket(&client_id)).cloned();
-        self.mark_read(&key);
+        self.mark_read(&key, &entry);
         let served = served.ok_or_else(|| {
             DataError::Domain(Error::ResourceNotFound {
                 message: format!(
@@ -415,7 +416,12 @@ impl DataPlane {
     }
 
     async fn is_feature_flags(&self, key: &Key) -> Result<bool, DataError> {
-        if let Some((_, flags)) = self.resolved.read().ok().and_then(|r| r.get(key).cloned()) {
+        if let Some(flags) = self
+            .resolved
+            .read()
+            .ok()
+            .and_then(|r| r.get(key).map(|(_, f)| *f))
+        {
             return Ok(flags);
         }
         Ok(self.resolve(&key.1, &key.2, &key.3).await?.1)
@@ -467,9 +473,20 @@ impl DataPlane {
 
     /// Remembers that an environment and a profile were read (deletion protection); written
     /// to the store in the background, at most every 30 s per resource.
-    fn mark_read(&self, key: &Key) {
+    fn mark_read(&self, key: &Key, entry: &Entry) {
+        use std::sync::atomic::Ordering;
         let now = self.svc.clock.wall_millis();
         let every = self.scaled(USAGE_WRITE_EVERY_MS);
+        // Fast path: this entry's read was recorded recently.
+        let last = entry.last_marked.load(Ordering::Relaxed);
+        if now - last < every
+            || entry
+                .last_marked
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
         let marks = [
             format!("environment/{}", key.2),
             format!("configurationprofile/{}", key.3),

@@ -35,6 +35,9 @@ pub struct Entry {
     pub stable: Option<Arc<Served>>,
     /// A deployment in progress and the share of clients (0–100) that get it.
     pub rolling: Option<(Arc<Served>, f64)>,
+    /// When a read of this entry was last recorded for deletion protection (wall ms); lets
+    /// the hot path skip the bookkeeping with one atomic load.
+    pub last_marked: std::sync::atomic::AtomicI64,
 }
 
 impl Entry {
@@ -197,6 +200,7 @@ mod tests {
         let mut e = Entry {
             stable: Some(served("1")),
             rolling: Some((served("2"), 25.0)),
+            ..Entry::default()
         };
         let clients: Vec<u64> = (0..1000).map(|i| bucket(&format!("c{i}"))).collect();
         let at_25: Vec<bool> = clients

@@ -34,30 +34,37 @@ pub enum TokenError {
     Corrupted,
 }
 
-pub fn mint(key: &[u8], claims: &Claims) -> String {
-    let payload = B64.encode(serde_json::to_vec(claims).unwrap_or_default());
-    let sig = B64.encode(sign(key, payload.as_bytes()));
-    format!("{payload}.{sig}")
+/// Signs and verifies tokens with one key. The keyed HMAC state is computed once and cloned
+/// per token (cheaper than re-keying on every poll).
+#[derive(Clone)]
+pub struct Signer {
+    mac: HmacSha256,
 }
 
-pub fn verify(key: &[u8], token: &str) -> Result<Claims, TokenError> {
-    let (payload, sig) = token.split_once('.').ok_or(TokenError::Corrupted)?;
-    let sig = B64.decode(sig).map_err(|_| TokenError::Corrupted)?;
-    let mut mac = HmacSha256::new_from_slice(key).map_err(|_| TokenError::Corrupted)?;
-    mac.update(payload.as_bytes());
-    // Constant-time comparison.
-    mac.verify_slice(&sig).map_err(|_| TokenError::Corrupted)?;
-    let raw = B64.decode(payload).map_err(|_| TokenError::Corrupted)?;
-    serde_json::from_slice(&raw).map_err(|_| TokenError::Corrupted)
-}
+impl Signer {
+    pub fn new(key: &[u8]) -> Option<Self> {
+        HmacSha256::new_from_slice(key)
+            .ok()
+            .map(|mac| Signer { mac })
+    }
 
-fn sign(key: &[u8], data: &[u8]) -> Vec<u8> {
-    match HmacSha256::new_from_slice(key) {
-        Ok(mut mac) => {
-            mac.update(data);
-            mac.finalize().into_bytes().to_vec()
-        }
-        Err(_) => Vec::new(),
+    pub fn mint(&self, claims: &Claims) -> String {
+        let payload = B64.encode(serde_json::to_vec(claims).unwrap_or_default());
+        let mut mac = self.mac.clone();
+        mac.update(payload.as_bytes());
+        let sig = B64.encode(mac.finalize().into_bytes());
+        format!("{payload}.{sig}")
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let (payload, sig) = token.split_once('.').ok_or(TokenError::Corrupted)?;
+        let sig = B64.decode(sig).map_err(|_| TokenError::Corrupted)?;
+        let mut mac = self.mac.clone();
+        mac.update(payload.as_bytes());
+        // Constant-time comparison.
+        mac.verify_slice(&sig).map_err(|_| TokenError::Corrupted)?;
+        let raw = B64.decode(payload).map_err(|_| TokenError::Corrupted)?;
+        serde_json::from_slice(&raw).map_err(|_| TokenError::Corrupted)
     }
 }
 
@@ -79,25 +86,30 @@ mod tests {
         }
     }
 
+    fn signer(key: &[u8]) -> Signer {
+        Signer::new(key).unwrap()
+    }
+
     #[test]
     fn round_trip() {
-        let t = mint(b"key", &claims());
-        assert_eq!(verify(b"key", &t), Ok(claims()));
+        let t = signer(b"key").mint(&claims());
+        assert_eq!(signer(b"key").verify(&t), Ok(claims()));
     }
 
     #[test]
     fn tampering_and_garbage_are_corrupted() {
-        let t = mint(b"key", &claims());
-        assert_eq!(verify(b"other", &t), Err(TokenError::Corrupted));
+        let key = signer(b"key");
+        let t = key.mint(&claims());
+        assert_eq!(signer(b"other").verify(&t), Err(TokenError::Corrupted));
         let (p, s) = t.split_once('.').unwrap();
         let mut forged = claims();
         forged.last = "d9".into();
         let forged_payload = B64.encode(serde_json::to_vec(&forged).unwrap());
         assert_eq!(
-            verify(b"key", &format!("{forged_payload}.{s}")),
+            key.verify(&format!("{forged_payload}.{s}")),
             Err(TokenError::Corrupted)
         );
-        assert_eq!(verify(b"key", p), Err(TokenError::Corrupted));
-        assert_eq!(verify(b"key", "!!!"), Err(TokenError::Corrupted));
+        assert_eq!(key.verify(p), Err(TokenError::Corrupted));
+        assert_eq!(key.verify("!!!"), Err(TokenError::Corrupted));
     }
 }
