@@ -11,10 +11,10 @@ use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 
-use crate::domain::deployments::{content_key, is_active, Deployment};
+use crate::domain::deployments::{all_in_environment, content_key, is_active, Deployment};
 use crate::domain::error::Result;
 use crate::domain::{decode, featureflags};
-use crate::store::{DynStore, Kind, ListQuery};
+use crate::store::DynStore;
 
 /// One configuration as served to clients.
 #[derive(Debug)]
@@ -109,17 +109,7 @@ impl Snapshot {
 pub async fn load(store: &DynStore, key: &Key, feature_flags: bool) -> Result<Entry> {
     let (account, app, env, profile) = key;
     let mut tx = store.read(account).await?;
-    let parent = format!("{app}/{env}");
-    let rows = tx
-        .list(ListQuery {
-            kind: Kind::Deployment,
-            parent: Some(&parent),
-            attr: None,
-            after_seq: 0,
-            limit: i64::MAX,
-            descending: true,
-        })
-        .await?;
+    let rows = all_in_environment(&mut *tx, app, env).await?;
     let mut deployments = Vec::new();
     for r in &rows {
         let d: Deployment = decode(r)?;

@@ -360,20 +360,28 @@ pub async fn latest_deployment(
     rows.first().map(decode).transpose()
 }
 
-/// Removes every (finished) deployment of an environment with its content snapshot.
-pub async fn delete_all(tx: &mut dyn Tx, app_id: &str, env_id: &str) -> Result<()> {
+/// Every deployment record of an environment, newest first.
+pub async fn all_in_environment(
+    tx: &mut dyn Tx,
+    app_id: &str,
+    env_id: &str,
+) -> Result<Vec<Record>> {
     let parent = format!("{app_id}/{env_id}");
-    let rows = tx
+    Ok(tx
         .list(ListQuery {
             kind: Kind::Deployment,
             parent: Some(&parent),
             attr: None,
             after_seq: 0,
             limit: i64::MAX,
-            descending: false,
+            descending: true,
         })
-        .await?;
-    for r in rows {
+        .await?)
+}
+
+/// Removes every (finished) deployment of an environment with its content snapshot.
+pub async fn delete_all(tx: &mut dyn Tx, app_id: &str, env_id: &str) -> Result<()> {
+    for r in all_in_environment(tx, app_id, env_id).await? {
         tx.delete(Kind::Deployment, &r.id).await?;
         tx.delete_content(&content_key(&r.id)).await?;
         tx.delete_job(JOB_KIND, &r.id).await?;
