@@ -95,8 +95,6 @@ pub enum StartError {
     Serve(std::io::Error),
     #[error("cannot start the data plane: {0}")]
     DataPlane(String),
-    #[error("cannot build the HTTP client: {0}")]
-    HttpClient(#[from] reqwest::Error),
 }
 
 pub async fn serve(cfg: ServeConfig) -> Result<(), StartError> {
@@ -105,8 +103,8 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), StartError> {
     }
     let store = store::connect(&cfg.database).await?;
     let feed = change_feed(&store).await?;
-    let invoker = TargetInvoker::new(&cfg.region, Duration::from_secs(cfg.invocation_timeout))?;
-    let monitors = Monitors::new(&cfg.region)?;
+    let invoker = TargetInvoker::new(&cfg.region, Duration::from_secs(cfg.invocation_timeout));
+    let monitors = Monitors::new(&cfg.region);
     let service = Service {
         store: store.clone(),
         clock: Arc::new(ScaledClock::new(cfg.time_scale)),

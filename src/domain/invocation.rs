@@ -182,6 +182,12 @@ pub struct EventContent<'a> {
 
 /// `ON_DEPLOYMENT_START` → `OnDeploymentStart`, as AWS names event types.
 pub fn event_type(action_point: &str) -> String {
+    action_point_words(action_point).concat()
+}
+
+/// The words of an action point in title case: `ON_DEPLOYMENT_START` → On, Deployment, Start
+/// (the event `Type` joins them; EventBridge's detail-type joins them with spaces).
+pub fn action_point_words(action_point: &str) -> Vec<String> {
     action_point
         .split('_')
         .map(|w| {

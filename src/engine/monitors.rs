@@ -28,14 +28,14 @@ pub struct Monitors {
 }
 
 impl Monitors {
-    pub fn new(region: &str) -> std::result::Result<Self, reqwest::Error> {
+    pub fn new(region: &str) -> Self {
         super::targets::install_crypto_provider();
-        Ok(Monitors {
+        Monitors {
             http: OnceLock::new(),
             timeout: Duration::from_secs(3),
             region: region.to_string(),
             aws: OnceCell::new(),
-        })
+        }
     }
 
     /// Why the deployment must roll back, if the monitor says so.

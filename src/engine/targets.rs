@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 
 use crate::domain::ids::parse_arn;
-use crate::domain::invocation::{ActionCall, InvokeError, Invoker};
+use crate::domain::invocation::{action_point_words, ActionCall, InvokeError, Invoker};
 
 type Outcome = std::result::Result<Option<Value>, InvokeError>;
 
@@ -76,14 +76,14 @@ pub async fn aws_config(region: &str) -> SdkConfig {
 }
 
 impl TargetInvoker {
-    pub fn new(region: &str, timeout: Duration) -> std::result::Result<Self, reqwest::Error> {
+    pub fn new(region: &str, timeout: Duration) -> Self {
         install_crypto_provider();
-        Ok(TargetInvoker {
+        TargetInvoker {
             http: OnceLock::new(),
             timeout,
             region: region.to_string(),
             aws: OnceCell::new(),
-        })
+        }
     }
 
     fn http(&self) -> &reqwest::Client {
@@ -274,18 +274,7 @@ fn notification(event: &Value, number_as_string: bool) -> Value {
 
 /// `ON_DEPLOYMENT_START` → `On Deployment Start` (EventBridge detail-type).
 pub fn detail_type(action_point: &str) -> String {
-    action_point
-        .split('_')
-        .map(|w| {
-            let lower = w.to_ascii_lowercase();
-            let mut c = lower.chars();
-            match c.next() {
-                Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
-                None => String::new(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    action_point_words(action_point).join(" ")
 }
 
 fn sdk_error<E: std::error::Error>(what: &str, e: E) -> InvokeError {
