@@ -18,7 +18,7 @@ use super::error::{Error, Result};
 use super::hosted_versions::version_key;
 use super::invocation::{self, ActionCall, Applied, EventContent, EventContext};
 use super::timeline::{self, Progress, Transition};
-use super::{check_tags, decode, deployment_strategies, encode, items, must_get, pagination};
+use super::{check_tags, decode, deployment_strategies, encode, list_scope, must_get, Scope};
 use super::{validation, Change, Ctx, Service};
 use crate::store::{Kind, ListQuery, Record, Tx};
 
@@ -721,7 +721,6 @@ pub async fn list_deployments(
     ctx: &Ctx,
     input: ListDeploymentsRequest,
 ) -> Result<Value> {
-    let page = pagination::page(input.max_results, input.next_token.as_deref())?;
     let mut tx = svc.store.read(&ctx.account).await?;
     must_get(
         &mut *tx,
@@ -740,22 +739,20 @@ pub async fn list_deployments(
     )
     .await?;
     let parent = format!("{}/{}", input.application_id, input.environment_id);
-    let rows = tx
-        .list(ListQuery {
-            kind: Kind::Deployment,
-            parent: Some(&parent),
-            attr: None,
-            after_seq: page.after_seq,
-            limit: page.limit + 1,
-            descending: true,
-        })
-        .await?;
-    let (rows, next) = pagination::finish(rows, page.limit, |r| r.seq);
-    let summaries = rows
-        .iter()
-        .map(|r| decode::<Deployment>(r).map(|d| d.summary()))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(items(summaries, next))
+    let scope = Scope {
+        kind: Kind::Deployment,
+        parent: Some(&parent),
+        attr: None,
+        descending: true,
+    };
+    list_scope(
+        &mut *tx,
+        scope,
+        input.max_results,
+        input.next_token.as_deref(),
+        |r| decode::<Deployment>(r).map(|d| d.summary()),
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]

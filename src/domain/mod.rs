@@ -194,8 +194,7 @@ pub fn check_tags(tags: &std::collections::BTreeMap<String, String>) -> Result<(
     Ok(())
 }
 
-/// One page of a list operation as `{"Items": [...], "NextToken": ...}`, reading `limit + 1`
-/// rows by keyset so the cost is proportional to the page, not the table.
+/// One page of a list operation as `{"Items": [...], "NextToken": ...}`, oldest first.
 pub async fn list_page(
     tx: &mut dyn Tx,
     kind: Kind,
@@ -205,19 +204,47 @@ pub async fn list_page(
     next_token: Option<&str>,
     item: impl Fn(&Record) -> Value,
 ) -> Result<Value> {
+    let scope = Scope {
+        kind,
+        parent,
+        attr,
+        descending: false,
+    };
+    list_scope(tx, scope, max_results, next_token, |r| Ok(item(r))).await
+}
+
+/// What a list operation walks: one kind, optionally under one parent and filtered on the
+/// record attribute, in creation order or newest first.
+pub struct Scope<'a> {
+    pub kind: Kind,
+    pub parent: Option<&'a str>,
+    pub attr: Option<crate::store::AttrFilter>,
+    pub descending: bool,
+}
+
+/// One page of `scope`, reading `limit + 1` rows by keyset so the cost is proportional to
+/// the page, not the table.
+pub async fn list_scope(
+    tx: &mut dyn Tx,
+    scope: Scope<'_>,
+    max_results: Option<i64>,
+    next_token: Option<&str>,
+    item: impl Fn(&Record) -> Result<Value>,
+) -> Result<Value> {
     let page = pagination::page(max_results, next_token)?;
     let rows = tx
         .list(crate::store::ListQuery {
-            kind,
-            parent,
-            attr,
+            kind: scope.kind,
+            parent: scope.parent,
+            attr: scope.attr,
             after_seq: page.after_seq,
             limit: page.limit + 1,
-            descending: false,
+            descending: scope.descending,
         })
         .await?;
     let (rows, next) = pagination::finish(rows, page.limit, |r| r.seq);
-    Ok(items(rows.iter().map(item).collect(), next))
+    let values = rows.iter().map(item).collect::<Result<Vec<_>>>()?;
+    Ok(items(values, next))
 }
 
 pub fn items(items: Vec<Value>, next: Option<String>) -> Value {
