@@ -153,6 +153,26 @@ impl Authenticator {
         }
     }
 
+    /// Keys given directly as (access key id, secret, account): for tests and fuzzing.
+    pub fn with_keys<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>) -> Self {
+        let keys = entries
+            .into_iter()
+            .map(|(ak, secret, account)| {
+                (
+                    ak.to_string(),
+                    Key {
+                        secret: secret.to_string(),
+                        account: account.to_string(),
+                    },
+                )
+            })
+            .collect();
+        Authenticator::Keys {
+            keys,
+            agent_tokens: Vec::new(),
+        }
+    }
+
     pub fn from_file(path: &Path) -> Result<Self, LoadError> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {

@@ -21,7 +21,7 @@ import pytest
 from botocore.config import Config
 
 REPO = Path(__file__).resolve().parents[2]
-LISTENING = re.compile(r"appconfigd listening on (http://127\.0\.0\.1:\d+)")
+LISTENING = re.compile(r"appconfigd listening on (https?://127\.0\.0\.1:\d+)")
 START_TIMEOUT = 30
 
 # Credentials and region for every client; the server does not check signatures.
