@@ -32,7 +32,10 @@ pub struct AppState {
 const JSON_BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    Router::new().fallback(handle).with_state(state)
+    crate::ops::attach(
+        Router::new().fallback(handle).with_state(state.clone()),
+        state,
+    )
 }
 
 async fn handle(State(state): State<AppState>, req: Request) -> Response {
