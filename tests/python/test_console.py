@@ -48,7 +48,11 @@ def browser():
     if not Path(CHROMIUM).exists():
         _missing(f"{CHROMIUM} is missing")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        # No background traffic: this machine's network is closed, and tests stay on 127.0.0.1.
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+            "--disable-background-networking", "--disable-component-update",
+        ])
         yield b
         b.close()
 
