@@ -2,13 +2,16 @@
 //
 // Everything it shows comes from the same restJson1 calls the AWS SDKs make, signed with
 // SigV4 (sigv4.js) when keys are entered in Settings, so it sees what those keys may see.
-// Views are rebuilt from the URL hash; the environment view polls once a second so a running
-// deployment's progress, events and extension calls appear as they happen.
+// Views are rebuilt from the URL hash; the environment view polls every second while a
+// deployment runs (every 3 s otherwise), so its progress, events and extension calls appear as
+// they happen.
 (function () {
   'use strict';
 
   var ACTIVE = ['VALIDATING', 'DEPLOYING', 'BAKING', 'ROLLING_BACK'];
+  // Poll fast while a deployment runs; slower otherwise, just to notice new deployments.
   var POLL_MS = 1000;
+  var IDLE_POLL_MS = 3000;
   var view = document.getElementById('view');
   var errorBanner = document.getElementById('error');
   // Bumped on every navigation; pollers of an old view see the change and stop.
@@ -335,6 +338,7 @@
       var list = el('div');
       view.appendChild(list);
       var card = null;
+      var running = false;
 
       function tick() {
         if (gen !== generation) return;
@@ -367,16 +371,15 @@
             live.appendChild(card.node);
           }
           card.update(d, deploymentIsNewest(d));
+          running = ACTIVE.indexOf(d.State) >= 0;
           showError(null);
         }).catch(showError).then(function () {
-          if (gen === generation) setTimeout(tick, POLL_MS);
+          if (gen === generation) setTimeout(tick, running ? POLL_MS : IDLE_POLL_MS);
         });
       }
-      var newest = null;
       function deploymentIsNewest(d) {
         var rows = list.querySelectorAll('tr[data-number]');
-        newest = rows.length ? Number(rows[0].getAttribute('data-number')) : null;
-        return newest === d.DeploymentNumber;
+        return rows.length > 0 && Number(rows[0].getAttribute('data-number')) === d.DeploymentNumber;
       }
       tick();
     });
