@@ -15,6 +15,7 @@ use crate::engine::monitors::Monitors;
 use crate::engine::targets::TargetInvoker;
 use crate::engine::Engine;
 use crate::store;
+use crate::wire::auth::Authenticator;
 use crate::wire::{self, AppState};
 
 /// `appconfigd serve` flags. Each can also be set by an environment variable.
@@ -68,8 +69,32 @@ pub struct ServeConfig {
 
     /// If set, agent-style reads (`GET /applications/…/configurations/…` without client_id)
     /// require `Authorization: Bearer <token>`, like the AppConfig Agent's ACCESS_TOKEN.
+    /// (Without --credentials only; with them, agent tokens are listed in that file.)
     #[arg(long, env = "APPCONFIGD_AGENT_TOKEN")]
     pub agent_token: Option<String>,
+
+    /// TOML file of `[[credentials]]` (access_key_id, secret_access_key, account_id) and
+    /// optional `[[agent_tokens]]` (token, account_id). With it every request must be signed
+    /// with AWS SigV4 by one of these keys, and sees only that key's account.
+    #[arg(long, env = "APPCONFIGD_CREDENTIALS")]
+    pub credentials: Option<std::path::PathBuf>,
+
+    /// Allow listening on a non-loopback address without --credentials (anyone who can reach
+    /// the port can then read and change everything).
+    #[arg(long, env = "APPCONFIGD_INSECURE_ALLOW_ANONYMOUS")]
+    pub insecure_allow_anonymous: bool,
+
+    /// PEM certificate chain: serve HTTPS (with --tls-key).
+    #[arg(long, env = "APPCONFIGD_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "APPCONFIGD_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+
+    /// Most connections served at once; further clients wait to be accepted.
+    #[arg(long, env = "APPCONFIGD_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
 
     /// Custom deployment strategies per account (AWS default 20).
     #[arg(
@@ -95,12 +120,34 @@ pub enum StartError {
     Serve(std::io::Error),
     #[error("cannot start the data plane: {0}")]
     DataPlane(String),
+    #[error("{0}")]
+    Credentials(#[from] crate::wire::auth::LoadError),
+    #[error("refusing to listen on {0} without --credentials: anyone who can reach it could read and change every configuration. Pass --credentials FILE, listen on a loopback address (127.0.0.1), or add --insecure-allow-anonymous to accept the risk.")]
+    AnonymousOnPublicAddress(SocketAddr),
+    #[error("--agent-token cannot be combined with --credentials: list agent tokens in the credentials file as [[agent_tokens]] entries")]
+    AgentTokenWithCredentials,
+    #[error("{0}")]
+    Tls(String),
 }
 
 pub async fn serve(cfg: ServeConfig) -> Result<(), StartError> {
     if !(cfg.time_scale.is_finite() && cfg.time_scale > 0.0) {
         return Err(StartError::TimeScale(cfg.time_scale));
     }
+    let auth = match &cfg.credentials {
+        Some(_) if cfg.agent_token.is_some() => return Err(StartError::AgentTokenWithCredentials),
+        Some(path) => Authenticator::from_file(path)?,
+        None => {
+            if !cfg.listen.ip().is_loopback() && !cfg.insecure_allow_anonymous {
+                return Err(StartError::AnonymousOnPublicAddress(cfg.listen));
+            }
+            Authenticator::anonymous(cfg.account_id.clone(), cfg.agent_token.clone())
+        }
+    };
+    let tls = match (&cfg.tls_cert, &cfg.tls_key) {
+        (Some(cert), Some(key)) => Some(tls_acceptor(cert, key)?),
+        _ => None,
+    };
     let store = store::connect(&cfg.database).await?;
     let feed = change_feed(&store).await?;
     let invoker = TargetInvoker::new(&cfg.region, Duration::from_secs(cfg.invocation_timeout));
@@ -131,9 +178,15 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), StartError> {
         })?;
     let shutdown = shutdown_signal().map_err(StartError::Serve)?;
     let addr = listener.local_addr().map_err(StartError::Serve)?;
-    tracing::info!(%addr, backend = store.backend(), "appconfigd listening");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(
+        %addr,
+        backend = store.backend(),
+        auth = if auth.requires_signatures() { "sigv4" } else { "anonymous" },
+        "appconfigd listening"
+    );
     // Tests and scripts read this line to find the port.
-    println!("appconfigd listening on http://{addr}");
+    println!("appconfigd listening on {scheme}://{addr}");
     let (stop_engine, engine_stopped) = watch::channel(false);
     let engine = tokio::spawn(
         Engine::new(
@@ -143,30 +196,145 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), StartError> {
         )
         .run(engine_stopped),
     );
-    let dataplane = DataPlane::start(
-        service.clone(),
-        cfg.account_id.clone(),
-        cfg.agent_token.clone(),
-    )
-    .await
-    .map_err(|e| StartError::DataPlane(e.to_string()))?;
+    let dataplane = DataPlane::start(service.clone())
+        .await
+        .map_err(|e| StartError::DataPlane(e.to_string()))?;
     let app = wire::router(AppState {
         service,
-        account_id: cfg.account_id.clone(),
+        auth: Arc::new(auth),
         dataplane,
     });
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    accept_loop(listener, app, tls, cfg.max_connections, shutdown).await;
     // Anything the engine was doing is durable; stopping it mid-pass loses nothing.
     let _ = stop_engine.send(true);
     let _ = engine.await;
-    served.map_err(StartError::Serve)?;
     tracing::info!("appconfigd stopped");
     Ok(())
+}
+
+/// Longest wait for a client's request head (slow-loris protection).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest request head (request line and headers) accepted; bigger heads get 431.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// A TLS client has this long to finish its handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long in-flight requests may take to finish after a shutdown signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Accepts connections (at most `max_connections` at once), optionally over TLS, and serves
+/// HTTP/1.1 on each with bounded heads and header timeouts, until `shutdown` resolves; then
+/// drains in-flight requests.
+async fn accept_loop(
+    listener: TcpListener,
+    app: axum::Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    max_connections: usize,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_header_size(MAX_HEAD_BYTES)
+        .max_buf_size(MAX_HEAD_BYTES.max(400 * 1024))
+        .max_headers(100);
+    let http = Arc::new(http);
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            _ = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = app.clone();
+        let service =
+            hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                tower::ServiceExt::oneshot(router.clone(), req.map(axum::body::Body::new))
+            });
+        let http = http.clone();
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let served = match tls {
+                Some(acceptor) => {
+                    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+                    {
+                        Ok(Ok(s)) => {
+                            watcher
+                                .watch(http.serve_connection(TokioIo::new(s), service))
+                                .await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => return,
+                    }
+                }
+                None => {
+                    watcher
+                        .watch(http.serve_connection(TokioIo::new(stream), service))
+                        .await
+                }
+            };
+            if let Err(e) = served {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections were still busy after the drain timeout");
+    }
+}
+
+/// TLS from PEM files, on the ring provider (the one crypto stack of this binary).
+fn tls_acceptor(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<tokio_rustls::TlsAcceptor, StartError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |what: &str, p: &std::path::Path, e: &dyn std::fmt::Display| {
+        StartError::Tls(format!("cannot use {what} {}: {e}", p.display()))
+    };
+    let certs = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| bad("--tls-cert", cert, &e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad("--tls-cert", cert, &e))?;
+    if certs.is_empty() {
+        return Err(bad("--tls-cert", cert, &"no certificate in the file"));
+    }
+    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| bad("--tls-key", key, &e))?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| StartError::Tls(e.to_string()))?
+    .with_no_client_auth()
+    .with_single_cert(certs, key_der)
+    .map_err(|e| StartError::Tls(format!("certificate and key do not fit: {e}")))?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
 /// The change feed. With PostgreSQL, changes go out by NOTIFY and come in by LISTEN, so every

@@ -177,9 +177,19 @@ pub async fn export(api: &Api, account: Option<String>) -> Result<Export, CliErr
         })
         .unwrap_or_else(|| DEFAULT_ACCOUNT.to_string());
     let arn = |resource: &str| arn(&region, &account, resource);
+    // Tags are read by ARN, so a wrong account shows as "not found" on the first lookup.
+    let account_ref = &account;
+    let tags = |arn: String| async move {
+        tags(api, &arn).await.map_err(|e| match e {
+            CliError::Api { status: 404, .. } => CliError::Invalid(format!(
+                "{e}\n(the server's ARNs for these keys are not in account {account_ref}: pass --account-id)"
+            )),
+            other => other,
+        })
+    };
 
     for x in extensions.iter_mut() {
-        let t = tags(api, &text(x, "Arn")).await?;
+        let t = tags(text(x, "Arn")).await?;
         *x = pick(
             x,
             &[
@@ -195,7 +205,7 @@ pub async fn export(api: &Api, account: Option<String>) -> Result<Export, CliErr
         x["Tags"] = t;
     }
     for a in associations.iter_mut() {
-        let t = tags(api, &text(a, "Arn")).await?;
+        let t = tags(text(a, "Arn")).await?;
         *a = pick(
             a,
             &[
@@ -214,7 +224,7 @@ pub async fn export(api: &Api, account: Option<String>) -> Result<Export, CliErr
     for app in api.list("/applications").await? {
         let app_id = text(&app, "Id");
         let mut application = pick(&app, &["Id", "Name", "Description"]);
-        application["Tags"] = tags(api, &arn(&format!("application/{app_id}"))).await?;
+        application["Tags"] = tags(arn(&format!("application/{app_id}"))).await?;
         let mut environments = Vec::new();
         for env in api
             .list(&path(&["applications", &app_id, "environments"]))
@@ -222,11 +232,7 @@ pub async fn export(api: &Api, account: Option<String>) -> Result<Export, CliErr
         {
             let env_id = text(&env, "Id");
             let mut e = pick(&env, &["Id", "Name", "Description", "Monitors"]);
-            e["Tags"] = tags(
-                api,
-                &arn(&format!("application/{app_id}/environment/{env_id}")),
-            )
-            .await?;
+            e["Tags"] = tags(arn(&format!("application/{app_id}/environment/{env_id}"))).await?;
             environments.push(e);
         }
         let mut profiles = Vec::new();
@@ -259,12 +265,9 @@ pub async fn export(api: &Api, account: Option<String>) -> Result<Export, CliErr
                     "KmsKeyIdentifier",
                 ],
             );
-            profile["Tags"] = tags(
-                api,
-                &arn(&format!(
-                    "application/{app_id}/configurationprofile/{profile_id}"
-                )),
-            )
+            profile["Tags"] = tags(arn(&format!(
+                "application/{app_id}/configurationprofile/{profile_id}"
+            )))
             .await?;
             let versions_path = path(&[
                 "applications",
@@ -330,7 +333,7 @@ pub async fn export(api: &Api, account: Option<String>) -> Result<Export, CliErr
                 "ReplicateTo",
             ],
         );
-        out["Tags"] = tags(api, &arn(&format!("deploymentstrategy/{id}"))).await?;
+        out["Tags"] = tags(arn(&format!("deploymentstrategy/{id}"))).await?;
         strategies.push(out);
     }
     let settings = api.get("/settings", &[]).await?;

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
-use http::{HeaderMap, Method, StatusCode};
+use http::{HeaderMap, HeaderName, Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::domain::configuration_profiles::ConfigurationProfile;
@@ -29,16 +29,19 @@ const DEFAULT_POLL_SECONDS: i64 = 60;
 /// time, like the protection period they serve).
 const USAGE_WRITE_EVERY_MS: i64 = 30_000;
 
+// Response header names, pre-parsed (parsing a mixed-case name allocates on every response).
+const NEXT_TOKEN: HeaderName = HeaderName::from_static("next-poll-configuration-token");
+const NEXT_INTERVAL: HeaderName = HeaderName::from_static("next-poll-interval-in-seconds");
+const VERSION_LABEL: HeaderName = HeaderName::from_static("version-label");
+const CONFIGURATION_VERSION: HeaderName = HeaderName::from_static("configuration-version");
+
 pub struct DataPlane {
     svc: Service,
-    account: String,
     signer: token::Signer,
     snapshot: Snapshot,
     /// (account, app, env, profile identifiers as given) → (ids, is feature flags).
     resolved: RwLock<HashMap<Key, (Key, bool)>>,
     usage: Mutex<HashMap<String, i64>>,
-    /// `Authorization: Bearer` token required by the agent-style endpoint, if set.
-    agent_token: Option<String>,
 }
 
 /// Errors in the data plane's own shapes (they differ from the control plane's).
@@ -50,7 +53,6 @@ pub enum DataError {
         resource_type: &'static str,
         referenced_by: Vec<(&'static str, String)>,
     },
-    Unauthorized,
 }
 
 impl From<Error> for DataError {
@@ -67,22 +69,16 @@ impl From<crate::store::StoreError> for DataError {
 
 impl DataPlane {
     /// Loads (or creates) the token key, and starts following the change feed.
-    pub async fn start(
-        svc: Service,
-        account: String,
-        agent_token: Option<String>,
-    ) -> Result<Arc<Self>> {
+    pub async fn start(svc: Service) -> Result<Arc<Self>> {
         let key = token_key(&svc).await?;
         let signer =
             token::Signer::new(&key).ok_or_else(|| Error::internal("unusable token key"))?;
         let dp = Arc::new(DataPlane {
             svc: svc.clone(),
-            account,
             signer,
             snapshot: Snapshot::default(),
             resolved: RwLock::new(HashMap::new()),
             usage: Mutex::new(HashMap::new()),
-            agent_token,
         });
         let mut rx = svc.changes.subscribe();
         let weak = Arc::downgrade(&dp);
@@ -118,9 +114,12 @@ impl DataPlane {
         Ok(dp)
     }
 
-    /// Handles data-plane routes; `None` means "not mine" (the control plane takes it).
+    /// Handles data-plane routes for an authenticated caller of `account`; `None` means
+    /// "not mine" (the control plane takes it).
+    #[allow(clippy::too_many_arguments)]
     pub async fn handle(
         &self,
+        account: &str,
         method: &Method,
         path: &str,
         query: Option<&str>,
@@ -130,9 +129,9 @@ impl DataPlane {
     ) -> Option<Response> {
         let result = match (method, path) {
             (&Method::POST, "/configurationsessions") => {
-                self.start_configuration_session(body).await
+                self.start_configuration_session(account, body).await
             }
-            (&Method::GET, "/configuration") => self.get_latest_configuration(query).await,
+            (&Method::GET, "/configuration") => self.get_latest_configuration(account, query).await,
             (&Method::GET, _) => {
                 let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
                 match parts.as_slice() {
@@ -145,9 +144,10 @@ impl DataPlane {
                         let (app, env, profile) = (decode(app), decode(env), decode(profile));
                         let q = crate::wire::input::parse_query(query);
                         if q.contains_key("client_id") {
-                            self.get_configuration(&app, &env, &profile, &q).await
+                            self.get_configuration(account, &app, &env, &profile, &q)
+                                .await
                         } else {
-                            self.agent_read(&app, &env, &profile, &q, headers, peer)
+                            self.agent_read(account, &app, &env, &profile, &q, headers, peer)
                                 .await
                         }
                     }
@@ -161,7 +161,11 @@ impl DataPlane {
 
     // ---- StartConfigurationSession ------------------------------------------------------
 
-    async fn start_configuration_session(&self, body: &Bytes) -> Result<Response, DataError> {
+    async fn start_configuration_session(
+        &self,
+        account: &str,
+        body: &Bytes,
+    ) -> Result<Response, DataError> {
         let v: Value = serde_json::from_slice(body)
             .map_err(|e| Error::bad_request(format!("The request body is not valid JSON: {e}")))?;
         let field = |name: &str| -> Result<String, DataError> {
@@ -194,7 +198,7 @@ impl DataPlane {
                 }
             },
         };
-        let (ids, _) = self.resolve(&app, &env, &profile).await?;
+        let (ids, _) = self.resolve(account, &app, &env, &profile).await?;
         let now = self.svc.clock.wall_millis();
         let claims = Claims {
             s: format!("{}{}{}", ids::new_id(), ids::new_id(), ids::new_id()),
@@ -217,11 +221,17 @@ impl DataPlane {
 
     // ---- GetLatestConfiguration ---------------------------------------------------------
 
-    async fn get_latest_configuration(&self, query: Option<&str>) -> Result<Response, DataError> {
-        let q = crate::wire::input::parse_query(query);
-        let raw = q
-            .get("configuration_token")
-            .and_then(|v| v.first())
+    async fn get_latest_configuration(
+        &self,
+        account: &str,
+        query: Option<&str>,
+    ) -> Result<Response, DataError> {
+        // One parameter to find: a scan, not a parsed map (this runs on every poll).
+        let raw = query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .find_map(|kv| kv.strip_prefix("configuration_token="))
+            .map(|v| percent_encoding::percent_decode_str(v).decode_utf8_lossy())
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
                 Error::bad_request(
@@ -233,8 +243,12 @@ impl DataPlane {
         }
         let mut claims = self
             .signer
-            .verify(raw)
+            .verify(&raw)
             .map_err(|_| DataError::Token("Corrupted"))?;
+        // A token names its account: another account's token is not valid for this caller.
+        if claims.account != account {
+            return Err(DataError::Token("Corrupted"));
+        }
         let now = self.svc.clock.wall_millis();
         if now > claims.expires {
             return Err(DataError::Token("Expired"));
@@ -261,23 +275,25 @@ impl DataPlane {
         claims.expires = now + self.scaled(TOKEN_LIFETIME_MS);
         let mut b = Response::builder()
             .status(StatusCode::OK)
-            .header("Next-Poll-Configuration-Token", self.signer.mint(&claims))
-            .header("Next-Poll-Interval-In-Seconds", claims.interval.to_string());
+            .header(NEXT_TOKEN, self.signer.mint(&claims))
+            .header(NEXT_INTERVAL, claims.interval);
         if !changed {
             // Unchanged: 200 with an empty body, as AWS answers.
             return Ok(b.body(Body::empty()).unwrap_or_default());
         }
-        b = b.header("content-type", served.content_type.as_str());
+        b = b.header(http::header::CONTENT_TYPE, served.content_type.as_str());
         if let Some(l) = &served.version_label {
-            b = b.header("Version-Label", l.as_str());
+            b = b.header(VERSION_LABEL, l.as_str());
         }
         Ok(b.body(Body::from(served.bytes.clone())).unwrap_or_default())
     }
 
     // ---- Agent-compatible read ------------------------------------------------------------
 
+    #[allow(clippy::too_many_arguments)]
     async fn agent_read(
         &self,
+        account: &str,
         app: &str,
         env: &str,
         profile: &str,
@@ -285,16 +301,7 @@ impl DataPlane {
         headers: &HeaderMap,
         peer: Option<SocketAddr>,
     ) -> Result<Response, DataError> {
-        if let Some(expected) = &self.agent_token {
-            let given = headers
-                .get(http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "));
-            if given != Some(expected.as_str()) {
-                return Err(DataError::Unauthorized);
-            }
-        }
-        let (key, flags) = self.resolve(app, env, profile).await?;
+        let (key, flags) = self.resolve(account, app, env, profile).await?;
         let entry = self.entry(&key, flags).await?;
         // The agent is one client per host: its identity is the Entity-Id header if given,
         // else the caller's address.
@@ -313,10 +320,10 @@ impl DataPlane {
         };
         let mut b = Response::builder()
             .status(StatusCode::OK)
-            .header("content-type", served.content_type.as_str())
-            .header("Configuration-Version", served.version.as_str());
+            .header(http::header::CONTENT_TYPE, served.content_type.as_str())
+            .header(CONFIGURATION_VERSION, served.version.as_str());
         if let Some(l) = &served.version_label {
-            b = b.header("Version-Label", l.as_str());
+            b = b.header(VERSION_LABEL, l.as_str());
         }
         Ok(b.body(Body::from(body)).unwrap_or_default())
     }
@@ -325,6 +332,7 @@ impl DataPlane {
 
     async fn get_configuration(
         &self,
+        account: &str,
         app: &str,
         env: &str,
         profile: &str,
@@ -354,17 +362,20 @@ impl DataPlane {
             }
         }
         // GetConfiguration is a control-plane operation: its errors use that model's shapes.
-        let (key, flags) = self.resolve(app, env, profile).await.map_err(|e| match e {
-            DataError::NotFound {
-                message,
-                resource_type,
-                ..
-            } => DataError::Domain(Error::ResourceNotFound {
-                message,
-                resource_name: Some(resource_type.to_string()),
-            }),
-            other => other,
-        })?;
+        let (key, flags) = self
+            .resolve(account, app, env, profile)
+            .await
+            .map_err(|e| match e {
+                DataError::NotFound {
+                    message,
+                    resource_type,
+                    ..
+                } => DataError::Domain(Error::ResourceNotFound {
+                    message,
+                    resource_name: Some(resource_type.to_string()),
+                }),
+                other => other,
+            })?;
         if flags {
             return Err(Error::bad_request(
                 "GetConfiguration does not support feature flag configuration profiles; use AppConfigData GetLatestConfiguration.",
@@ -424,13 +435,19 @@ impl DataPlane {
         {
             return Ok(flags);
         }
-        Ok(self.resolve(&key.1, &key.2, &key.3).await?.1)
+        Ok(self.resolve(&key.0, &key.1, &key.2, &key.3).await?.1)
     }
 
     /// Names or ids → ids (plus whether the profile holds feature flags), cached until the
     /// next control-plane write.
-    async fn resolve(&self, app: &str, env: &str, profile: &str) -> Result<(Key, bool), DataError> {
-        let given: Key = (self.account.clone(), app.into(), env.into(), profile.into());
+    async fn resolve(
+        &self,
+        account: &str,
+        app: &str,
+        env: &str,
+        profile: &str,
+    ) -> Result<(Key, bool), DataError> {
+        let given: Key = (account.into(), app.into(), env.into(), profile.into());
         if let Some(hit) = self
             .resolved
             .read()
@@ -439,7 +456,7 @@ impl DataPlane {
         {
             return Ok(hit);
         }
-        let mut tx = self.svc.store.read(&self.account).await?;
+        let mut tx = self.svc.store.read(account).await?;
         let app_rec = find(&mut *tx, Kind::Application, "", app)
             .await?
             .ok_or_else(|| DataError::NotFound {
@@ -462,7 +479,7 @@ impl DataPlane {
                 referenced_by: vec![("ConfigurationProfileIdentifier", profile.to_string())],
             })?;
         let p: ConfigurationProfile = decode(&prof_rec)?;
-        let ids: Key = (self.account.clone(), app_rec.id, env_rec.id, prof_rec.id);
+        let ids: Key = (account.to_string(), app_rec.id, env_rec.id, prof_rec.id);
         let value = (ids.clone(), p.is_feature_flags());
         if let Ok(mut r) = self.resolved.write() {
             r.insert(given, value.clone());
@@ -640,11 +657,6 @@ fn render_error(e: DataError) -> Response {
                 json!({"Message": message, "ResourceType": resource_type, "ReferencedBy": refs}),
             )
         }
-        DataError::Unauthorized => (
-            401,
-            "UnauthorizedException",
-            json!({"Message": "A valid 'Authorization: Bearer <token>' header is required."}),
-        ),
     };
     Response::builder()
         .status(status)

@@ -53,6 +53,16 @@ pub enum Error {
     /// docs/compatibility.md). Answered as 501 so no client mistakes it for success.
     #[error("{0}")]
     NotImplemented(String),
+    /// The caller is not who it claims, or claims nothing (SigV4 failures; always 403).
+    /// `kind` is AWS's error type for the failure, e.g. `InvalidSignatureException`.
+    #[error("{message}")]
+    Unauthenticated { kind: &'static str, message: String },
+    /// The agent-compatible read path without a valid bearer token.
+    #[error("A valid 'Authorization: Bearer <token>' header is required.")]
+    Unauthorized,
+    /// The client did not send its request in time.
+    #[error("The request was not received in time.")]
+    RequestTimeout,
     /// Anything that is our fault (storage failure, bug). The message is logged, not shown in full.
     #[error("{0}")]
     Internal(String),
@@ -99,6 +109,9 @@ impl Error {
             Error::ServiceQuotaExceeded(_) => "ServiceQuotaExceededException",
             Error::PayloadTooLarge { .. } => "PayloadTooLargeException",
             Error::NotImplemented(_) => "NotImplementedException",
+            Error::Unauthenticated { kind, .. } => kind,
+            Error::Unauthorized => "UnauthorizedException",
+            Error::RequestTimeout => "RequestTimeoutException",
             Error::Internal(_) => "InternalServerException",
         }
     }
@@ -111,6 +124,9 @@ impl Error {
             Error::ServiceQuotaExceeded(_) => 402,
             Error::PayloadTooLarge { .. } => 413,
             Error::NotImplemented(_) => 501,
+            Error::Unauthenticated { .. } => 403,
+            Error::Unauthorized => 401,
+            Error::RequestTimeout => 408,
             Error::Internal(_) => 500,
         }
     }

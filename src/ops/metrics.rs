@@ -253,29 +253,31 @@ fn record(endpoint: Endpoint, resp: &Response, elapsed: Duration) {
 }
 
 /// The whole exposition: process-wide counters, then what the store says now.
-pub async fn render(svc: &Service, account: &str) -> String {
+pub async fn render(svc: &Service, accounts: &[String]) -> String {
     let mut out = String::new();
     let _ = prometheus_client::encoding::text::encode_registry(&mut out, &METRICS.registry);
-    let scraped = store_metrics(svc, account).await;
+    let scraped = store_metrics(svc, accounts).await;
     let _ = prometheus_client::encoding::text::encode_registry(&mut out, &scraped);
     let _ = prometheus_client::encoding::text::encode_eof(&mut out);
     out
 }
 
-/// Deployments by state and the progress of live ones, read from the store (one pass over the
-/// account's deployments, a page at a time). `store_up` says whether that worked.
-async fn store_metrics(svc: &Service, account: &str) -> Registry {
+/// Deployments by state and the progress of live ones, read from the store (one pass over
+/// each account's deployments, a page at a time). `store_up` says whether that worked.
+async fn store_metrics(svc: &Service, accounts: &[String]) -> Registry {
     let mut registry = Registry::with_prefix("appconfigd");
     let by_state = Family::<StateLabels, Gauge>::default();
     let live = Family::<LiveLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
     let up = Gauge::<i64>::default();
-    match count_deployments(svc, account, &by_state, &live).await {
-        Ok(()) => {
-            up.set(1);
-        }
-        Err(e) => {
+    for state in DEPLOYMENT_STATES {
+        let _ = by_state.get_or_create(&StateLabels { state });
+    }
+    up.set(1);
+    for account in accounts {
+        if let Err(e) = count_deployments(svc, account, &by_state, &live).await {
             tracing::warn!(error = %e, "metrics: cannot read deployments from the store");
             up.set(0);
+            break;
         }
     }
     registry.register(
@@ -285,7 +287,7 @@ async fn store_metrics(svc: &Service, account: &str) -> Registry {
     );
     registry.register(
         "deployments",
-        "Deployments by state (all environments of the account)",
+        "Deployments by state (all environments of every account)",
         by_state,
     );
     registry.register(
@@ -303,9 +305,6 @@ async fn count_deployments(
     live: &Family<LiveLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
 ) -> Result<(), StoreError> {
     const PAGE: i64 = 500;
-    for state in DEPLOYMENT_STATES {
-        let _ = by_state.get_or_create(&StateLabels { state });
-    }
     let mut tx = svc.store.read(account).await?;
     let mut after_seq = 0;
     loop {

@@ -28,7 +28,7 @@ pub fn attach(api: Router, state: AppState) -> Router {
 }
 
 async fn metrics_page(State(state): State<AppState>) -> Response {
-    let body = metrics::render(&state.service, &state.account_id).await;
+    let body = metrics::render(&state.service, &state.auth.accounts()).await;
     (
         [(
             http::header::CONTENT_TYPE,

@@ -2,6 +2,7 @@
 //! binding and constraint checks are derived from the embedded model; handlers live in the
 //! domain and are reached through `dispatch`.
 
+pub mod auth;
 pub mod dispatch;
 pub mod input;
 pub mod model;
@@ -23,13 +24,17 @@ use router::RouteMatch;
 #[derive(Clone)]
 pub struct AppState {
     pub service: Service,
-    pub account_id: String,
+    pub auth: std::sync::Arc<auth::Authenticator>,
     pub dataplane: std::sync::Arc<crate::dataplane::DataPlane>,
 }
 
 /// JSON request bodies are small (the largest model string is 32 KB); only hosted
 /// configuration content may be bigger, up to the configured limit.
 const JSON_BODY_LIMIT: usize = 1024 * 1024;
+/// Longest request target accepted (paths carry at most a few ARNs; query strings a token).
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// A client has this long to send its whole body.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub fn router(state: AppState) -> Router {
     crate::ops::attach(
@@ -40,6 +45,15 @@ pub fn router(state: AppState) -> Router {
 
 async fn handle(State(state): State<AppState>, req: Request) -> Response {
     let started = Instant::now();
+    if req.uri().to_string().len() > MAX_URI_BYTES {
+        return output::error_with_status(
+            http::StatusCode::URI_TOO_LONG,
+            &Error::bad_request(format!(
+                "The request URI is longer than {MAX_URI_BYTES} bytes."
+            )),
+            "-",
+        );
+    }
     if is_data_plane(req.method(), req.uri().path()) {
         return data_plane(&state, req).await;
     }
@@ -70,6 +84,11 @@ async fn handle(State(state): State<AppState>, req: Request) -> Response {
 type Served = Result<(&'static str, Response), (&'static str, Error)>;
 
 async fn serve(state: &AppState, req: Request, request_id: &str) -> Served {
+    // Strangers learn nothing, not even which paths exist, and upload nothing.
+    state
+        .auth
+        .precheck(req.uri(), req.headers(), std::time::SystemTime::now())
+        .map_err(|e| ("-", Error::from(e)))?;
     let (op, labels) = match router::find(req.method().as_str(), req.uri().path()) {
         RouteMatch::Found { op, labels } => (op, labels),
         RouteMatch::MethodNotAllowed => {
@@ -98,21 +117,32 @@ async fn serve(state: &AppState, req: Request, request_id: &str) -> Served {
     };
     let name = op.name.as_str();
     let fail = |e| (name, e);
-    let ctx = Ctx {
-        account: state.account_id.clone(),
-    };
     let svc = &state.service;
     let (parts, body) = req.into_parts();
     let limit = JSON_BODY_LIMIT.max(svc.settings.quotas.hosted_configuration_bytes + 1);
-    let body = read_body(body, limit).await.map_err(|size| {
-        let declared = parts
-            .headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(size);
-        fail(hosted_versions::too_large(svc, declared))
+    let body = read_body(body, limit).await.map_err(|e| match e {
+        BodyError::TooLarge(size) => {
+            let declared = parts
+                .headers
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(size);
+            fail(hosted_versions::too_large(svc, declared))
+        }
+        BodyError::Unreadable(e) => fail(e),
     })?;
+    let account = state
+        .auth
+        .authenticate(
+            &parts.method,
+            &parts.uri,
+            &parts.headers,
+            &body,
+            std::time::SystemTime::now(),
+        )
+        .map_err(|e| fail(Error::from(e)))?;
+    let ctx = Ctx { account };
     let raw = input::RawRequest {
         labels: &labels,
         query: parts.uri.query(),
@@ -153,14 +183,15 @@ async fn data_plane(state: &AppState, req: Request) -> Response {
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0);
     let (parts, body) = req.into_parts();
-    let body = match read_body(body, JSON_BODY_LIMIT).await {
-        Ok(b) => b,
-        Err(_) => return output::error(&Error::bad_request("The request body is too large."), "-"),
+    let (account, body) = match data_plane_caller(state, &parts, body).await {
+        Ok(a) => a,
+        Err(e) => return output::error(&e, "-"),
     };
     let path = parts.uri.path();
     let resp = state
         .dataplane
         .handle(
+            &account,
             &parts.method,
             path,
             parts.uri.query(),
@@ -181,7 +212,72 @@ async fn data_plane(state: &AppState, req: Request) -> Response {
     resp
 }
 
-/// Reads the whole body, or returns how much was seen when it exceeds `limit`.
-async fn read_body(body: Body, limit: usize) -> Result<bytes::Bytes, usize> {
-    to_bytes(body, limit).await.map_err(|_| limit)
+/// Who calls the data plane. The agent-compatible read path takes a bearer token (mapped to
+/// an account) as the AppConfig Agent does; everything else is SigV4, like the control plane.
+async fn data_plane_caller(
+    state: &AppState,
+    parts: &http::request::Parts,
+    body: Body,
+) -> Result<(String, bytes::Bytes), Error> {
+    let now = std::time::SystemTime::now();
+    let agent_path = parts.method == http::Method::GET
+        && parts.uri.path().starts_with("/applications/")
+        && !parts
+            .uri
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .any(|kv| kv.starts_with("client_id="));
+    let mut account = None;
+    if agent_path {
+        match state.auth.agent_account(&parts.headers) {
+            auth::AgentAuth::Account(a) => account = Some(a),
+            auth::AgentAuth::Refused => return Err(Error::Unauthorized),
+            auth::AgentAuth::Signed => {}
+        }
+    }
+    if account.is_none() {
+        state.auth.precheck(&parts.uri, &parts.headers, now)?;
+    }
+    let body = read_body(body, JSON_BODY_LIMIT)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge(_) => Error::bad_request("The request body is too large."),
+            BodyError::Unreadable(e) => e,
+        })?;
+    let account = match account {
+        Some(a) => a,
+        None => state
+            .auth
+            .authenticate(&parts.method, &parts.uri, &parts.headers, &body, now)?,
+    };
+    Ok((account, body))
+}
+
+enum BodyError {
+    /// Bigger than the limit (the limit is what was seen).
+    TooLarge(usize),
+    /// Timed out, or the connection broke.
+    Unreadable(Error),
+}
+
+/// Reads the whole body within `BODY_TIMEOUT`, or says why not.
+async fn read_body(body: Body, limit: usize) -> Result<bytes::Bytes, BodyError> {
+    match tokio::time::timeout(BODY_TIMEOUT, to_bytes(body, limit)).await {
+        Err(_) => Err(BodyError::Unreadable(Error::RequestTimeout)),
+        Ok(Ok(b)) => Ok(b),
+        Ok(Err(e)) => {
+            // axum reports "length limit exceeded" as an error whose source chain says so.
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.to_string().contains("length limit"))
+                || e.to_string().contains("length limit");
+            if too_large {
+                Err(BodyError::TooLarge(limit))
+            } else {
+                Err(BodyError::Unreadable(Error::bad_request(
+                    "The request body could not be read.",
+                )))
+            }
+        }
+    }
 }

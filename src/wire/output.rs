@@ -87,6 +87,13 @@ pub fn success(op: &Operation, reply: Reply, request_id: &str) -> Response {
     )
 }
 
+/// An error answered with a status of its own (e.g. 414), in the usual shape.
+pub fn error_with_status(status: StatusCode, err: &Error, request_id: &str) -> Response {
+    let mut r = error(err, request_id);
+    *r.status_mut() = status;
+    r
+}
+
 pub fn error(err: &Error, request_id: &str) -> Response {
     let name = err.type_name();
     let mut body = json!({ "Message": err.to_string() });

@@ -40,6 +40,14 @@ fn data_client(server: &Server) -> data::Client {
 }
 
 fn data_client_for(endpoint: &str) -> data::Client {
+    data_client_with_keys(endpoint, "AKIDTESTTESTTESTTEST", "test-secret-key")
+}
+
+pub(crate) fn data_client_with_keys(
+    endpoint: &str,
+    access_key: &str,
+    secret: &str,
+) -> data::Client {
     let http_client = aws_smithy_http_client::Builder::new()
         .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
             aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
@@ -50,8 +58,8 @@ fn data_client_for(endpoint: &str) -> data::Client {
         .endpoint_url(endpoint)
         .region(data::config::Region::new(REGION))
         .credentials_provider(data::config::Credentials::new(
-            "AKIDTESTTESTTESTTEST",
-            "test-secret-key",
+            access_key,
+            secret,
             None,
             None,
             "appconfigd-tests",
@@ -64,16 +72,16 @@ fn data_client_for(endpoint: &str) -> data::Client {
 
 /// Application, environment and hosted profile, with their names.
 #[derive(Clone)]
-struct Fx {
-    app: String,
-    env: String,
-    profile: String,
-    app_name: String,
-    env_name: String,
-    profile_name: String,
+pub(crate) struct Fx {
+    pub app: String,
+    pub env: String,
+    pub profile: String,
+    pub app_name: String,
+    pub env_name: String,
+    pub profile_name: String,
 }
 
-async fn fixture(c: &Client, prefix: &str) -> Fx {
+pub(crate) async fn fixture(c: &Client, prefix: &str) -> Fx {
     let app_name = format!("{prefix}-app");
     let env_name = format!("{prefix}-env");
     let profile_name = format!("{prefix}-profile");
@@ -91,7 +99,7 @@ async fn fixture(c: &Client, prefix: &str) -> Fx {
 }
 
 /// A custom strategy that deploys at once with no bake: COMPLETE on the first engine step.
-async fn instant_strategy(c: &Client) -> String {
+pub(crate) async fn instant_strategy(c: &Client) -> String {
     c.create_deployment_strategy()
         .name("instant")
         .deployment_duration_in_minutes(0)
@@ -151,7 +159,7 @@ async fn wait_state(c: &Client, fx: &Fx, number: i32, want: DeploymentState) {
 
 /// Creates a version with `content` (and optional label) and deploys it to COMPLETE with the
 /// instant strategy. Returns (version, deployment number).
-async fn deploy_now(
+pub(crate) async fn deploy_now(
     c: &Client,
     fx: &Fx,
     strategy: &str,
@@ -194,11 +202,11 @@ async fn session(
         .to_string()
 }
 
-async fn fx_session(d: &data::Client, fx: &Fx) -> String {
+pub(crate) async fn fx_session(d: &data::Client, fx: &Fx) -> String {
     session(d, &fx.app, &fx.env, &fx.profile, Some(15)).await
 }
 
-async fn poll(d: &data::Client, token: &str) -> GetLatestConfigurationOutput {
+pub(crate) async fn poll(d: &data::Client, token: &str) -> GetLatestConfigurationOutput {
     d.get_latest_configuration()
         .configuration_token(token)
         .send()
@@ -206,7 +214,7 @@ async fn poll(d: &data::Client, token: &str) -> GetLatestConfigurationOutput {
         .unwrap_or_else(|e| panic!("GetLatestConfiguration: {}", DisplayErrorContext(&e)))
 }
 
-fn body(out: &GetLatestConfigurationOutput) -> Vec<u8> {
+pub(crate) fn body(out: &GetLatestConfigurationOutput) -> Vec<u8> {
     out.configuration()
         .map(|b| b.as_ref().to_vec())
         .unwrap_or_default()
@@ -218,7 +226,7 @@ fn next_token(out: &GetLatestConfigurationOutput) -> String {
         .to_string()
 }
 
-async fn poll_err(d: &data::Client, token: &str) -> (GetLatestConfigurationError, u16) {
+pub(crate) async fn poll_err(d: &data::Client, token: &str) -> (GetLatestConfigurationError, u16) {
     service_error(
         d.get_latest_configuration()
             .configuration_token(token)
@@ -261,7 +269,7 @@ fn start_bad_request(e: StartConfigurationSessionError) -> BadRequestException {
 
 /// The `ConfigurationToken` problem of a GetLatestConfiguration BadRequestException.
 #[track_caller]
-fn token_problem(e: GetLatestConfigurationError) -> InvalidParameterProblem {
+pub(crate) fn token_problem(e: GetLatestConfigurationError) -> InvalidParameterProblem {
     let GetLatestConfigurationError::BadRequestException(x) = e else {
         panic!("expected BadRequestException, got {e:?}");
     };
@@ -290,11 +298,11 @@ fn tamper(token: &str, at: usize) -> String {
     String::from_utf8(b).unwrap()
 }
 
-fn agent_path(app: &str, env: &str, profile: &str) -> String {
+pub(crate) fn agent_path(app: &str, env: &str, profile: &str) -> String {
     format!("/applications/{app}/environments/{env}/configurations/{profile}")
 }
 
-fn get(server: &Server, path: &str, headers: &[(&str, &str)]) -> RawResponse {
+pub(crate) fn get(server: &Server, path: &str, headers: &[(&str, &str)]) -> RawResponse {
     raw_request(server.addr(), "GET", path, headers, b"")
 }
 

@@ -442,9 +442,12 @@ impl Server {
         let log = std::fs::File::create(self.log_path(self.starts)).expect("log file");
         let mut child = server_command();
         self.sandbox_env(&mut child);
+        child.arg("serve");
+        if !self.args.iter().any(|a| a == "--listen") {
+            child.args(["--listen", "127.0.0.1:0"]);
+        }
         child
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--database", &self.db.url])
+            .args(["--database", &self.db.url])
             .args(&self.args)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -619,6 +622,11 @@ impl Drop for Server {
 
 /// An SDK client for `endpoint` with static credentials, us-east-1 and retries disabled.
 pub fn client_for(endpoint: &str) -> Client {
+    client_with_keys(endpoint, "AKIDTESTTESTTESTTEST", "test-secret-key")
+}
+
+/// An SDK client for `endpoint` signing with the given access key and secret.
+pub fn client_with_keys(endpoint: &str, access_key: &str, secret: &str) -> Client {
     let http_client = aws_smithy_http_client::Builder::new()
         .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
             aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
@@ -629,8 +637,8 @@ pub fn client_for(endpoint: &str) -> Client {
         .endpoint_url(endpoint)
         .region(Region::new(REGION))
         .credentials_provider(Credentials::new(
-            "AKIDTESTTESTTESTTEST",
-            "test-secret-key",
+            access_key,
+            secret,
             None,
             None,
             "appconfigd-tests",

@@ -9,6 +9,7 @@ mod harness;
 mod support;
 
 mod applications;
+mod auth;
 mod cli;
 mod concurrency;
 mod dataplane;

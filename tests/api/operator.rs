@@ -49,10 +49,14 @@ fn enc(s: &str) -> String {
 
 /// `appconfigd <args>` with SigV4 keys in the environment; waits for it.
 fn operator(args: &[&str]) -> Output {
+    operator_as(("AKIDTESTTESTTESTTEST", "test-secret-key"), args)
+}
+
+fn operator_as((key, secret): (&str, &str), args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_appconfigd"))
         .args(args)
-        .env("AWS_ACCESS_KEY_ID", "AKIDTESTTESTTESTTEST")
-        .env("AWS_SECRET_ACCESS_KEY", "test-secret-key")
+        .env("AWS_ACCESS_KEY_ID", key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
         .env_remove("AWS_SESSION_TOKEN")
         .env_remove("AWS_REGION")
         .env_remove("APPCONFIGD_ENDPOINT")
@@ -62,7 +66,11 @@ fn operator(args: &[&str]) -> Output {
 }
 
 fn operator_ok(args: &[&str]) -> String {
-    let out = operator(args);
+    operator_ok_as(("AKIDTESTTESTTESTTEST", "test-secret-key"), args)
+}
+
+fn operator_ok_as(keys: (&str, &str), args: &[&str]) -> String {
+    let out = operator_as(keys, args);
     assert!(
         out.status.success(),
         "appconfigd {args:?} failed ({}): {}",
@@ -840,5 +848,138 @@ async fn status_prints_live_deployments_with_progress_bars_and_watch_follows_the
     assert!(
         watched.contains("[####") || watched.contains("[########"),
         "bars fill: {watched}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Against a server that checks signatures (--credentials)
+// ---------------------------------------------------------------------------------------------
+
+const SECURED_ACCOUNT: &str = "333333333333";
+const SECURED_KEY: (&str, &str) = ("AKIDOPERATOROPERATOR", "operator/secret+key=");
+
+fn secured_server(file: &tempfile::NamedTempFile) -> Server {
+    std::fs::write(
+        file.path(),
+        format!(
+            "[[credentials]]\naccess_key_id = \"{}\"\nsecret_access_key = \"{}\"\naccount_id = \"{SECURED_ACCOUNT}\"\n",
+            SECURED_KEY.0, SECURED_KEY.1
+        ),
+    )
+    .expect("write credentials");
+    let path = file.path().to_str().expect("utf-8 path");
+    Server::start_with(&["--credentials", path, "--time-scale", "60"])
+}
+
+#[tokio::test]
+async fn operator_commands_sign_their_requests_for_a_server_with_credentials() {
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    let source = secured_server(&file);
+    let c = client_with_keys(source.endpoint(), SECURED_KEY.0, SECURED_KEY.1);
+    let fx = deployable(&c, "locked").await;
+    c.tag_resource()
+        .resource_arn(format!(
+            "arn:aws:appconfig:{REGION}:{SECURED_ACCOUNT}:application/{}",
+            fx.0
+        ))
+        .tags("owner", "ops")
+        .send()
+        .await
+        .expect("tag");
+
+    // Unknown keys are refused, and the command says so.
+    let out = operator(&["status", "--endpoint", source.endpoint()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("403"), "{stderr}");
+
+    // The right keys: status, and export (the account is not visible in any ARN yet).
+    let ok = operator_ok_as(SECURED_KEY, &["status", "--endpoint", source.endpoint()]);
+    assert_eq!(ok, "no live deployments\n");
+    let out = operator_as(SECURED_KEY, &["export", "--endpoint", source.endpoint()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pass --account-id"));
+    let exported = operator_ok_as(
+        SECURED_KEY,
+        &[
+            "export",
+            "--endpoint",
+            source.endpoint(),
+            "--account-id",
+            SECURED_ACCOUNT,
+        ],
+    );
+    let exported: Value = serde_json::from_str(&exported).expect("json");
+    assert_eq!(
+        exported["Applications"][0]["Application"]["Tags"],
+        json!({"owner": "ops"})
+    );
+
+    // With a custom extension and an association, the account is read from their ARNs, and
+    // import maps the association onto the new environment.
+    let ext = c
+        .create_extension()
+        .name("hook")
+        .actions(
+            ActionPoint::OnDeploymentComplete,
+            vec![aws_sdk_appconfig::types::Action::builder()
+                .name("n")
+                .uri("http://127.0.0.1:9/hook")
+                .build()],
+        )
+        .send()
+        .await
+        .expect("extension");
+    c.create_extension_association()
+        .extension_identifier(ext.id().unwrap_or_default())
+        .resource_identifier(format!(
+            "arn:aws:appconfig:{REGION}:{SECURED_ACCOUNT}:application/{}/environment/{}",
+            fx.0, fx.1
+        ))
+        .send()
+        .await
+        .expect("association");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("locked.json");
+    let path = path.to_str().expect("utf-8 path");
+    operator_ok_as(
+        SECURED_KEY,
+        &["export", "--endpoint", source.endpoint(), "-o", path],
+    );
+
+    let file2 = tempfile::NamedTempFile::new().expect("temp file");
+    let target = secured_server(&file2);
+    operator_ok_as(
+        SECURED_KEY,
+        &["import", "--endpoint", target.endpoint(), path],
+    );
+    let t = client_with_keys(target.endpoint(), SECURED_KEY.0, SECURED_KEY.1);
+    let app = t.list_applications().send().await.expect("apps").items()[0]
+        .id()
+        .unwrap_or_default()
+        .to_string();
+    let env = t
+        .list_environments()
+        .application_id(&app)
+        .send()
+        .await
+        .expect("envs")
+        .items()[0]
+        .id()
+        .unwrap_or_default()
+        .to_string();
+    let assocs = t
+        .list_extension_associations()
+        .send()
+        .await
+        .expect("associations");
+    assert_eq!(
+        assocs.items()[0].resource_arn(),
+        Some(
+            format!(
+                "arn:aws:appconfig:{REGION}:{SECURED_ACCOUNT}:application/{app}/environment/{env}"
+            )
+            .as_str()
+        )
     );
 }

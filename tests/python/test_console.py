@@ -20,8 +20,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import boto3
 import pytest
 from botocore.auth import SigV4Auth
+from botocore.config import Config
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
@@ -419,3 +421,43 @@ def test_console_signs_its_requests_once_keys_are_entered(page, console_server):
     page.goto(f"{console_server.endpoint}/console/#/strategies")
     page.wait_for_selector("#strategies")
     assert all("authorization" not in s[2] for s in sent if "/deploymentstrategies" in s[1])
+
+
+def test_console_signs_for_a_server_that_checks_signatures(page, start_server, tmp_path, unique):
+    """With --credentials the server verifies every signature: the console's own SigV4 must pass."""
+    key, secret, account = "AKIDCONSOLECONSOLE01", "console/secret+key=", "444444444444"
+    creds = tmp_path / "credentials.toml"
+    creds.write_text(
+        f'[[credentials]]\naccess_key_id = "{key}"\nsecret_access_key = "{secret}"\naccount_id = "{account}"\n'
+    )
+    server = start_server("--credentials", str(creds), "--time-scale", TIME_SCALE)
+    client = boto3.client("appconfig", endpoint_url=server.endpoint, region_name="us-east-1",
+                          aws_access_key_id=key, aws_secret_access_key=secret,
+                          config=Config(retries={"max_attempts": 1}))
+    app, env, profile = make_app(client, unique, versions=(b"a\nb\n", b"a\nc\n"))
+
+    # Unsigned: refused, and the page says why.
+    page.goto(f"{server.endpoint}/console/#/")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "enter an access key in Settings" in page.inner_text("#error"), page.inner_text("#error")
+
+    page.goto(f"{server.endpoint}/console/#/settings")
+    page.fill("#setting-accessKeyId", key)
+    page.fill("#setting-secretAccessKey", secret)
+    page.click("#settings-save")
+    page.goto(f"{server.endpoint}/console/#/")
+    page.click(f"#applications a:text-is('{unique}')")
+    page.click("#profiles a:text-is('settings')")
+    page.click("#diff-button")
+    page.wait_for_selector("#diff:not([hidden])")
+    assert page.eval_on_selector_all("#diff .diff-add", "els => els.map(e => e.textContent)") == ["+ c"]
+
+    # A signed DELETE: Stop on a running deployment.
+    slow = strategy(client, f"{unique}-slow", 120, 10)
+    client.start_deployment(ApplicationId=app, EnvironmentId=env, DeploymentStrategyId=slow,
+                            ConfigurationProfileId=profile, ConfigurationVersion="1")
+    page.goto(f"{server.endpoint}/console/#/apps/{app}/envs/{env}")
+    wait_state(page, "DEPLOYING")
+    page.click("#stop-deployment")
+    wait_state(page, "ROLLED_BACK", timeout=10)
+    assert page.is_hidden("#error")
