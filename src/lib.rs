@@ -9,10 +9,14 @@
 //! - `dataplane`: AppConfigData sessions, agent-style reads and GetConfiguration, served
 //!   from an in-memory snapshot with self-contained tokens.
 //! - `server`: configuration and start-up that wires the layers together.
+//! - `ops`, `console`, `cli`: metrics and probes, the web console, operator subcommands.
 
+pub mod cli;
+pub mod console;
 pub mod dataplane;
 pub mod domain;
 pub mod engine;
+pub mod ops;
 pub mod server;
 pub mod store;
 pub mod wire;

@@ -1,5 +1,6 @@
 use std::process::ExitCode;
 
+use appconfigd::cli;
 use clap::{Parser, Subcommand};
 
 /// A self-hosted, wire-compatible AWS AppConfig. Point the AWS SDKs, the AWS CLI or Terraform
@@ -15,6 +16,12 @@ struct Cli {
 enum Command {
     /// Run the AppConfig server.
     Serve(appconfigd::server::ServeConfig),
+    /// Write every resource of the account (content included) to a JSON file.
+    Export(appconfigd::cli::export::ExportArgs),
+    /// Create every resource of an export file on a server (new ids; references mapped).
+    Import(appconfigd::cli::export::ImportArgs),
+    /// Show live deployments with progress bars (`--watch` until none is live).
+    Status(appconfigd::cli::status::StatusArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +48,9 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Serve(cfg) => runtime.block_on(appconfigd::server::serve(cfg)),
+        Command::Export(a) => return cli::exit(runtime.block_on(cli::export::run_export(a))),
+        Command::Import(a) => return cli::exit(runtime.block_on(cli::export::run_import(a))),
+        Command::Status(a) => return cli::exit(runtime.block_on(cli::status::run(a))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -291,6 +291,14 @@ fn sdk_error<E: std::error::Error>(what: &str, e: E) -> InvokeError {
 #[async_trait::async_trait]
 impl Invoker for TargetInvoker {
     async fn invoke(&self, call: &ActionCall) -> Outcome {
+        let outcome = self.call_target(call).await;
+        crate::ops::metrics::invocation(&call.action_point, outcome.is_ok());
+        outcome
+    }
+}
+
+impl TargetInvoker {
+    async fn call_target(&self, call: &ActionCall) -> Outcome {
         let uri = call.uri.as_str();
         if uri.starts_with("http://") || uri.starts_with("https://") {
             return self.webhook(uri, &call.event).await;

@@ -223,6 +223,17 @@ impl Authenticator {
         Ok(Authenticator::Keys { keys, agent_tokens })
     }
 
+    /// Every account a caller can act as (operator views such as `/metrics` cover them all).
+    pub fn accounts(&self) -> Vec<String> {
+        let mut all: Vec<String> = match self {
+            Authenticator::Anonymous { account, .. } => vec![account.clone()],
+            Authenticator::Keys { keys, .. } => keys.values().map(|k| k.account.clone()).collect(),
+        };
+        all.sort();
+        all.dedup();
+        all
+    }
+
     pub fn requires_signatures(&self) -> bool {
         matches!(self, Authenticator::Keys { .. })
     }

@@ -37,7 +37,10 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub fn router(state: AppState) -> Router {
-    Router::new().fallback(handle).with_state(state)
+    crate::ops::attach(
+        Router::new().fallback(handle).with_state(state.clone()),
+        state,
+    )
 }
 
 async fn handle(State(state): State<AppState>, req: Request) -> Response {

@@ -18,6 +18,7 @@ mod environments;
 mod errors;
 mod extensions;
 mod hosted_versions;
+mod operator;
 mod pagination;
 mod persistence;
 mod profiles;

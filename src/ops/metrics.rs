@@ -1,0 +1,381 @@
+//! Prometheus metrics (OpenMetrics text, which Prometheus scrapes natively).
+//!
+//! Counters and histograms live in one process-wide registry, so any layer can count without
+//! being handed a handle (the engine's invoker, the HTTP middleware). What the store knows
+//! (deployments by state, progress of live deployments) is read at scrape time, so it is right
+//! on every node of a cluster and never drifts.
+
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use http::{Method, StatusCode};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+use crate::domain::Service;
+use crate::store::{Kind, ListQuery, StoreError};
+
+/// Request latency buckets, in seconds: the data plane answers in well under a millisecond,
+/// StartDeployment with LAMBDA validators may take seconds.
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Every deployment state, so each scrape shows all of them (0 included).
+const DEPLOYMENT_STATES: [&str; 7] = [
+    "VALIDATING",
+    "DEPLOYING",
+    "BAKING",
+    "ROLLING_BACK",
+    "COMPLETE",
+    "ROLLED_BACK",
+    "REVERTED",
+];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    operation: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    operation: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct InvocationLabels {
+    action_point: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PollLabels {
+    api: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LiveLabels {
+    application_id: String,
+    environment_id: String,
+    deployment_number: i64,
+    state: String,
+}
+
+type HistogramFamily = Family<OperationLabels, Histogram, fn() -> Histogram>;
+
+struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: HistogramFamily,
+    invocations: Family<InvocationLabels, Counter>,
+    /// Data-plane counters, resolved once: a poll costs one atomic add, not a map lookup.
+    sessions_started: Counter,
+    sessions_failed: Counter,
+    polls: Family<PollLabels, Counter>,
+}
+
+static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
+    let mut registry = Registry::with_prefix("appconfigd");
+    let requests = Family::<RequestLabels, Counter>::default();
+    registry.register(
+        "requests",
+        "HTTP requests by AppConfig operation and status code",
+        requests.clone(),
+    );
+    let latency: HistogramFamily = Family::new_with_constructor(|| Histogram::new(LATENCY_BUCKETS));
+    registry.register(
+        "request_duration_seconds",
+        "Time to answer a request, by AppConfig operation",
+        latency.clone(),
+    );
+    let invocations = Family::<InvocationLabels, Counter>::default();
+    registry.register(
+        "extension_invocations",
+        "Calls to extension targets and LAMBDA validators (each attempt) by action point and outcome",
+        invocations.clone(),
+    );
+    let sessions = Family::<OutcomeLabels, Counter>::default();
+    registry.register(
+        "dataplane_sessions",
+        "StartConfigurationSession calls by outcome",
+        sessions.clone(),
+    );
+    let polls = Family::<PollLabels, Counter>::default();
+    registry.register(
+        "dataplane_polls",
+        "Configuration reads by API and outcome (changed, unchanged, served, error)",
+        polls.clone(),
+    );
+    // Create the common series up front so they show (as 0) before the first request.
+    for (api, outcomes) in [
+        (
+            "GetLatestConfiguration",
+            &["changed", "unchanged", "error"][..],
+        ),
+        ("GetConfiguration", &["changed", "unchanged", "error"][..]),
+        ("AgentRead", &["served", "error"][..]),
+    ] {
+        for outcome in outcomes {
+            let _ = polls.get_or_create(&PollLabels { api, outcome });
+        }
+    }
+    Metrics {
+        registry,
+        requests,
+        latency,
+        invocations,
+        sessions_started: sessions.get_or_create_owned(&OutcomeLabels { outcome: "started" }),
+        sessions_failed: sessions.get_or_create_owned(&OutcomeLabels { outcome: "error" }),
+        polls,
+    }
+});
+
+/// One call to an extension target or LAMBDA validator finished (called by the engine's
+/// invoker for every attempt, retries included).
+pub fn invocation(action_point: &str, ok: bool) {
+    METRICS
+        .invocations
+        .get_or_create(&InvocationLabels {
+            action_point: action_point.to_string(),
+            outcome: if ok { "success" } else { "error" },
+        })
+        .inc();
+}
+
+/// What a request is, for the metrics: an AppConfig operation, or one of the data-plane reads.
+#[derive(Clone, Copy)]
+enum Endpoint {
+    Control(&'static str),
+    Session,
+    Poll(&'static str),
+}
+
+impl Endpoint {
+    fn name(self) -> &'static str {
+        match self {
+            Endpoint::Control(op) | Endpoint::Poll(op) => op,
+            Endpoint::Session => "StartConfigurationSession",
+        }
+    }
+}
+
+/// Same split as the wire layer's data-plane dispatch; everything else is looked up in the
+/// model's routes.
+fn classify(method: &Method, path: &str, query: Option<&str>) -> Endpoint {
+    match *method {
+        Method::POST if path == "/configurationsessions" => return Endpoint::Session,
+        Method::GET if path == "/configuration" => return Endpoint::Poll("GetLatestConfiguration"),
+        Method::GET if path.starts_with("/applications/") && path.contains("/configurations/") => {
+            let has_client_id = query
+                .unwrap_or_default()
+                .split('&')
+                .any(|p| p == "client_id" || p.starts_with("client_id="));
+            return Endpoint::Poll(if has_client_id {
+                "GetConfiguration"
+            } else {
+                "AgentRead"
+            });
+        }
+        _ => {}
+    }
+    match crate::wire::router::find(method.as_str(), path) {
+        crate::wire::router::RouteMatch::Found { op, .. } => Endpoint::Control(op.name.as_str()),
+        _ => Endpoint::Control("unknown"),
+    }
+}
+
+/// Axum middleware around the AppConfig API: counts and times every request.
+pub async fn track(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let endpoint = classify(req.method(), req.uri().path(), req.uri().query());
+    let resp = next.run(req).await;
+    record(endpoint, &resp, started.elapsed());
+    resp
+}
+
+fn record(endpoint: Endpoint, resp: &Response, elapsed: Duration) {
+    let m = &*METRICS;
+    let status = resp.status();
+    let operation = endpoint.name();
+    m.requests
+        .get_or_create(&RequestLabels {
+            operation,
+            status: status.as_u16(),
+        })
+        .inc();
+    m.latency
+        .get_or_create(&OperationLabels { operation })
+        .observe(elapsed.as_secs_f64());
+    match endpoint {
+        Endpoint::Control(_) => {}
+        Endpoint::Session if status.is_success() => {
+            m.sessions_started.inc();
+        }
+        Endpoint::Session => {
+            m.sessions_failed.inc();
+        }
+        Endpoint::Poll(api) => {
+            // GetLatestConfiguration answers "no change" with 200 and no content type;
+            // GetConfiguration with 204.
+            let outcome = if !status.is_success() {
+                "error"
+            } else if api == "AgentRead" {
+                "served"
+            } else if status == StatusCode::NO_CONTENT
+                || !resp.headers().contains_key(http::header::CONTENT_TYPE)
+            {
+                "unchanged"
+            } else {
+                "changed"
+            };
+            m.polls.get_or_create(&PollLabels { api, outcome }).inc();
+        }
+    }
+}
+
+/// The whole exposition: process-wide counters, then what the store says now.
+pub async fn render(svc: &Service, accounts: &[String]) -> String {
+    let mut out = String::new();
+    let _ = prometheus_client::encoding::text::encode_registry(&mut out, &METRICS.registry);
+    let scraped = store_metrics(svc, accounts).await;
+    let _ = prometheus_client::encoding::text::encode_registry(&mut out, &scraped);
+    let _ = prometheus_client::encoding::text::encode_eof(&mut out);
+    out
+}
+
+/// Deployments by state and the progress of live ones, read from the store (one pass over
+/// each account's deployments, a page at a time). `store_up` says whether that worked.
+async fn store_metrics(svc: &Service, accounts: &[String]) -> Registry {
+    let mut registry = Registry::with_prefix("appconfigd");
+    let by_state = Family::<StateLabels, Gauge>::default();
+    let live = Family::<LiveLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+    let up = Gauge::<i64>::default();
+    for state in DEPLOYMENT_STATES {
+        let _ = by_state.get_or_create(&StateLabels { state });
+    }
+    up.set(1);
+    for account in accounts {
+        if let Err(e) = count_deployments(svc, account, &by_state, &live).await {
+            tracing::warn!(error = %e, "metrics: cannot read deployments from the store");
+            up.set(0);
+            break;
+        }
+    }
+    registry.register(
+        "store_up",
+        "1 if the store answered the scrape's reads, else 0",
+        up,
+    );
+    registry.register(
+        "deployments",
+        "Deployments by state (all environments of every account)",
+        by_state,
+    );
+    registry.register(
+        "deployment_percentage_complete",
+        "PercentageComplete of deployments that are VALIDATING, DEPLOYING, BAKING or ROLLING_BACK",
+        live,
+    );
+    registry
+}
+
+async fn count_deployments(
+    svc: &Service,
+    account: &str,
+    by_state: &Family<StateLabels, Gauge>,
+    live: &Family<LiveLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+) -> Result<(), StoreError> {
+    const PAGE: i64 = 500;
+    let mut tx = svc.store.read(account).await?;
+    let mut after_seq = 0;
+    loop {
+        let rows = tx
+            .list(ListQuery {
+                kind: Kind::Deployment,
+                parent: None,
+                attr: None,
+                after_seq,
+                limit: PAGE,
+                descending: false,
+            })
+            .await?;
+        for rec in &rows {
+            let state = rec.body["State"].as_str().unwrap_or_default();
+            if let Some(known) = DEPLOYMENT_STATES.iter().find(|s| **s == state) {
+                by_state.get_or_create(&StateLabels { state: known }).inc();
+            }
+            if crate::domain::deployments::is_active(state) {
+                let text = |k: &str| rec.body[k].as_str().unwrap_or_default().to_string();
+                live.get_or_create(&LiveLabels {
+                    application_id: text("ApplicationId"),
+                    environment_id: text("EnvironmentId"),
+                    deployment_number: rec.body["DeploymentNumber"].as_i64().unwrap_or(0),
+                    state: state.to_string(),
+                })
+                .set(rec.body["PercentageComplete"].as_f64().unwrap_or(0.0));
+            }
+        }
+        match rows.last() {
+            Some(last) if rows.len() as i64 == PAGE => after_seq = last.seq,
+            _ => return Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_plane_paths_are_classified_like_the_wire_layer() {
+        let get = Method::GET;
+        assert_eq!(
+            classify(&Method::POST, "/configurationsessions", None).name(),
+            "StartConfigurationSession"
+        );
+        assert_eq!(
+            classify(&get, "/configuration", Some("configuration_token=x")).name(),
+            "GetLatestConfiguration"
+        );
+        let read = "/applications/a/environments/e/configurations/p";
+        assert_eq!(classify(&get, read, None).name(), "AgentRead");
+        assert_eq!(
+            classify(&get, read, Some("client_id=1")).name(),
+            "GetConfiguration"
+        );
+        assert_eq!(
+            classify(&get, "/applications", None).name(),
+            "ListApplications"
+        );
+        assert_eq!(classify(&get, "/nowhere", None).name(), "unknown");
+    }
+
+    #[test]
+    fn invocation_outcomes_are_counted() {
+        invocation("ON_DEPLOYMENT_START", false);
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &METRICS.registry).unwrap_or(());
+        assert!(out.contains(
+            "appconfigd_extension_invocations_total{action_point=\"ON_DEPLOYMENT_START\",outcome=\"error\"}"
+        ));
+    }
+}
