@@ -8,7 +8,15 @@ use std::collections::HashMap;
 use appconfigd::wire::{input, model, router};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: (u8, u8, String, Option<String>, Vec<(String, String)>, Vec<u8>, Vec<String>)| {
+fuzz_target!(|data: (
+    u8,
+    u8,
+    String,
+    Option<String>,
+    Vec<(String, String)>,
+    Vec<u8>,
+    Vec<String>
+)| {
     let (method, op_index, path, query, raw_headers, body, label_values) = data;
     let mut headers = http::HeaderMap::new();
     for (k, v) in &raw_headers {
@@ -37,7 +45,10 @@ fuzz_target!(|data: (u8, u8, String, Option<String>, Vec<(String, String)>, Vec<
     let mut values = label_values.into_iter();
     for seg in op.http.request_uri.split(['/', '?']) {
         if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            labels.insert(name.trim_end_matches('+').to_string(), values.next().unwrap_or_default());
+            labels.insert(
+                name.trim_end_matches('+').to_string(),
+                values.next().unwrap_or_default(),
+            );
         }
     }
     let raw = input::RawRequest {
