@@ -79,6 +79,8 @@ pub enum AuthError {
     BadSignature,
     /// The request is outside the clock-skew window, or a presigned URL has expired.
     Expired(String),
+    /// A signing mode this service does not take (aws-chunked streaming payloads).
+    Unsupported(String),
 }
 
 impl AuthError {
@@ -88,13 +90,16 @@ impl AuthError {
             AuthError::Incomplete(_) => "IncompleteSignatureException",
             AuthError::UnknownKey => "UnrecognizedClientException",
             AuthError::BadSignature | AuthError::Expired(_) => "InvalidSignatureException",
+            AuthError::Unsupported(_) => "BadRequestException",
         }
     }
 
     pub fn message(&self) -> String {
         match self {
             AuthError::Missing => "Missing Authentication Token".into(),
-            AuthError::Incomplete(m) | AuthError::Expired(m) => m.clone(),
+            AuthError::Incomplete(m) | AuthError::Expired(m) | AuthError::Unsupported(m) => {
+                m.clone()
+            }
             AuthError::UnknownKey => "The security token included in the request is invalid.".into(),
             AuthError::BadSignature => "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.".into(),
         }
@@ -103,9 +108,12 @@ impl AuthError {
 
 impl From<AuthError> for crate::domain::error::Error {
     fn from(e: AuthError) -> Self {
-        crate::domain::error::Error::Unauthenticated {
-            kind: e.type_name(),
-            message: e.message(),
+        match e {
+            AuthError::Unsupported(m) => crate::domain::error::Error::bad_request(m),
+            e => crate::domain::error::Error::Unauthenticated {
+                kind: e.type_name(),
+                message: e.message(),
+            },
         }
     }
 }
@@ -254,6 +262,15 @@ impl Authenticator {
             return Err(AuthError::UnknownKey);
         }
         check_time(&p, now)?;
+        // aws-chunked bodies are an S3 upload mode; no AppConfig operation streams its input.
+        if headers
+            .get("x-amz-content-sha256")
+            .is_some_and(|v| v.as_bytes().starts_with(b"STREAMING-"))
+        {
+            return Err(AuthError::Unsupported(
+                "Streaming (aws-chunked) payloads are not supported by this service: sign the payload's SHA-256 or send UNSIGNED-PAYLOAD.".into(),
+            ));
+        }
         Ok(())
     }
 
