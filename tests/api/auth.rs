@@ -511,3 +511,80 @@ async fn connections_beyond_the_cap_wait_their_turn() {
     held.pop();
     assert_eq!(third.join().unwrap(), 200);
 }
+
+/// The headers of a GET signed with SigV4 by `key`, as an SDK would send them.
+fn sigv4_get_headers(addr: &str, path: &str, key: (&str, &str)) -> Vec<(String, String)> {
+    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+    let identity = aws_credential_types::Credentials::new(key.0, key.1, None, None, "test").into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(REGION)
+        .name("appconfig")
+        .time(SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .expect("signing params")
+        .into();
+    let url = format!("http://{addr}{path}");
+    let signable = SignableRequest::new(
+        "GET",
+        &url,
+        [("host", addr)].into_iter(),
+        SignableBody::Bytes(b""),
+    )
+    .expect("signable");
+    let (instructions, _) = sign(signable, &params).expect("sign").into_parts();
+    let mut req = http::Request::builder()
+        .uri(&url)
+        .header("host", addr)
+        .body(())
+        .expect("request");
+    instructions.apply_to_request_http1x(&mut req);
+    req.headers()
+        .iter()
+        .filter(|(k, _)| k.as_str() != "host")
+        .map(|(k, v)| (k.to_string(), v.to_str().expect("ascii").to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn agent_reads_without_a_bearer_token_take_a_sigv4_signature() {
+    let s = secured(&[]);
+    let a = as_a(&s);
+    let fx = fixture(&a, "agentsig").await;
+    let strategy = instant_strategy(&a).await;
+    deploy_now(&a, &fx, &strategy, br#"{"signed":true}"#, None).await;
+    let path = agent_path(&fx.app_name, &fx.env_name, &fx.profile_name);
+    let addr = s.server.addr().to_string();
+
+    let headers = sigv4_get_headers(&addr, &path, KEY_A);
+    let refs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = get(&s.server, &path, &refs);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body, br#"{"signed":true}"#);
+
+    // Signed by B: B's account has no such application.
+    let headers = sigv4_get_headers(&addr, &path, KEY_B);
+    let refs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(get(&s.server, &path, &refs).status, 404);
+
+    // Signed for another path: refused.
+    let other = agent_path(&fx.app_name, &fx.env_name, "other");
+    let headers = sigv4_get_headers(&addr, &other, KEY_A);
+    let refs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = get(&s.server, &path, &refs);
+    assert_eq!(r.status, 403, "{r:?}");
+    assert_eq!(
+        r.header("x-amzn-ErrorType"),
+        Some("InvalidSignatureException")
+    );
+}
