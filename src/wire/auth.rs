@@ -471,45 +471,34 @@ fn check_time(p: &Presented, now: SystemTime) -> Result<SystemTime, AuthError> {
         .assume_utc();
     let at_sys = SystemTime::from(at);
     let fmt = |t: SystemTime| OffsetDateTime::from(t).format(AMZ_DATE).unwrap_or_default();
-    match p.expires {
-        Some(expires) => {
-            if at_sys > now + MAX_SKEW {
-                return Err(AuthError::Expired(format!(
-                    "Signature not yet current: {} is still later than {} ({} + 15 min.)",
-                    p.timestamp,
-                    fmt(now + MAX_SKEW),
-                    fmt(now)
-                )));
-            }
-            if at_sys + Duration::from_secs(expires) < now {
-                return Err(AuthError::Expired(format!(
-                    "Signature expired: {} is now earlier than {} ({} - {expires} sec.)",
-                    fmt(at_sys + Duration::from_secs(expires)),
-                    fmt(now),
-                    p.timestamp
-                )));
-            }
-        }
-        None => {
-            if at_sys + MAX_SKEW < now {
-                return Err(AuthError::Expired(format!(
-                    "Signature expired: {} is now earlier than {} ({} - 15 min.)",
-                    p.timestamp,
-                    fmt(now - MAX_SKEW),
-                    fmt(now)
-                )));
-            }
-            if at_sys > now + MAX_SKEW {
-                return Err(AuthError::Expired(format!(
-                    "Signature not yet current: {} is still later than {} ({} + 15 min.)",
-                    p.timestamp,
-                    fmt(now + MAX_SKEW),
-                    fmt(now)
-                )));
-            }
-        }
+    // A date in the future is refused alike for both forms.
+    if at_sys > now + MAX_SKEW {
+        return Err(AuthError::Expired(format!(
+            "Signature not yet current: {} is still later than {} ({} + 15 min.)",
+            p.timestamp,
+            fmt(now + MAX_SKEW),
+            fmt(now)
+        )));
     }
-    Ok(at_sys)
+    match p.expires {
+        // Presigned: valid from its date for X-Amz-Expires seconds.
+        Some(expires) if at_sys + Duration::from_secs(expires) < now => {
+            Err(AuthError::Expired(format!(
+                "Signature expired: {} is now earlier than {} ({} - {expires} sec.)",
+                fmt(at_sys + Duration::from_secs(expires)),
+                fmt(now),
+                p.timestamp
+            )))
+        }
+        // Header: within 15 minutes of the server's clock.
+        None if at_sys + MAX_SKEW < now => Err(AuthError::Expired(format!(
+            "Signature expired: {} is now earlier than {} ({} - 15 min.)",
+            p.timestamp,
+            fmt(now - MAX_SKEW),
+            fmt(now)
+        ))),
+        _ => Ok(at_sys),
+    }
 }
 
 /// The signature this request should carry, or `None` when it cannot be computed (the
