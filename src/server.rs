@@ -92,6 +92,11 @@ pub struct ServeConfig {
     #[arg(long, env = "APPCONFIGD_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<std::path::PathBuf>,
 
+    /// Bearer token for `GET /metrics` (Prometheus `authorization: credentials`). Required to
+    /// scrape a server with --credentials; optional (and then enforced) without.
+    #[arg(long, env = "APPCONFIGD_METRICS_TOKEN")]
+    pub metrics_token: Option<String>,
+
     /// Most connections served at once; further clients wait to be accepted.
     #[arg(long, env = "APPCONFIGD_MAX_CONNECTIONS", default_value_t = 1024)]
     pub max_connections: usize,
@@ -202,6 +207,7 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), StartError> {
     let app = wire::router(AppState {
         service,
         auth: Arc::new(auth),
+        metrics_token: cfg.metrics_token.clone(),
         dataplane,
     });
     accept_loop(listener, app, tls, cfg.max_connections, shutdown).await;

@@ -27,7 +27,30 @@ pub fn attach(api: Router, state: AppState) -> Router {
         .merge(crate::console::routes())
 }
 
-async fn metrics_page(State(state): State<AppState>) -> Response {
+/// `/metrics` carries no AWS signature (scrapers cannot sign), so it takes a bearer token:
+/// required with `--credentials` (an outsider learns nothing, not even deployment ids),
+/// optional without.
+async fn metrics_page(State(state): State<AppState>, headers: http::HeaderMap) -> Response {
+    use subtle::ConstantTimeEq;
+    let given = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let refusal = match (&state.metrics_token, given) {
+        (Some(want), Some(got)) if bool::from(want.as_bytes().ct_eq(got.as_bytes())) => None,
+        (Some(_), _) => Some((
+            http::StatusCode::UNAUTHORIZED,
+            "/metrics needs 'Authorization: Bearer <--metrics-token>'.\n",
+        )),
+        (None, _) if state.auth.requires_signatures() => Some((
+            http::StatusCode::FORBIDDEN,
+            "/metrics is closed on a server with --credentials until it is started with --metrics-token.\n",
+        )),
+        (None, _) => None,
+    };
+    if let Some(refusal) = refusal {
+        return refusal.into_response();
+    }
     let body = metrics::render(&state.service, &state.auth.accounts()).await;
     (
         [(

@@ -25,6 +25,8 @@ use router::RouteMatch;
 pub struct AppState {
     pub service: Service,
     pub auth: std::sync::Arc<auth::Authenticator>,
+    /// Bearer token `/metrics` requires (see `ops::metrics_page`).
+    pub metrics_token: Option<String>,
     pub dataplane: std::sync::Arc<crate::dataplane::DataPlane>,
 }
 

@@ -588,3 +588,43 @@ async fn agent_reads_without_a_bearer_token_take_a_sigv4_signature() {
         Some("InvalidSignatureException")
     );
 }
+
+#[tokio::test]
+async fn metrics_need_the_metrics_token_and_are_closed_with_credentials_without_one() {
+    // With credentials and no --metrics-token: closed, probes still open.
+    let s = secured(&[]);
+    let r = raw_request(s.server.addr(), "GET", "/metrics", &[], b"");
+    assert_eq!(r.status, 403, "{r:?}");
+    assert!(String::from_utf8_lossy(&r.body).contains("--metrics-token"));
+    assert_eq!(
+        raw_request(s.server.addr(), "GET", "/healthz", &[], b"").status,
+        200
+    );
+    assert_eq!(
+        raw_request(s.server.addr(), "GET", "/readyz", &[], b"").status,
+        200
+    );
+
+    // With a token, in either mode: only that bearer token scrapes.
+    let with_creds = secured(&["--metrics-token", "scrape-me"]);
+    let anonymous = Server::start_with(&["--metrics-token", "scrape-me"]);
+    for addr in [with_creds.server.addr(), anonymous.addr()] {
+        for headers in [
+            vec![],
+            vec![("Authorization", "Bearer nope")],
+            vec![("Authorization", "scrape-me")],
+        ] {
+            let r = raw_request(addr, "GET", "/metrics", &headers, b"");
+            assert_eq!(r.status, 401, "{headers:?}: {r:?}");
+        }
+        let r = raw_request(
+            addr,
+            "GET",
+            "/metrics",
+            &[("Authorization", "Bearer scrape-me")],
+            b"",
+        );
+        assert_eq!(r.status, 200, "{r:?}");
+        assert!(String::from_utf8_lossy(&r.body).contains("appconfigd_store_up"));
+    }
+}
