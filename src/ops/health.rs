@@ -27,7 +27,17 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         Ok(Ok(())) => (StatusCode::OK, "ready\n").into_response(),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness probe failed");
-            (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}\n")).into_response()
+            // The probe is unauthenticated: with credentials, the reason goes to the log only.
+            let reason = if state.auth.requires_signatures() {
+                "the store is unavailable (see the server log)".to_string()
+            } else {
+                e.to_string()
+            };
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready: {reason}\n"),
+            )
+                .into_response()
         }
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
