@@ -46,9 +46,10 @@ def rss_mb(pid):
     return float("nan")
 
 
-def wrk(url, duration, connections):
+def wrk(url, duration, connections, headers=()):
+    extra = [a for h in headers for a in ("-H", h)]
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", url],
+        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", *extra, url],
         check=True, capture_output=True, text=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -137,6 +138,60 @@ def main():
     for label, what, rps, p50, p99 in rows:
         print(f"| {label} | {what} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {rps / limits[label]:.0%} |")
     print(f"\nappconfigd RSS with {args.configs} deployed configurations in the snapshot: {rss:.1f} MB")
+
+    print("\nWith --credentials (1 KB): every GetLatestConfiguration is a presigned URL whose SigV4")
+    print("signature the server verifies in full; agent reads carry a bearer token.\n")
+    print("| endpoint | req/s | p50 ms | p99 ms | share of limit |")
+    print("|---|---:|---:|---:|---:|")
+    for what, rps, p50, p99 in secured_rows(args):
+        print(f"| {what} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {rps / limits['1 KB']:.0%} |")
+
+
+def secured_rows(args):
+    """The 1 KB reads again on a server with a credentials file: the cost of authentication."""
+    import boto3
+
+    tmp = tempfile.mkdtemp()
+    creds = os.path.join(tmp, "creds.toml")
+    with open(creds, "w") as f:
+        f.write('[[credentials]]\naccess_key_id = "AKIDBENCH"\nsecret_access_key = "bench-secret"\n'
+                'account_id = "111111111111"\n\n[[agent_tokens]]\ntoken = "bench-token"\n'
+                'account_id = "111111111111"\n')
+    env = dict(os.environ, RUST_LOG="warn", AWS_ENDPOINT_URL="http://127.0.0.1:9")
+    server, url = start([BIN, "serve", "--listen", "127.0.0.1:0", "--database", f"sqlite://{tmp}/bench.db",
+                         "--credentials", creds], env)
+    kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="AKIDBENCH",
+              aws_secret_access_key="bench-secret")
+    ac = boto3.client("appconfig", **kw)
+    dc = boto3.client("appconfigdata", **kw)
+    try:
+        app = ac.create_application(Name="bench")["Id"]
+        env_id = ac.create_environment(ApplicationId=app, Name="prod")["Id"]
+        instant = ac.create_deployment_strategy(Name="instant", DeploymentDurationInMinutes=0,
+                                                GrowthFactor=100, FinalBakeTimeInMinutes=0)["Id"]
+        p = ac.create_configuration_profile(ApplicationId=app, Name="cfg", LocationUri="hosted")["Id"]
+        ac.create_hosted_configuration_version(ApplicationId=app, ConfigurationProfileId=p, Content=b"a" * 1024,
+                                               ContentType="application/octet-stream")
+        n = ac.start_deployment(ApplicationId=app, EnvironmentId=env_id, DeploymentStrategyId=instant,
+                                ConfigurationProfileId=p, ConfigurationVersion="1")["DeploymentNumber"]
+        while ac.get_deployment(ApplicationId=app, EnvironmentId=env_id, DeploymentNumber=n)["State"] != "COMPLETE":
+            time.sleep(0.02)
+        token = dc.start_configuration_session(ApplicationIdentifier="bench", EnvironmentIdentifier="prod",
+                                               ConfigurationProfileIdentifier="cfg")["InitialConfigurationToken"]
+        presigned = dc.generate_presigned_url("get_latest_configuration", Params={"ConfigurationToken": token},
+                                              ExpiresIn=3600)
+        assert len(urllib.request.urlopen(presigned).read()) == 1024
+        agent = f"{url}/applications/bench/environments/prod/configurations/cfg"
+        bearer = "Authorization: Bearer bench-token"
+        req = urllib.request.Request(agent, headers={"Authorization": "Bearer bench-token"})
+        assert len(urllib.request.urlopen(req).read()) == 1024
+        return [
+            ("GetLatestConfiguration, SigV4 verified", *wrk(presigned, args.duration, args.connections)),
+            ("agent read, bearer token", *wrk(agent, args.duration, args.connections, [bearer])),
+        ]
+    finally:
+        server.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -607,13 +607,16 @@ fn expected_signature(
         let (_, signature) = sign(signable, &params).ok()?.into_parts();
         Some(signature)
     };
-    let first = sign_with(payload_hash)?;
-    // Presigned URLs sign either the body's hash or UNSIGNED-PAYLOAD (botocore does the
-    // latter), and say nothing about which: accept either.
-    if p.expires.is_some() && !bool::from(first.as_bytes().ct_eq(p.signature.as_bytes())) {
-        return sign_with("UNSIGNED-PAYLOAD".into());
+    if p.expires.is_none() {
+        return sign_with(payload_hash);
     }
-    Some(first)
+    // Presigned URLs sign either UNSIGNED-PAYLOAD (botocore, hence boto3 and the CLI) or the
+    // body's hash, and say nothing about which: try the common one first.
+    let unsigned = sign_with("UNSIGNED-PAYLOAD".into())?;
+    if bool::from(unsigned.as_bytes().ct_eq(p.signature.as_bytes())) {
+        return Some(unsigned);
+    }
+    sign_with(payload_hash)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -812,37 +815,36 @@ mod tests {
             .unwrap()
             .into();
         let url = "http://127.0.0.1:2772/applications?max_results=5";
-        let signable = SignableRequest::new(
-            "GET",
-            url,
-            [("host", "127.0.0.1:2772")].into_iter(),
-            SignableBody::UnsignedPayload,
-        )
-        .unwrap();
-        let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-        let mut req = http::Request::builder()
-            .uri(url)
-            .header("host", "127.0.0.1:2772")
-            .body(())
-            .unwrap();
-        instructions.apply_to_request_http1x(&mut req);
-        let uri: http::Uri = req
-            .uri()
-            .path_and_query()
-            .unwrap()
-            .as_str()
-            .parse()
-            .unwrap();
-        let auth = keys();
-        assert_eq!(
-            auth.authenticate(&http::Method::GET, &uri, req.headers(), b"", now),
-            Ok("111111111111".into())
-        );
-        let late = now + Duration::from_secs(301);
-        assert!(matches!(
-            auth.authenticate(&http::Method::GET, &uri, req.headers(), b"", late),
-            Err(AuthError::Expired(_))
-        ));
+        // botocore presigns UNSIGNED-PAYLOAD; aws-sigv4 callers may sign the body's hash.
+        for body in [SignableBody::UnsignedPayload, SignableBody::Bytes(b"")] {
+            let signable =
+                SignableRequest::new("GET", url, [("host", "127.0.0.1:2772")].into_iter(), body)
+                    .unwrap();
+            let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+            let mut req = http::Request::builder()
+                .uri(url)
+                .header("host", "127.0.0.1:2772")
+                .body(())
+                .unwrap();
+            instructions.apply_to_request_http1x(&mut req);
+            let uri: http::Uri = req
+                .uri()
+                .path_and_query()
+                .unwrap()
+                .as_str()
+                .parse()
+                .unwrap();
+            let auth = keys();
+            assert_eq!(
+                auth.authenticate(&http::Method::GET, &uri, req.headers(), b"", now),
+                Ok("111111111111".into())
+            );
+            let late = now + Duration::from_secs(301);
+            assert!(matches!(
+                auth.authenticate(&http::Method::GET, &uri, req.headers(), b"", late),
+                Err(AuthError::Expired(_))
+            ));
+        }
     }
 
     #[test]
