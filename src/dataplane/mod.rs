@@ -35,6 +35,58 @@ const NEXT_INTERVAL: HeaderName = HeaderName::from_static("next-poll-interval-in
 const VERSION_LABEL: HeaderName = HeaderName::from_static("version-label");
 const CONFIGURATION_VERSION: HeaderName = HeaderName::from_static("configuration-version");
 
+/// Which data-plane operation a request is. The one classification shared by the wire layer
+/// (what to route here, and whether a bearer token may authenticate it), the metrics, and
+/// `DataPlane::handle`, so the three can never disagree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    StartConfigurationSession,
+    GetLatestConfiguration,
+    /// `GET /applications/…/configurations/…` without `client_id`: the agent's local API.
+    AgentRead,
+    /// The same path with `client_id`: the deprecated control-plane GetConfiguration.
+    GetConfiguration,
+}
+
+impl Route {
+    pub fn of(method: &Method, path: &str, query: Option<&str>) -> Option<Route> {
+        match *method {
+            Method::POST if path == "/configurationsessions" => {
+                Some(Route::StartConfigurationSession)
+            }
+            Method::GET if path == "/configuration" => Some(Route::GetLatestConfiguration),
+            Method::GET
+                if path.starts_with("/applications/") && path.contains("/configurations/") =>
+            {
+                Some(if has_query_key(query, "client_id") {
+                    Route::GetConfiguration
+                } else {
+                    Route::AgentRead
+                })
+            }
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Route::StartConfigurationSession => "StartConfigurationSession",
+            Route::GetLatestConfiguration => "GetLatestConfiguration",
+            Route::AgentRead => "AgentRead",
+            Route::GetConfiguration => "GetConfiguration",
+        }
+    }
+}
+
+/// Whether the query has `key`, decoding keys as `wire::input::parse_query` does (without
+/// building its map: this runs on every read).
+fn has_query_key(query: Option<&str>, key: &str) -> bool {
+    query.unwrap_or_default().split('&').any(|kv| {
+        let k = kv.split_once('=').map_or(kv, |(k, _)| k);
+        !kv.is_empty() && percent_encoding::percent_decode_str(k).decode_utf8_lossy() == key
+    })
+}
+
 pub struct DataPlane {
     svc: Service,
     signer: token::Signer,
@@ -127,34 +179,33 @@ impl DataPlane {
         body: &Bytes,
         peer: Option<SocketAddr>,
     ) -> Option<Response> {
-        let result = match (method, path) {
-            (&Method::POST, "/configurationsessions") => {
+        let result = match Route::of(method, path, query)? {
+            Route::StartConfigurationSession => {
                 self.start_configuration_session(account, body).await
             }
-            (&Method::GET, "/configuration") => self.get_latest_configuration(account, query).await,
-            (&Method::GET, _) => {
+            Route::GetLatestConfiguration => self.get_latest_configuration(account, query).await,
+            route @ (Route::AgentRead | Route::GetConfiguration) => {
                 let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-                match parts.as_slice() {
-                    ["applications", app, "environments", env, "configurations", profile] => {
-                        let decode = |s: &str| {
-                            percent_encoding::percent_decode_str(s)
-                                .decode_utf8_lossy()
-                                .into_owned()
-                        };
-                        let (app, env, profile) = (decode(app), decode(env), decode(profile));
-                        let q = crate::wire::input::parse_query(query);
-                        if q.contains_key("client_id") {
-                            self.get_configuration(account, &app, &env, &profile, &q)
-                                .await
-                        } else {
-                            self.agent_read(account, &app, &env, &profile, &q, headers, peer)
-                                .await
-                        }
-                    }
-                    _ => return None,
+                let ["applications", app, "environments", env, "configurations", profile] =
+                    parts.as_slice()
+                else {
+                    return None;
+                };
+                let decode = |s: &str| {
+                    percent_encoding::percent_decode_str(s)
+                        .decode_utf8_lossy()
+                        .into_owned()
+                };
+                let (app, env, profile) = (decode(app), decode(env), decode(profile));
+                let q = crate::wire::input::parse_query(query);
+                if route == Route::GetConfiguration {
+                    self.get_configuration(account, &app, &env, &profile, &q)
+                        .await
+                } else {
+                    self.agent_read(account, &app, &env, &profile, &q, headers, peer)
+                        .await
                 }
             }
-            _ => return None,
         };
         Some(result.unwrap_or_else(render_error))
     }
@@ -690,4 +741,28 @@ async fn token_key(svc: &Service) -> Result<Vec<u8>> {
     tx.insert(rec).await?;
     tx.commit().await?;
     Ok(key.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_split_agent_reads_from_get_configuration_by_decoded_query_key() {
+        let path = "/applications/a/environments/e/configurations/p";
+        let of = |q| Route::of(&Method::GET, path, q);
+        assert_eq!(of(None), Some(Route::AgentRead));
+        assert_eq!(of(Some("flag=x&client_idx=1")), Some(Route::AgentRead));
+        for q in ["client_id=c", "flag=x&client_id", "client%5Fid=c"] {
+            assert_eq!(of(Some(q)), Some(Route::GetConfiguration), "{q}");
+            // The same decision `handle` would reach through the parsed query.
+            assert!(crate::wire::input::parse_query(Some(q)).contains_key("client_id"));
+        }
+        assert_eq!(
+            Route::of(&Method::POST, "/configurationsessions", None),
+            Some(Route::StartConfigurationSession)
+        );
+        assert_eq!(Route::of(&Method::GET, "/applications/a", None), None);
+        assert_eq!(Route::of(&Method::DELETE, "/configuration", None), None);
+    }
 }

@@ -178,28 +178,18 @@ impl Endpoint {
     }
 }
 
-/// Same split as the wire layer's data-plane dispatch; everything else is looked up in the
-/// model's routes.
+/// The data plane's own classification; everything else is looked up in the model's routes.
 fn classify(method: &Method, path: &str, query: Option<&str>) -> Endpoint {
-    match *method {
-        Method::POST if path == "/configurationsessions" => return Endpoint::Session,
-        Method::GET if path == "/configuration" => return Endpoint::Poll("GetLatestConfiguration"),
-        Method::GET if path.starts_with("/applications/") && path.contains("/configurations/") => {
-            let has_client_id = query
-                .unwrap_or_default()
-                .split('&')
-                .any(|p| p == "client_id" || p.starts_with("client_id="));
-            return Endpoint::Poll(if has_client_id {
-                "GetConfiguration"
-            } else {
-                "AgentRead"
-            });
-        }
-        _ => {}
-    }
-    match crate::wire::router::find(method.as_str(), path) {
-        crate::wire::router::RouteMatch::Found { op, .. } => Endpoint::Control(op.name.as_str()),
-        _ => Endpoint::Control("unknown"),
+    use crate::dataplane::Route;
+    match Route::of(method, path, query) {
+        Some(Route::StartConfigurationSession) => Endpoint::Session,
+        Some(route) => Endpoint::Poll(route.name()),
+        None => match crate::wire::router::find(method.as_str(), path) {
+            crate::wire::router::RouteMatch::Found { op, .. } => {
+                Endpoint::Control(op.name.as_str())
+            }
+            _ => Endpoint::Control("unknown"),
+        },
     }
 }
 

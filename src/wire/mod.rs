@@ -16,6 +16,7 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::Router;
 
+use crate::dataplane::Route;
 use crate::domain::error::Error;
 use crate::domain::{hosted_versions, ids, Ctx, Service};
 use router::RouteMatch;
@@ -56,8 +57,8 @@ async fn handle(State(state): State<AppState>, req: Request) -> Response {
             "-",
         );
     }
-    if is_data_plane(req.method(), req.uri().path()) {
-        return data_plane(&state, req).await;
+    if let Some(route) = Route::of(req.method(), req.uri().path(), req.uri().query()) {
+        return data_plane(&state, req, route).await;
     }
     let request_id = ids::new_id() + &ids::new_id();
     let method = req.method().to_string();
@@ -165,27 +166,16 @@ async fn serve(state: &AppState, req: Request, request_id: &str) -> Served {
     Ok((name, output::success(op, reply, request_id)))
 }
 
-/// Data-plane paths: AppConfigData's two operations and the configurations read path (the
-/// agent API, and the deprecated GetConfiguration).
-fn is_data_plane(method: &http::Method, path: &str) -> bool {
-    match *method {
-        http::Method::POST => path == "/configurationsessions",
-        http::Method::GET => {
-            path == "/configuration"
-                || (path.starts_with("/applications/") && path.contains("/configurations/"))
-        }
-        _ => false,
-    }
-}
-
-async fn data_plane(state: &AppState, req: Request) -> Response {
+/// AppConfigData's two operations and the configurations read path (the agent API, and the
+/// deprecated GetConfiguration).
+async fn data_plane(state: &AppState, req: Request, route: Route) -> Response {
     let started = Instant::now();
     let peer = req
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0);
     let (parts, body) = req.into_parts();
-    let (account, body) = match data_plane_caller(state, &parts, body).await {
+    let (account, body) = match data_plane_caller(state, &parts, body, route).await {
         Ok(a) => a,
         Err(e) => return output::error(&e, "-"),
     };
@@ -220,18 +210,11 @@ async fn data_plane_caller(
     state: &AppState,
     parts: &http::request::Parts,
     body: Body,
+    route: Route,
 ) -> Result<(String, bytes::Bytes), Error> {
     let now = std::time::SystemTime::now();
-    let agent_path = parts.method == http::Method::GET
-        && parts.uri.path().starts_with("/applications/")
-        && !parts
-            .uri
-            .query()
-            .unwrap_or_default()
-            .split('&')
-            .any(|kv| kv.starts_with("client_id="));
     let mut account = None;
-    if agent_path {
+    if route == Route::AgentRead {
         match state.auth.agent_account(&parts.headers) {
             auth::AgentAuth::Account(a) => account = Some(a),
             auth::AgentAuth::Refused => return Err(Error::Unauthorized),
