@@ -351,13 +351,12 @@ pub fn presented(uri: &http::Uri, headers: &HeaderMap) -> Result<Presented, Auth
             .map_err(|_| AuthError::Incomplete("The Authorization header is not valid.".into()))?;
         return parse_authorization(auth, headers);
     }
-    let query = uri.query().unwrap_or_default();
-    let params: HashMap<String, String> = form_urlencoded(query);
+    let params = super::input::parse_query(uri.query());
     if !params.contains_key("X-Amz-Signature") && !params.contains_key("X-Amz-Credential") {
         return Err(AuthError::Missing);
     }
     let get = |name: &str| {
-        params.get(name).cloned().ok_or_else(|| {
+        params.get(name).and_then(|v| v.first()).cloned().ok_or_else(|| {
             AuthError::Incomplete(format!(
                 "AWS query-string parameters must include '{name}'. Re-examine the query-string parameters."
             ))
@@ -558,10 +557,10 @@ fn expected_signature(
             return None;
         }
     }
-    let want: Vec<&str> = p.signed_headers.iter().map(String::as_str).collect();
     // The signer always signs host and x-amz-date; a client that left them out signed
     // something else, which cannot match.
-    if !want.contains(&"host") || (p.expires.is_none() && !want.contains(&"x-amz-date")) {
+    let signs = |name: &str| p.signed_headers.iter().any(|h| h == name);
+    if !signs("host") || (p.expires.is_none() && !signs("x-amz-date")) {
         return None;
     }
     // The payload hash is always the body's, except where the client declared it unsigned.
@@ -625,22 +624,6 @@ fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
         s
     })
-}
-
-fn form_urlencoded(query: &str) -> HashMap<String, String> {
-    query
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            let dec = |s: &str| {
-                percent_encoding::percent_decode_str(&s.replace('+', " "))
-                    .decode_utf8_lossy()
-                    .into_owned()
-            };
-            (dec(k), dec(v))
-        })
-        .collect()
 }
 
 #[cfg(test)]
