@@ -508,26 +508,26 @@ impl DataPlane {
             return Ok(hit);
         }
         let mut tx = self.svc.store.read(account).await?;
+        let missing = |what: &str, resource_type, field, ident: &str| DataError::NotFound {
+            message: format!("{what} {ident} not found"),
+            resource_type,
+            referenced_by: vec![(field, ident.to_string())],
+        };
         let app_rec = find(&mut *tx, Kind::Application, "", app)
             .await?
-            .ok_or_else(|| DataError::NotFound {
-                message: format!("Application {app} not found"),
-                resource_type: "Application",
-                referenced_by: vec![("ApplicationIdentifier", app.to_string())],
-            })?;
+            .ok_or_else(|| missing("Application", "Application", "ApplicationIdentifier", app))?;
         let env_rec = find(&mut *tx, Kind::Environment, &app_rec.id, env)
             .await?
-            .ok_or_else(|| DataError::NotFound {
-                message: format!("Environment {env} not found"),
-                resource_type: "Environment",
-                referenced_by: vec![("EnvironmentIdentifier", env.to_string())],
-            })?;
+            .ok_or_else(|| missing("Environment", "Environment", "EnvironmentIdentifier", env))?;
         let prof_rec = find(&mut *tx, Kind::ConfigurationProfile, &app_rec.id, profile)
             .await?
-            .ok_or_else(|| DataError::NotFound {
-                message: format!("Configuration profile {profile} not found"),
-                resource_type: "ConfigurationProfile",
-                referenced_by: vec![("ConfigurationProfileIdentifier", profile.to_string())],
+            .ok_or_else(|| {
+                missing(
+                    "Configuration profile",
+                    "ConfigurationProfile",
+                    "ConfigurationProfileIdentifier",
+                    profile,
+                )
             })?;
         let p: ConfigurationProfile = decode(&prof_rec)?;
         let ids: Key = (account.to_string(), app_rec.id, env_rec.id, prof_rec.id);
@@ -682,7 +682,7 @@ fn select_flags(all: &Value, wanted: &[String]) -> Result<Bytes, DataError> {
 fn render_error(e: DataError) -> Response {
     let (status, kind, body) = match e {
         DataError::Domain(err) => {
-            return crate::wire::output::error(&err, &(ids::new_id() + &ids::new_id()));
+            return crate::wire::output::error(&err, &ids::request_id());
         }
         DataError::Token(problem) => (
             400,
@@ -712,7 +712,7 @@ fn render_error(e: DataError) -> Response {
     Response::builder()
         .status(status)
         .header("x-amzn-ErrorType", kind)
-        .header("x-amzn-RequestId", ids::new_id() + &ids::new_id())
+        .header("x-amzn-RequestId", ids::request_id())
         .header("content-type", "application/json")
         .body(Body::from(body.to_string()))
         .unwrap_or_default()

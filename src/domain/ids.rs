@@ -9,6 +9,11 @@ pub fn new_id() -> String {
         .collect()
 }
 
+/// A request id for `x-amzn-RequestId`: two resource ids' worth of randomness.
+pub fn request_id() -> String {
+    new_id() + &new_id()
+}
+
 pub fn arn(region: &str, account: &str, resource: &str) -> String {
     format!("arn:aws:appconfig:{region}:{account}:{resource}")
 }

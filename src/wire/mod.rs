@@ -60,7 +60,7 @@ async fn handle(State(state): State<AppState>, req: Request) -> Response {
     if let Some(route) = Route::of(req.method(), req.uri().path(), req.uri().query()) {
         return data_plane(&state, req, route).await;
     }
-    let request_id = ids::new_id() + &ids::new_id();
+    let request_id = ids::request_id();
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     let (op_name, response) = match serve(&state, req, &request_id).await {
