@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::{path, Api, CliError, Connection};
+use crate::domain::ids;
 
 pub const FORMAT: &str = "appconfigd-export/1";
 /// The account ARNs are built for when nothing tells otherwise (the server's default).
@@ -88,13 +89,11 @@ pub struct Profile {
     pub hosted_configuration_versions: Vec<Value>,
 }
 
-fn arn(region: &str, account: &str, resource: &str) -> String {
-    format!("arn:aws:appconfig:{region}:{account}:{resource}")
-}
-
 /// The account field of an AppConfig ARN, if it has one (AWS-authored extensions do not).
 fn arn_account(arn: &str) -> Option<&str> {
-    arn.split(':').nth(4).filter(|a| !a.is_empty())
+    ids::parse_arn(arn)
+        .map(|p| p.account)
+        .filter(|a| !a.is_empty())
 }
 
 fn text(v: &Value, key: &str) -> String {
@@ -176,7 +175,7 @@ pub async fn export(api: &Api, account: Option<String>) -> Result<Export, CliErr
                 .map(str::to_string)
         })
         .unwrap_or_else(|| DEFAULT_ACCOUNT.to_string());
-    let arn = |resource: &str| arn(&region, &account, resource);
+    let arn = |resource: &str| ids::arn(&region, &account, resource);
     // Tags are read by ARN, so a wrong account shows as "not found" on the first lookup.
     let account_ref = &account;
     let tags = |arn: String| async move {
@@ -606,7 +605,7 @@ pub async fn import(
         let mut body = pick(a, &["Parameters", "Tags"]);
         body["ExtensionIdentifier"] = json!(identifier);
         body["ExtensionVersionNumber"] = json!(version);
-        body["ResourceIdentifier"] = json!(arn(api.region(), &target_account, resource));
+        body["ResourceIdentifier"] = json!(ids::arn(api.region(), &target_account, resource));
         let created = api
             .send(Method::POST, "/extensionassociations", &body, &[])
             .await?;
