@@ -5,7 +5,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use aws_sdk_appconfig::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_appconfig::error::ProvideErrorMetadata;
 use aws_sdk_appconfig::Client;
 
@@ -73,22 +72,12 @@ fn as_b(s: &Secured) -> Client {
     client_with_keys(s.server.endpoint(), KEY_B.0, KEY_B.1)
 }
 
-/// A client whose clock is `offset` away from the real one (signs with that time).
+/// A client (key A) whose clock says `at`: it signs with that time.
 fn client_at(endpoint: &str, at: SystemTime) -> Client {
-    let config = aws_sdk_appconfig::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new(REGION))
-        .credentials_provider(Credentials::new(KEY_A.0, KEY_A.1, None, None, "t"))
-        .retry_config(aws_sdk_appconfig::config::retry::RetryConfig::disabled())
+    let config = client_with_keys(endpoint, KEY_A.0, KEY_A.1)
+        .config()
+        .to_builder()
         .time_source(aws_smithy_async::time::StaticTimeSource::new(at))
-        .http_client(
-            aws_smithy_http_client::Builder::new()
-                .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-                    aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-                ))
-                .build_https(),
-        )
         .build();
     Client::from_conf(config)
 }
@@ -512,6 +501,16 @@ async fn connections_beyond_the_cap_wait_their_turn() {
     assert_eq!(third.join().unwrap(), 200);
 }
 
+/// GETs `path` with the headers of a SigV4 signature by `key` over `signed_path`.
+fn signed_get(server: &Server, signed_path: &str, path: &str, key: (&str, &str)) -> RawResponse {
+    let headers = sigv4_get_headers(server.addr(), signed_path, key);
+    let refs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    get(server, path, &refs)
+}
+
 /// The headers of a GET signed with SigV4 by `key`, as an SDK would send them.
 fn sigv4_get_headers(addr: &str, path: &str, key: (&str, &str)) -> Vec<(String, String)> {
     use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
@@ -555,33 +554,16 @@ async fn agent_reads_without_a_bearer_token_take_a_sigv4_signature() {
     let strategy = instant_strategy(&a).await;
     deploy_now(&a, &fx, &strategy, br#"{"signed":true}"#, None).await;
     let path = agent_path(&fx.app_name, &fx.env_name, &fx.profile_name);
-    let addr = s.server.addr().to_string();
-
-    let headers = sigv4_get_headers(&addr, &path, KEY_A);
-    let refs: Vec<(&str, &str)> = headers
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let r = get(&s.server, &path, &refs);
+    let r = signed_get(&s.server, &path, &path, KEY_A);
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body, br#"{"signed":true}"#);
 
     // Signed by B: B's account has no such application.
-    let headers = sigv4_get_headers(&addr, &path, KEY_B);
-    let refs: Vec<(&str, &str)> = headers
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    assert_eq!(get(&s.server, &path, &refs).status, 404);
+    assert_eq!(signed_get(&s.server, &path, &path, KEY_B).status, 404);
 
     // Signed for another path: refused.
     let other = agent_path(&fx.app_name, &fx.env_name, "other");
-    let headers = sigv4_get_headers(&addr, &other, KEY_A);
-    let refs: Vec<(&str, &str)> = headers
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let r = get(&s.server, &path, &refs);
+    let r = signed_get(&s.server, &other, &path, KEY_A);
     assert_eq!(r.status, 403, "{r:?}");
     assert_eq!(
         r.header("x-amzn-ErrorType"),

@@ -48,11 +48,7 @@ pub(crate) fn data_client_with_keys(
     access_key: &str,
     secret: &str,
 ) -> data::Client {
-    let http_client = aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
+    let http_client = sdk_http_client();
     let config = data::Config::builder()
         .behavior_version(data::config::BehaviorVersion::latest())
         .endpoint_url(endpoint)

@@ -625,13 +625,18 @@ pub fn client_for(endpoint: &str) -> Client {
     client_with_keys(endpoint, "AKIDTESTTESTTESTTEST", "test-secret-key")
 }
 
-/// An SDK client for `endpoint` signing with the given access key and secret.
-pub fn client_with_keys(endpoint: &str, access_key: &str, secret: &str) -> Client {
-    let http_client = aws_smithy_http_client::Builder::new()
+/// The HTTP client every SDK client of the tests uses (rustls on ring, like the server).
+pub fn sdk_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
         .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
             aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
         ))
-        .build_https();
+        .build_https()
+}
+
+/// An SDK client for `endpoint` signing with the given access key and secret.
+pub fn client_with_keys(endpoint: &str, access_key: &str, secret: &str) -> Client {
+    let http_client = sdk_http_client();
     let config = aws_sdk_appconfig::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
