@@ -248,20 +248,22 @@ impl Authenticator {
 
     /// The cheap part, before the body is read: is there a signature, by a known key, made
     /// within the allowed time? Unknown callers are refused before they can upload anything.
+    /// What it established is kept for `Prechecked::verify`, so nothing is parsed twice.
     pub fn precheck(
         &self,
         uri: &http::Uri,
         headers: &HeaderMap,
         now: SystemTime,
-    ) -> Result<(), AuthError> {
-        let Authenticator::Keys { keys, .. } = self else {
-            return Ok(());
+    ) -> Result<Prechecked<'_>, AuthError> {
+        let keys = match self {
+            Authenticator::Anonymous { account, .. } => return Ok(Prechecked::Known(account)),
+            Authenticator::Keys { keys, .. } => keys,
         };
-        let p = presented(uri, headers)?;
-        if !keys.contains_key(&p.access_key) {
-            return Err(AuthError::UnknownKey);
-        }
-        check_time(&p, now)?;
+        let presented = presented(uri, headers)?;
+        let key = keys
+            .get(&presented.access_key)
+            .ok_or(AuthError::UnknownKey)?;
+        let signed_at = check_time(&presented, now)?;
         // aws-chunked bodies are an S3 upload mode; no AppConfig operation streams its input.
         if headers
             .get("x-amz-content-sha256")
@@ -271,7 +273,11 @@ impl Authenticator {
                 "Streaming (aws-chunked) payloads are not supported by this service: sign the payload's SHA-256 or send UNSIGNED-PAYLOAD.".into(),
             ));
         }
-        Ok(())
+        Ok(Prechecked::Signed {
+            presented,
+            key,
+            signed_at,
+        })
     }
 
     /// Verifies the whole request and returns the caller's account.
@@ -283,26 +289,14 @@ impl Authenticator {
         body: &[u8],
         now: SystemTime,
     ) -> Result<String, AuthError> {
-        let keys = match self {
-            Authenticator::Anonymous { account, .. } => return Ok(account.clone()),
-            Authenticator::Keys { keys, .. } => keys,
-        };
-        let p = presented(uri, headers)?;
-        let key = keys.get(&p.access_key).ok_or(AuthError::UnknownKey)?;
-        let time = check_time(&p, now)?;
-        let expected = expected_signature(method, uri, headers, body, &p, key, time)
-            .ok_or(AuthError::BadSignature)?;
-        if bool::from(expected.as_bytes().ct_eq(p.signature.as_bytes())) {
-            Ok(key.account.clone())
-        } else {
-            Err(AuthError::BadSignature)
-        }
+        self.precheck(uri, headers, now)?
+            .verify(method, uri, headers, body)
     }
 
     /// The agent-compatible read path: `Authorization: Bearer T`. Returns the account, or
     /// `None` when the request must be refused. With credentials, a SigV4-signed request is
     /// accepted too (checked by the caller through `authenticate`).
-    pub fn agent_account(&self, headers: &HeaderMap) -> AgentAuth {
+    pub fn agent_account(&self, headers: &HeaderMap) -> AgentAuth<'_> {
         let bearer = headers
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -317,7 +311,7 @@ impl Authenticator {
                 {
                     AgentAuth::Refused
                 }
-                _ => AgentAuth::Account(account.clone()),
+                _ => AgentAuth::Account(account),
             },
             Authenticator::Keys { agent_tokens, .. } => {
                 if let Some(b) = bearer {
@@ -325,7 +319,7 @@ impl Authenticator {
                     let mut found = None;
                     for (t, account) in agent_tokens {
                         if bool::from(t.as_bytes().ct_eq(b.as_bytes())) {
-                            found = Some(account.clone());
+                            found = Some(account.as_str());
                         }
                     }
                     return found.map_or(AgentAuth::Refused, AgentAuth::Account);
@@ -336,8 +330,46 @@ impl Authenticator {
     }
 }
 
-pub enum AgentAuth {
-    Account(String),
+/// A request that passed `Authenticator::precheck`: the caller as far as known before the body.
+pub enum Prechecked<'a> {
+    /// An account established without a signature (emulator mode, or an agent bearer token).
+    Known(&'a str),
+    Signed {
+        presented: Presented,
+        key: &'a Key,
+        signed_at: SystemTime,
+    },
+}
+
+impl Prechecked<'_> {
+    /// Checks the signature over the whole request (body included) and returns the account.
+    pub fn verify(
+        self,
+        method: &http::Method,
+        uri: &http::Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<String, AuthError> {
+        let (p, key, time) = match self {
+            Prechecked::Known(account) => return Ok(account.to_string()),
+            Prechecked::Signed {
+                presented,
+                key,
+                signed_at,
+            } => (presented, key, signed_at),
+        };
+        let expected = expected_signature(method, uri, headers, body, &p, key, time)
+            .ok_or(AuthError::BadSignature)?;
+        if bool::from(expected.as_bytes().ct_eq(p.signature.as_bytes())) {
+            Ok(key.account.clone())
+        } else {
+            Err(AuthError::BadSignature)
+        }
+    }
+}
+
+pub enum AgentAuth<'a> {
+    Account(&'a str),
     /// No bearer token: the request must carry a SigV4 signature instead.
     Signed,
     Refused,
@@ -756,7 +788,7 @@ mod tests {
         let uri: http::Uri = "/applications".parse().unwrap();
         let auth = keys();
         let mut h = HeaderMap::new();
-        assert_eq!(auth.precheck(&uri, &h, now), Err(AuthError::Missing));
+        assert_eq!(auth.precheck(&uri, &h, now).err(), Some(AuthError::Missing));
         h.insert(
             "authorization",
             "AWS4-HMAC-SHA256 Credential=NOPE/20260101/us-east-1/appconfig/aws4_request, SignedHeaders=host;x-amz-date, Signature=00"
@@ -764,7 +796,10 @@ mod tests {
                 .unwrap(),
         );
         h.insert("x-amz-date", "20260101T000000Z".parse().unwrap());
-        assert_eq!(auth.precheck(&uri, &h, now), Err(AuthError::UnknownKey));
+        assert_eq!(
+            auth.precheck(&uri, &h, now).err(),
+            Some(AuthError::UnknownKey)
+        );
         h.insert(
             "authorization",
             "AWS4-HMAC-SHA256 Signature=00".parse().unwrap(),

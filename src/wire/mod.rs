@@ -88,7 +88,7 @@ type Served = Result<(&'static str, Response), (&'static str, Error)>;
 
 async fn serve(state: &AppState, req: Request, request_id: &str) -> Served {
     // Strangers learn nothing, not even which paths exist, and upload nothing.
-    state
+    let caller = state
         .auth
         .precheck(req.uri(), req.headers(), std::time::SystemTime::now())
         .map_err(|e| ("-", Error::from(e)))?;
@@ -135,15 +135,8 @@ async fn serve(state: &AppState, req: Request, request_id: &str) -> Served {
         }
         BodyError::Unreadable(e) => fail(e),
     })?;
-    let account = state
-        .auth
-        .authenticate(
-            &parts.method,
-            &parts.uri,
-            &parts.headers,
-            &body,
-            std::time::SystemTime::now(),
-        )
+    let account = caller
+        .verify(&parts.method, &parts.uri, &parts.headers, &body)
         .map_err(|e| fail(Error::from(e)))?;
     let ctx = Ctx { account };
     let raw = input::RawRequest {
@@ -213,29 +206,21 @@ async fn data_plane_caller(
     route: Route,
 ) -> Result<(String, bytes::Bytes), Error> {
     let now = std::time::SystemTime::now();
-    let mut account = None;
-    if route == Route::AgentRead {
-        match state.auth.agent_account(&parts.headers) {
-            auth::AgentAuth::Account(a) => account = Some(a),
+    let caller = match route {
+        Route::AgentRead => match state.auth.agent_account(&parts.headers) {
+            auth::AgentAuth::Account(a) => auth::Prechecked::Known(a),
             auth::AgentAuth::Refused => return Err(Error::Unauthorized),
-            auth::AgentAuth::Signed => {}
-        }
-    }
-    if account.is_none() {
-        state.auth.precheck(&parts.uri, &parts.headers, now)?;
-    }
+            auth::AgentAuth::Signed => state.auth.precheck(&parts.uri, &parts.headers, now)?,
+        },
+        _ => state.auth.precheck(&parts.uri, &parts.headers, now)?,
+    };
     let body = read_body(body, JSON_BODY_LIMIT)
         .await
         .map_err(|e| match e {
             BodyError::TooLarge(_) => Error::bad_request("The request body is too large."),
             BodyError::Unreadable(e) => e,
         })?;
-    let account = match account {
-        Some(a) => a,
-        None => state
-            .auth
-            .authenticate(&parts.method, &parts.uri, &parts.headers, &body, now)?,
-    };
+    let account = caller.verify(&parts.method, &parts.uri, &parts.headers, &body)?;
     Ok((account, body))
 }
 
