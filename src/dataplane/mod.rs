@@ -58,11 +58,13 @@ impl Route {
             Method::GET
                 if path.starts_with("/applications/") && path.contains("/configurations/") =>
             {
-                Some(if has_query_key(query, "client_id") {
-                    Route::GetConfiguration
-                } else {
-                    Route::AgentRead
-                })
+                Some(
+                    if crate::wire::input::query_first(query, "client_id").is_some() {
+                        Route::GetConfiguration
+                    } else {
+                        Route::AgentRead
+                    },
+                )
             }
             _ => None,
         }
@@ -76,15 +78,6 @@ impl Route {
             Route::GetConfiguration => "GetConfiguration",
         }
     }
-}
-
-/// Whether the query has `key`, decoding keys as `wire::input::parse_query` does (without
-/// building its map: this runs on every read).
-fn has_query_key(query: Option<&str>, key: &str) -> bool {
-    query.unwrap_or_default().split('&').any(|kv| {
-        let k = kv.split_once('=').map_or(kv, |(k, _)| k);
-        !kv.is_empty() && percent_encoding::percent_decode_str(k).decode_utf8_lossy() == key
-    })
 }
 
 pub struct DataPlane {
@@ -277,12 +270,7 @@ impl DataPlane {
         account: &str,
         query: Option<&str>,
     ) -> Result<Response, DataError> {
-        // One parameter to find: a scan, not a parsed map (this runs on every poll).
-        let raw = query
-            .into_iter()
-            .flat_map(|q| q.split('&'))
-            .find_map(|kv| kv.strip_prefix("configuration_token="))
-            .map(|v| percent_encoding::percent_decode_str(v).decode_utf8_lossy())
+        let raw = crate::wire::input::query_first(query, "configuration_token")
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
                 Error::bad_request(

@@ -34,6 +34,16 @@ pub fn parse_query(query: Option<&str>) -> HashMap<String, Vec<String>> {
     out
 }
 
+/// The first value of `key` in the query, decoded as `parse_query` decodes (keys too), without
+/// building its map: for the read paths, which look up one parameter per request.
+pub fn query_first<'a>(query: Option<&'a str>, key: &str) -> Option<std::borrow::Cow<'a, str>> {
+    query.unwrap_or_default().split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (!pair.is_empty() && percent_decode_str(k).decode_utf8_lossy() == key)
+            .then(|| percent_decode_str(v).decode_utf8_lossy())
+    })
+}
+
 /// Builds the JSON value of the operation's input shape. A blob payload (hosted configuration
 /// content) is not copied into the value; handlers read the raw body instead.
 pub fn build(op: &Operation, req: &RawRequest<'_>) -> Result<Value> {
