@@ -11,7 +11,7 @@ use super::error::{Error, Result};
 use super::{
     check_tags, decode, encode, insert_with_new_id, list_with_builtins, must_get, Ctx, Service,
 };
-use crate::store::{Kind, Record};
+use crate::store::{Kind, Record, Tx};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "PascalCase")]
@@ -79,20 +79,12 @@ pub fn is_predefined(id: &str) -> bool {
     PREDEFINED.iter().any(|p| p.0 == id)
 }
 
-/// Finds a predefined or custom strategy.
-pub async fn find(svc: &Service, ctx: &Ctx, id: &str) -> Result<DeploymentStrategy> {
+/// Finds a predefined or custom strategy, in the caller's transaction.
+pub async fn find(tx: &mut dyn Tx, id: &str) -> Result<DeploymentStrategy> {
     if let Some(s) = predefined().into_iter().find(|s| s.id == id) {
         return Ok(s);
     }
-    let mut tx = svc.store.read(&ctx.account).await?;
-    let rec = must_get(
-        &mut *tx,
-        Kind::DeploymentStrategy,
-        id,
-        "",
-        "DeploymentStrategy",
-    )
-    .await?;
+    let rec = must_get(tx, Kind::DeploymentStrategy, id, "", "DeploymentStrategy").await?;
     decode(&rec)
 }
 
@@ -151,7 +143,8 @@ pub async fn get_deployment_strategy(
     ctx: &Ctx,
     input: GetDeploymentStrategyRequest,
 ) -> Result<Value> {
-    encode(&find(svc, ctx, &input.deployment_strategy_id).await?)
+    let mut tx = svc.store.read(&ctx.account).await?;
+    encode(&find(&mut *tx, &input.deployment_strategy_id).await?)
 }
 
 #[derive(Debug, Deserialize)]

@@ -534,7 +534,7 @@ pub async fn start_deployment(
             profile.location_uri
         )));
     }
-    let strategy = deployment_strategies::find(svc, ctx, &input.deployment_strategy_id).await?;
+    let strategy = deployment_strategies::find(&mut *tx, &input.deployment_strategy_id).await?;
     let version_rec =
         resolve_version(&mut *tx, &app_id, &profile_id, &input.configuration_version).await?;
     let version: super::hosted_versions::HostedConfigurationVersion = decode(&version_rec)?;

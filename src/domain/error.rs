@@ -134,6 +134,10 @@ impl Error {
 
 impl From<crate::store::StoreError> for Error {
     fn from(e: crate::store::StoreError) -> Self {
+        if e.is_unavailable() {
+            // Said plainly in the log line the wire layer writes for every internal error.
+            return Error::Internal(format!("database unavailable: {e}"));
+        }
         Error::Internal(e.to_string())
     }
 }

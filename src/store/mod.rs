@@ -7,6 +7,8 @@
 //! reads them. Both backends run the same SQL text (`?` placeholders are rewritten for
 //! PostgreSQL), which keeps their behaviour identical by construction.
 
+pub mod guard;
+mod lane;
 mod migrations;
 mod sql;
 
@@ -23,8 +25,28 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("stored record is corrupt: {0}")]
     Corrupt(String),
+    /// The group commit this write took part in failed (every write of the batch is undone).
+    #[error("write batch failed: {0}")]
+    BatchFailed(String),
     #[error("unsupported database URL {0:?} (use sqlite://PATH or postgres://...)")]
     BadUrl(String),
+}
+
+impl StoreError {
+    /// The database could not be reached (no connection in time, connection lost), as
+    /// opposed to a query that failed on a working connection.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Db(
+                sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::WorkerCrashed
+            )
+        )
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -2,7 +2,9 @@
 //! `impl_tx!` macro instantiates it for each sqlx driver (sqlx's generic executor bounds are
 //! far harder to read than two expansions of the same code).
 
+use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -11,6 +13,8 @@ use sqlx::sqlite::{
 };
 use sqlx::Row;
 
+use super::guard::{self, Held};
+use super::lane::{Lane, Unit};
 use super::migrations::{ddl, MIGRATIONS};
 use super::{
     AttrFilter, DynStore, Job, Kind, ListQuery, Record, Store, StoreError, StoreResult, Tx,
@@ -53,6 +57,39 @@ fn pg(sql: &str) -> String {
         }
     }
     out
+}
+
+/// How long a request waits for a database connection before it fails: long enough for its
+/// turn under load (transactions last milliseconds), short enough that an unreachable
+/// database is reported promptly instead of stalling the caller.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// A transaction's connection: a pooled read-only snapshot, or a unit of a write lane.
+enum Conn<DB: sqlx::Database>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    Read(sqlx::Transaction<'static, DB>),
+    Write(Unit<DB>),
+}
+
+impl<DB: sqlx::Database> Conn<DB>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    fn get(&mut self) -> StoreResult<&mut DB::Connection> {
+        match self {
+            Conn::Read(tx) => Ok(&mut **tx),
+            Conn::Write(unit) => unit.conn(),
+        }
+    }
+
+    async fn commit(self) -> StoreResult<()> {
+        match self {
+            Conn::Read(tx) => Ok(tx.commit().await?),
+            Conn::Write(unit) => unit.commit().await,
+        }
+    }
 }
 
 fn kind_from_str(s: &str) -> StoreResult<Kind> {
@@ -99,11 +136,20 @@ fn list_sql(q: &ListQuery<'_>) -> String {
 macro_rules! impl_tx {
     ($name:ident, $db:ty, $rewrite:expr) => {
         pub struct $name {
-            tx: sqlx::Transaction<'static, $db>,
+            conn: Conn<$db>,
             account: String,
+            _held: Held,
         }
 
         impl $name {
+            fn new(conn: Conn<$db>, account: &str) -> Self {
+                $name {
+                    conn,
+                    account: account.to_string(),
+                    _held: guard::hold(),
+                }
+            }
+
             fn sql(text: &str) -> String {
                 ($rewrite)(text)
             }
@@ -149,7 +195,7 @@ macro_rules! impl_tx {
                     .bind(&self.account)
                     .bind(kind.as_str())
                     .bind(id)
-                    .fetch_optional(&mut *self.tx)
+                    .fetch_optional(self.conn.get()?)
                     .await?;
                 row.as_ref().map(Self::record).transpose()
             }
@@ -171,7 +217,7 @@ macro_rules! impl_tx {
                 let rows = query
                     .bind(after)
                     .bind(q.limit)
-                    .fetch_all(&mut *self.tx)
+                    .fetch_all(self.conn.get()?)
                     .await?;
                 rows.iter().map(Self::record).collect()
             }
@@ -187,7 +233,7 @@ macro_rules! impl_tx {
                 if let Some(p) = parent {
                     query = query.bind(p);
                 }
-                let row = query.fetch_one(&mut *self.tx).await?;
+                let row = query.fetch_one(self.conn.get()?).await?;
                 Ok(row.try_get::<i64, _>("n")?)
             }
 
@@ -207,7 +253,7 @@ macro_rules! impl_tx {
                     .bind(rec.body.to_string())
                     .bind(serde_json::to_string(&rec.tags).unwrap_or_else(|_| "{}".into()))
                     .bind(rec.created_at)
-                    .execute(&mut *self.tx)
+                    .execute(self.conn.get()?)
                     .await?;
                 Ok(rec)
             }
@@ -223,7 +269,7 @@ macro_rules! impl_tx {
                     .bind(&self.account)
                     .bind(rec.kind.as_str())
                     .bind(&rec.id)
-                    .execute(&mut *self.tx)
+                    .execute(self.conn.get()?)
                     .await?;
                 Ok(())
             }
@@ -234,7 +280,7 @@ macro_rules! impl_tx {
                     .bind(&self.account)
                     .bind(kind.as_str())
                     .bind(id)
-                    .execute(&mut *self.tx)
+                    .execute(self.conn.get()?)
                     .await?;
                 Ok(done.rows_affected() > 0)
             }
@@ -248,7 +294,7 @@ macro_rules! impl_tx {
                 let row = sqlx::query(&sql)
                     .bind(&self.account)
                     .bind(name)
-                    .fetch_one(&mut *self.tx)
+                    .fetch_one(self.conn.get()?)
                     .await?;
                 Ok(row.try_get::<i64, _>("value")?)
             }
@@ -262,7 +308,7 @@ macro_rules! impl_tx {
                     .bind(&self.account)
                     .bind(key)
                     .bind(bytes)
-                    .execute(&mut *self.tx)
+                    .execute(self.conn.get()?)
                     .await?;
                 Ok(())
             }
@@ -272,7 +318,7 @@ macro_rules! impl_tx {
                 let row = sqlx::query(&sql)
                     .bind(&self.account)
                     .bind(key)
-                    .fetch_optional(&mut *self.tx)
+                    .fetch_optional(self.conn.get()?)
                     .await?;
                 Ok(row.map(|r| r.try_get::<Vec<u8>, _>("data")).transpose()?)
             }
@@ -282,7 +328,7 @@ macro_rules! impl_tx {
                 sqlx::query(&sql)
                     .bind(&self.account)
                     .bind(key)
-                    .execute(&mut *self.tx)
+                    .execute(self.conn.get()?)
                     .await?;
                 Ok(())
             }
@@ -299,7 +345,7 @@ macro_rules! impl_tx {
                     .bind(id)
                     .bind(due_at)
                     .bind(payload)
-                    .execute(&mut *self.tx)
+                    .execute(self.conn.get()?)
                     .await?;
                 Ok(())
             }
@@ -312,7 +358,7 @@ macro_rules! impl_tx {
                     .bind(&self.account)
                     .bind(kind)
                     .bind(id)
-                    .fetch_optional(&mut *self.tx)
+                    .fetch_optional(self.conn.get()?)
                     .await?;
                 row.as_ref().map(Self::job).transpose()
             }
@@ -323,14 +369,16 @@ macro_rules! impl_tx {
                     .bind(&self.account)
                     .bind(kind)
                     .bind(id)
-                    .execute(&mut *self.tx)
+                    .execute(self.conn.get()?)
                     .await?;
                 Ok(())
             }
 
             async fn commit(self: Box<Self>) -> StoreResult<()> {
-                self.tx.commit().await?;
-                Ok(())
+                let this = *self;
+                let result = this.conn.commit().await;
+                drop(this._held);
+                result
             }
         }
     };
@@ -340,13 +388,17 @@ impl_tx!(SqliteTx, sqlx::Sqlite, |s: &str| s.to_string());
 impl_tx!(PgTx, sqlx::Postgres, pg);
 
 pub enum SqlStore {
-    /// One writer connection (SQLite allows one writer; queuing in the pool avoids
-    /// SQLITE_BUSY) and a pool of readers, which WAL mode lets run beside it.
+    /// SQLite allows one writer: every write runs on the one write lane (group commit over
+    /// its single connection); reads use a pool of read-only connections beside it (WAL).
     Sqlite {
-        writer: SqlitePool,
+        lane: Arc<Lane<sqlx::Sqlite>>,
         readers: SqlitePool,
     },
-    Postgres(PgPool),
+    /// Reads and write lanes (one per account, created on first write) share one pool.
+    Postgres {
+        pool: PgPool,
+        lanes: Mutex<HashMap<String, Arc<Lane<sqlx::Postgres>>>>,
+    },
 }
 
 /// Opens (creating if needed) the database named by `url` and applies pending migrations.
@@ -357,19 +409,23 @@ pub async fn connect(url: &str) -> StoreResult<DynStore> {
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a committed write survives kill -9 and power loss alike.
             .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
+            // Only another process can make SQLite busy (this one has a single writer).
+            .busy_timeout(ACQUIRE_TIMEOUT)
             .foreign_keys(true);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(opts.clone())
             .await?;
         // Migrate before the readers open, so they see the schema.
         migrate_sqlite(&writer).await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(4)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(opts.read_only(true))
             .await?;
-        SqlStore::Sqlite { writer, readers }
+        let lane = Lane::new(writer, "BEGIN IMMEDIATE", None, ACQUIRE_TIMEOUT, true);
+        SqlStore::Sqlite { lane, readers }
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         // A node that stops mid-transaction (paused, partitioned) must not hold the account's
         // write lock for long: PostgreSQL aborts such a transaction after 5 s.
@@ -377,15 +433,49 @@ pub async fn connect(url: &str) -> StoreResult<DynStore> {
             .options([("idle_in_transaction_session_timeout", "5s")]);
         let pool = PgPoolOptions::new()
             .max_connections(10)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(opts)
             .await?;
         migrate_pg(&pool).await?;
-        SqlStore::Postgres(pool)
+        SqlStore::Postgres {
+            pool,
+            lanes: Mutex::new(HashMap::new()),
+        }
     } else {
         return Err(StoreError::BadUrl(url.to_string()));
     };
     Ok(std::sync::Arc::new(store))
+}
+
+/// Bumping this row takes its lock until commit: the write batches of one account queue
+/// here across nodes, so quota, uniqueness and existence checks cannot race.
+fn pg_account_lock_sql(account: &str) -> String {
+    // A literal, not a bind: lane statements take no parameters. Quotes are doubled
+    // (standard_conforming_strings is on by default since PostgreSQL 9.1).
+    let account = account.replace('\'', "''");
+    format!(
+        "INSERT INTO counters (account, name, value) VALUES ('{account}', 'writes', 1) \
+         ON CONFLICT (account, name) DO UPDATE SET value = counters.value + 1"
+    )
+}
+
+impl SqlStore {
+    fn pg_lane(&self, account: &str) -> Option<Arc<Lane<sqlx::Postgres>>> {
+        let SqlStore::Postgres { pool, lanes } = self else {
+            return None;
+        };
+        let mut lanes = lanes.lock().ok()?;
+        let lane = lanes.entry(account.to_string()).or_insert_with(|| {
+            Lane::new(
+                pool.clone(),
+                "BEGIN",
+                Some(pg_account_lock_sql(account)),
+                ACQUIRE_TIMEOUT,
+                false,
+            )
+        });
+        Some(lane.clone())
+    }
 }
 
 const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -444,39 +534,31 @@ async fn migrate_pg(pool: &PgPool) -> StoreResult<()> {
 #[async_trait::async_trait]
 impl Store for SqlStore {
     async fn read(&self, account: &str) -> StoreResult<Box<dyn Tx>> {
+        guard::check("Store::read");
         Ok(match self {
-            SqlStore::Sqlite { readers, .. } => Box::new(SqliteTx {
-                tx: readers.begin().await?,
-                account: account.to_string(),
-            }),
-            SqlStore::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                    .execute(&mut *tx)
+            SqlStore::Sqlite { readers, .. } => {
+                Box::new(SqliteTx::new(Conn::Read(readers.begin().await?), account))
+            }
+            SqlStore::Postgres { pool, .. } => {
+                let tx = pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                     .await?;
-                Box::new(PgTx {
-                    tx,
-                    account: account.to_string(),
-                })
+                Box::new(PgTx::new(Conn::Read(tx), account))
             }
         })
     }
 
     async fn write(&self, account: &str) -> StoreResult<Box<dyn Tx>> {
+        guard::check("Store::write");
         Ok(match self {
-            SqlStore::Sqlite { writer, .. } => Box::new(SqliteTx {
-                tx: writer.begin().await?,
-                account: account.to_string(),
-            }),
-            SqlStore::Postgres(pool) => {
-                let mut tx = PgTx {
-                    tx: pool.begin().await?,
-                    account: account.to_string(),
-                };
-                // Bumping this row takes its lock until commit: writers of one account queue
-                // here, so quota, uniqueness and existence checks cannot race (on any node).
-                tx.next_counter("writes").await?;
-                Box::new(tx)
+            SqlStore::Sqlite { lane, .. } => {
+                Box::new(SqliteTx::new(Conn::Write(lane.begin().await?), account))
+            }
+            SqlStore::Postgres { .. } => {
+                let lane = self
+                    .pg_lane(account)
+                    .ok_or_else(|| StoreError::Corrupt("write lanes unavailable".into()))?;
+                Box::new(PgTx::new(Conn::Write(lane.begin().await?), account))
             }
         })
     }
@@ -489,9 +571,12 @@ impl Store for SqlStore {
         lease_ms: i64,
         limit: i64,
     ) -> StoreResult<Vec<Job>> {
+        guard::check("Store::claim_jobs");
         let until = now + lease_ms;
         match self {
-            SqlStore::Sqlite { writer, .. } => {
+            SqlStore::Sqlite { lane, .. } => {
+                // Through the write lane: SQLite has one writer connection, and it is the lane's.
+                let mut unit = lane.begin().await?;
                 let sql = claim_sql(false);
                 let rows = sqlx::query(&sql)
                     .bind(owner)
@@ -500,11 +585,13 @@ impl Store for SqlStore {
                     .bind(now)
                     .bind(now)
                     .bind(limit)
-                    .fetch_all(writer)
+                    .fetch_all(unit.conn()?)
                     .await?;
-                rows.iter().map(SqliteTx::job).collect()
+                let jobs = rows.iter().map(SqliteTx::job).collect::<StoreResult<_>>()?;
+                unit.commit().await?;
+                Ok(jobs)
             }
-            SqlStore::Postgres(pool) => {
+            SqlStore::Postgres { pool, .. } => {
                 let sql = pg(&claim_sql(true));
                 let rows = sqlx::query(&sql)
                     .bind(owner)
@@ -521,6 +608,7 @@ impl Store for SqlStore {
     }
 
     async fn next_due(&self, now: i64) -> StoreResult<Option<i64>> {
+        guard::check("Store::next_due");
         let sql = "SELECT MIN(due_at) AS d FROM jobs WHERE lease_until IS NULL OR lease_until < ?";
         let row = match self {
             SqlStore::Sqlite { readers, .. } => sqlx::query(sql)
@@ -528,7 +616,7 @@ impl Store for SqlStore {
                 .fetch_one(readers)
                 .await?
                 .try_get::<Option<i64>, _>("d")?,
-            SqlStore::Postgres(pool) => sqlx::query(&pg(sql))
+            SqlStore::Postgres { pool, .. } => sqlx::query(&pg(sql))
                 .bind(now)
                 .fetch_one(pool)
                 .await?
@@ -538,7 +626,8 @@ impl Store for SqlStore {
     }
 
     async fn publish(&self, message: &str) -> StoreResult<()> {
-        if let SqlStore::Postgres(pool) = self {
+        guard::check("Store::publish");
+        if let SqlStore::Postgres { pool, .. } = self {
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(CHANGE_CHANNEL)
                 .bind(message)
@@ -549,7 +638,7 @@ impl Store for SqlStore {
     }
 
     async fn subscribe(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<String>>> {
-        let SqlStore::Postgres(pool) = self else {
+        let SqlStore::Postgres { pool, .. } = self else {
             return Ok(None);
         };
         let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
@@ -577,7 +666,7 @@ impl Store for SqlStore {
     fn backend(&self) -> &'static str {
         match self {
             SqlStore::Sqlite { .. } => "sqlite",
-            SqlStore::Postgres(_) => "postgres",
+            SqlStore::Postgres { .. } => "postgres",
         }
     }
 }

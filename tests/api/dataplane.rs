@@ -39,7 +39,7 @@ fn data_client(server: &Server) -> data::Client {
     data_client_for(server.endpoint())
 }
 
-fn data_client_for(endpoint: &str) -> data::Client {
+pub(crate) fn data_client_for(endpoint: &str) -> data::Client {
     data_client_with_keys(endpoint, "AKIDTESTTESTTESTTEST", "test-secret-key")
 }
 

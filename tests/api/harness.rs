@@ -446,8 +446,11 @@ impl Server {
         if !self.args.iter().any(|a| a == "--listen") {
             child.args(["--listen", "127.0.0.1:0"]);
         }
+        // A test may point the server elsewhere (e.g. through a proxy to the same database).
+        if !self.args.iter().any(|a| a == "--database") {
+            child.args(["--database", &self.db.url]);
+        }
         child
-            .args(["--database", &self.db.url])
             .args(&self.args)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -617,8 +620,17 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill9();
+        // The debug build's one-connection guard (src/store/guard.rs) panics inside the server;
+        // a request or engine pass that tripped it must fail the test that caused it.
+        let logs = self.logs();
+        if !std::thread::panicking() && logs.contains(GUARD_TRIPPED) {
+            panic!("the server broke the one-connection rule; stderr:\n{logs}");
+        }
     }
 }
+
+/// What the server logs when a task holding a store transaction asks for another connection.
+pub const GUARD_TRIPPED: &str = "already holds a store transaction";
 
 /// An SDK client for `endpoint` with static credentials, us-east-1 and retries disabled.
 pub fn client_for(endpoint: &str) -> Client {

@@ -20,6 +20,7 @@ mod extensions;
 mod hosted_versions;
 mod operator;
 mod pagination;
+mod parallel;
 mod persistence;
 mod profiles;
 mod settings;

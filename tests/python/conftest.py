@@ -23,6 +23,8 @@ from botocore.config import Config
 REPO = Path(__file__).resolve().parents[2]
 LISTENING = re.compile(r"appconfigd listening on (https?://127\.0\.0\.1:\d+)")
 START_TIMEOUT = 30
+# What the server logs when a task holding a store transaction asks for another connection.
+GUARD_TRIPPED = "already holds a store transaction"
 
 # Credentials and region for every client; the server does not check signatures.
 AWS_ENV = {
@@ -153,6 +155,12 @@ def start_server(appconfigd_bin, tmp_path_factory):
     yield start
     for s in servers:
         s.stop()
+    # The debug build's one-connection guard (src/store/guard.rs) panics inside the server;
+    # any server that logged it fails the session.
+    tripped = [s.log_path for s in servers
+               if GUARD_TRIPPED in s.log_path.read_text(errors="replace")]
+    if tripped:
+        pytest.fail(f"a server broke the one-connection rule; see {tripped}")
 
 
 @pytest.fixture(scope="session")
