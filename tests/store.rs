@@ -249,3 +249,17 @@ async fn a_second_connection_while_holding_one_fails_loudly() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_says_whether_there_was_a_record() {
+    let f = fresh().await;
+    let mut tx = f.store.write("acct").await.unwrap();
+    tx.insert(app("a")).await.unwrap();
+    tx.commit().await.unwrap();
+    for expected in [true, false] {
+        // Each delete opens a unit of its own (on SQLite its savepoint rides with the DELETE).
+        let mut tx = f.store.write("acct").await.unwrap();
+        assert_eq!(tx.delete(Kind::Application, "a").await.unwrap(), expected);
+        tx.commit().await.unwrap();
+    }
+}

@@ -645,8 +645,8 @@ pub async fn start_deployment(
         encode(&dep)?,
     );
     rec.tags = input.tags;
-    tx.insert(rec).await?;
-    tx.put_content(&content_key(&key), &content).await?;
+    tx.insert_with_content(rec, &content_key(&key), &content)
+        .await?;
     set_environment_state(&mut *tx, &app_id, &env_id, "Deploying").await?;
     enqueue_calls(&mut *tx, &key, &start_calls, now).await?;
     tx.put_job(JOB_KIND, &key, now, "{}").await?;

@@ -89,12 +89,12 @@ pub async fn create_hosted_configuration_version(
             profile.location_uri
         )));
     }
-    let latest = latest_version(&mut *tx, &app_id, &profile_id).await?;
-    let latest_number = latest
-        .as_ref()
-        .and_then(|r| r.body["VersionNumber"].as_i64())
-        .unwrap_or(0);
+    // Only an optimistic-lock check needs the newest version (one query fewer otherwise).
     if let Some(expected) = input.latest_version_number {
+        let latest_number = latest_version(&mut *tx, &app_id, &profile_id)
+            .await?
+            .and_then(|r| r.body["VersionNumber"].as_i64())
+            .unwrap_or(0);
         if expected != latest_number {
             return Err(Error::Conflict(format!(
                 "LatestVersionNumber {expected} does not match the latest hosted configuration version {latest_number} of configuration profile {profile_id}."
@@ -146,8 +146,7 @@ pub async fn create_hosted_configuration_version(
         encode(&version)?,
     );
     rec.attr = input.version_label;
-    let rec = tx.insert(rec).await?;
-    tx.put_content(&key, &content).await?;
+    let rec = tx.insert_with_content(rec, &key, &content).await?;
     tx.commit().await?;
     Ok((rec.body, content))
 }

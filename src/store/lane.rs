@@ -11,7 +11,15 @@
 //!
 //! The lane never leaves a transaction open while nobody is queued: every unit that ends
 //! schedules a flush, and the flush returns the connection to the pool.
+//!
+//! Round trips on the lane are what bound its throughput (every statement waits for the one
+//! before it), so the lane spends as few as it can: a committing unit leaves its savepoint
+//! open instead of releasing it (savepoints nest), on SQLite the savepoint travels with the
+//! unit's first statement, and a batch remembers the records its units read or wrote, which
+//! stay valid while it holds the write lock. A batch takes at most `MAX_UNITS` units, which bounds
+//! both its nesting and how long a commit can be put off.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,19 +27,35 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Database, Executor, Pool};
 use tokio::sync::{oneshot, Mutex, OwnedMutexGuard};
 
-use super::{StoreError, StoreResult};
+use super::{Kind, Record, StoreError, StoreResult};
 
 /// Outcome of the shared commit, told to every unit that took part.
 type Outcome = Result<(), Arc<str>>;
+
+/// Records read or written in the open batch, by (account, kind, id); `None`: known absent.
+type Cache = HashMap<(String, Kind, String), Option<Record>>;
+
+/// Units per batch, at most (PostgreSQL keeps up to 64 subtransactions per backend cheaply).
+const MAX_UNITS: usize = 48;
 
 pub struct Batch<DB: Database> {
     conn: Option<PoolConnection<DB>>,
     /// The shared transaction is open.
     open: bool,
-    /// A unit's savepoint is open (its holder went away without committing).
-    in_unit: bool,
-    /// Units whose savepoint was released, waiting for the shared commit.
+    /// The savepoint of the unit holding the lock (or last holding it, if it went away
+    /// without committing). Names are unique in a batch (`u1`, `u2`, …), so rolling back to
+    /// one that was never made fails instead of undoing an earlier unit.
+    in_unit: Option<String>,
+    /// The open unit's savepoint is still to be made, by its first statement (see
+    /// `Unit::savepoint_prefix`).
+    savepoint_pending: bool,
+    /// Units that committed, waiting for the shared commit.
     committers: Vec<oneshot::Sender<Outcome>>,
+    /// Units begun in the open batch.
+    units: usize,
+    /// A flush task is queued on the lock (one per batch is enough).
+    flush_pending: bool,
+    cache: Cache,
 }
 
 pub struct Lane<DB: Database> {
@@ -43,6 +67,9 @@ pub struct Lane<DB: Database> {
     acquire_timeout: Duration,
     /// Keep the connection between batches (SQLite: the lane is the pool's only user).
     keep_conn: bool,
+    /// Send a unit's `SAVEPOINT` with its first statement, saving a round trip (SQLite runs
+    /// several statements in one call; PostgreSQL's extended protocol does not).
+    fold_savepoint: bool,
 }
 
 /// One write transaction: the lane's lock and its connection, inside a savepoint.
@@ -64,19 +91,25 @@ where
         lock_sql: Option<String>,
         acquire_timeout: Duration,
         keep_conn: bool,
+        fold_savepoint: bool,
     ) -> Arc<Self> {
         Arc::new(Lane {
             pool,
             state: Arc::new(Mutex::new(Batch {
                 conn: None,
                 open: false,
-                in_unit: false,
+                in_unit: None,
+                savepoint_pending: false,
                 committers: Vec::new(),
+                units: 0,
+                flush_pending: false,
+                cache: Cache::new(),
             })),
             begin_sql,
             lock_sql,
             acquire_timeout,
             keep_conn,
+            fold_savepoint,
         })
     }
 
@@ -84,50 +117,54 @@ where
     pub async fn begin(self: &Arc<Self>) -> StoreResult<Unit<DB>> {
         let mut g = self.state.clone().lock_owned().await;
         self.discard_open_unit(&mut g).await;
+        if g.units >= MAX_UNITS {
+            self.commit_batch(&mut g).await;
+        }
         if g.conn.is_none() {
             let conn = tokio::time::timeout(self.acquire_timeout, self.pool.acquire())
                 .await
                 .map_err(|_| StoreError::Db(sqlx::Error::PoolTimedOut))??;
             g.conn = Some(conn);
         }
+        g.units += 1;
+        let name = format!("u{}", g.units);
+        // What must run before the unit's own statements, sent as one round trip (plain
+        // statements without parameters): BEGIN and the lock for a new batch, the savepoint.
+        let mut lead: Vec<String> = Vec::new();
         if !g.open {
-            if let Err(e) = self.open_batch(&mut g).await {
+            lead.push(self.begin_sql.to_string());
+            lead.extend(self.lock_sql.clone());
+        }
+        if self.fold_savepoint {
+            g.savepoint_pending = true;
+        } else {
+            lead.push(format!("SAVEPOINT {name}"));
+        }
+        if !lead.is_empty() {
+            if let Err(e) = exec(&mut g, &lead.join("; ")).await {
                 abort(&mut g, &e);
                 return Err(e);
             }
+            g.open = true;
         }
-        if let Err(e) = exec(&mut g, "SAVEPOINT unit").await {
-            abort(&mut g, &e);
-            return Err(e);
-        }
-        g.in_unit = true;
+        g.in_unit = Some(name);
         Ok(Unit {
             lane: self.clone(),
             guard: Some(g),
         })
     }
 
-    async fn open_batch(&self, g: &mut Batch<DB>) -> StoreResult<()> {
-        exec(g, self.begin_sql).await?;
-        g.open = true;
-        if let Some(sql) = &self.lock_sql {
-            exec(g, sql).await?;
-        }
-        Ok(())
-    }
-
     /// Rolls back a unit whose holder dropped it; a failure there ends the whole batch.
     async fn discard_open_unit(&self, g: &mut Batch<DB>) {
-        if !g.in_unit {
+        let Some(name) = g.in_unit.take() else {
             return;
+        };
+        // What the abandoned unit wrote may be cached; forget everything rather than track it.
+        g.cache.clear();
+        if std::mem::take(&mut g.savepoint_pending) {
+            return; // It ran no statement: nothing to undo.
         }
-        g.in_unit = false;
-        let r = async {
-            exec(g, "ROLLBACK TO SAVEPOINT unit").await?;
-            exec(g, "RELEASE SAVEPOINT unit").await
-        }
-        .await;
-        if let Err(e) = r {
+        if let Err(e) = exec(g, &format!("ROLLBACK TO SAVEPOINT {name}")).await {
             abort(g, &e);
         }
     }
@@ -135,26 +172,40 @@ where
     /// Commits the shared transaction (if open), tells its units, returns the connection.
     async fn flush(&self) {
         let mut g = self.state.clone().lock_owned().await;
+        g.flush_pending = false;
         self.discard_open_unit(&mut g).await;
-        if g.open {
-            match exec(&mut g, "COMMIT").await {
-                Ok(()) => {
-                    g.open = false;
-                    for c in g.committers.drain(..) {
-                        let _ = c.send(Ok(()));
-                    }
-                }
-                Err(e) => abort(&mut g, &e),
-            }
-        }
+        self.commit_batch(&mut g).await;
         // Idle lanes hold no connection (a PostgreSQL lane per account would otherwise pin one).
         if !self.keep_conn {
             g.conn = None;
         }
     }
 
-    fn schedule_flush(self: &Arc<Self>) {
+    async fn commit_batch(&self, g: &mut Batch<DB>) {
+        if !g.open {
+            return;
+        }
+        match exec(g, "COMMIT").await {
+            Ok(()) => {
+                g.open = false;
+                g.units = 0;
+                g.cache.clear();
+                for c in g.committers.drain(..) {
+                    let _ = c.send(Ok(()));
+                }
+            }
+            Err(e) => abort(g, &e),
+        }
+    }
+
+    /// Queues a flush behind whoever waits for the lock now, unless one is queued already.
+    /// Call with the lock held (so `flush_pending` is exact), just before releasing it.
+    fn schedule_flush(self: &Arc<Self>, g: &mut Batch<DB>) {
+        if g.flush_pending {
+            return;
+        }
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            g.flush_pending = true;
             let lane = self.clone();
             rt.spawn(async move { lane.flush().await });
         }
@@ -186,7 +237,10 @@ fn abort<DB: Database>(g: &mut Batch<DB>, e: &StoreError) {
         conn.close_on_drop();
     }
     g.open = false;
-    g.in_unit = false;
+    g.in_unit = None;
+    g.savepoint_pending = false;
+    g.units = 0;
+    g.cache.clear();
 }
 
 impl<DB: Database> Unit<DB>
@@ -201,23 +255,49 @@ where
             .ok_or_else(|| StoreError::Corrupt("write unit has no connection".into()))
     }
 
+    /// `SAVEPOINT uN; ` to put in front of the unit's first statement, if its savepoint is
+    /// still to be made (the lane folds savepoints; see `Lane::fold_savepoint`).
+    pub fn savepoint_prefix(&mut self) -> Option<String> {
+        let g = self.guard.as_mut()?;
+        if !std::mem::take(&mut g.savepoint_pending) {
+            return None;
+        }
+        g.in_unit.as_ref().map(|name| format!("SAVEPOINT {name}; "))
+    }
+
+    /// What the open batch knows of a record: `Some(None)` known absent, `None` unknown.
+    pub fn cached(&mut self, account: &str, kind: Kind, id: &str) -> Option<Option<Record>> {
+        let g = self.guard.as_mut()?;
+        g.cache
+            .get(&(account.to_string(), kind, id.to_string()))
+            .cloned()
+    }
+
+    pub fn remember(&mut self, account: &str, kind: Kind, id: &str, rec: Option<Record>) {
+        if let Some(g) = self.guard.as_mut() {
+            g.cache
+                .insert((account.to_string(), kind, id.to_string()), rec);
+        }
+    }
+
+    pub fn forget(&mut self, account: &str, kind: Kind, id: &str) {
+        if let Some(g) = self.guard.as_mut() {
+            g.cache.remove(&(account.to_string(), kind, id.to_string()));
+        }
+    }
+
     /// Makes the unit's writes part of the shared transaction and waits until that is
-    /// durably committed.
+    /// durably committed. The savepoint stays open (see the module doc).
     pub async fn commit(mut self) -> StoreResult<()> {
         let Some(mut g) = self.guard.take() else {
             return Err(StoreError::Corrupt("write unit already ended".into()));
         };
-        if let Err(e) = exec(&mut g, "RELEASE SAVEPOINT unit").await {
-            abort(&mut g, &e);
-            drop(g);
-            self.lane.schedule_flush();
-            return Err(e);
-        }
-        g.in_unit = false;
+        g.in_unit = None;
+        g.savepoint_pending = false;
         let (tx, rx) = oneshot::channel();
         g.committers.push(tx);
+        self.lane.schedule_flush(&mut g);
         drop(g);
-        self.lane.schedule_flush();
         match rx.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(msg)) => Err(StoreError::BatchFailed(msg.to_string())),
@@ -235,11 +315,8 @@ where
     fn drop(&mut self) {
         // Dropped without commit: the savepoint stays marked open; whoever takes the lane
         // next (at the latest the flush scheduled here) rolls it back first.
-        if self.guard.take().is_some() {
-            if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                let lane = self.lane.clone();
-                rt.spawn(async move { lane.flush().await });
-            }
+        if let Some(mut g) = self.guard.take() {
+            self.lane.schedule_flush(&mut g);
         }
     }
 }

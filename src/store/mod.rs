@@ -143,6 +143,13 @@ pub trait Tx: Send {
     async fn count(&mut self, kind: Kind, parent: Option<&str>) -> StoreResult<i64>;
     /// Inserts a new record, assigning `seq` and `created_at`; returns the stored record.
     async fn insert(&mut self, rec: Record) -> StoreResult<Record>;
+    /// `insert`, then `put_content(key, bytes)`, in as few round trips as the backend allows.
+    async fn insert_with_content(
+        &mut self,
+        rec: Record,
+        key: &str,
+        bytes: &[u8],
+    ) -> StoreResult<Record>;
     /// Replaces body, attr and tags of an existing record.
     async fn update(&mut self, rec: &Record) -> StoreResult<()>;
     async fn delete(&mut self, kind: Kind, id: &str) -> StoreResult<bool>;

@@ -90,6 +90,72 @@ where
             Conn::Write(unit) => unit.commit().await,
         }
     }
+
+    /// A write unit's batch cache (a read snapshot has none): `Some(None)` is "known absent".
+    fn cached(&mut self, account: &str, kind: Kind, id: &str) -> Option<Option<Record>> {
+        match self {
+            Conn::Read(_) => None,
+            Conn::Write(unit) => unit.cached(account, kind, id),
+        }
+    }
+
+    fn remember(&mut self, account: &str, kind: Kind, id: &str, rec: Option<Record>) {
+        if let Conn::Write(unit) = self {
+            unit.remember(account, kind, id, rec);
+        }
+    }
+
+    fn savepoint_prefix(&mut self) -> Option<String> {
+        match self {
+            Conn::Read(_) => None,
+            Conn::Write(unit) => unit.savepoint_prefix(),
+        }
+    }
+
+    fn forget(&mut self, account: &str, kind: Kind, id: &str) {
+        if let Conn::Write(unit) = self {
+            unit.forget(account, kind, id);
+        }
+    }
+}
+
+/// PostgreSQL: bump the account's `seq` counter, insert the record with it and, optionally, its
+/// content, in one statement (data-modifying CTEs all run, referenced or not).
+fn pg_insert_sql(with_content: bool) -> &'static str {
+    if with_content {
+        "WITH c AS (INSERT INTO counters (account, name, value) VALUES ($1, 'seq', 1) \
+           ON CONFLICT (account, name) DO UPDATE SET value = counters.value + 1 RETURNING value), \
+         r AS (INSERT INTO resources (account, kind, id, parent, seq, attr, body, tags, created_at) \
+           SELECT $1, $2, $3, $4, c.value, $5, $6, $7, $8 FROM c RETURNING seq), \
+         k AS (INSERT INTO contents (account, key, data) VALUES ($1, $9, $10) \
+           ON CONFLICT (account, key) DO UPDATE SET data = excluded.data) \
+         SELECT seq FROM r"
+    } else {
+        "WITH c AS (INSERT INTO counters (account, name, value) VALUES ($1, 'seq', 1) \
+           ON CONFLICT (account, name) DO UPDATE SET value = counters.value + 1 RETURNING value), \
+         r AS (INSERT INTO resources (account, kind, id, parent, seq, attr, body, tags, created_at) \
+           SELECT $1, $2, $3, $4, c.value, $5, $6, $7, $8 FROM c RETURNING seq) \
+         SELECT seq FROM r"
+    }
+}
+
+/// SQLite: the same as `pg_insert_sql`, as statements run in order in one call.
+fn sqlite_insert_sql(with_content: bool) -> &'static str {
+    if with_content {
+        "INSERT INTO counters (account, name, value) VALUES (?, 'seq', 1) \
+           ON CONFLICT (account, name) DO UPDATE SET value = counters.value + 1; \
+         INSERT INTO resources (account, kind, id, parent, seq, attr, body, tags, created_at) \
+           VALUES (?, ?, ?, ?, (SELECT value FROM counters WHERE account = ? AND name = 'seq'), \
+           ?, ?, ?, ?) RETURNING seq; \
+         INSERT INTO contents (account, key, data) VALUES (?, ?, ?) \
+           ON CONFLICT (account, key) DO UPDATE SET data = excluded.data"
+    } else {
+        "INSERT INTO counters (account, name, value) VALUES (?, 'seq', 1) \
+           ON CONFLICT (account, name) DO UPDATE SET value = counters.value + 1; \
+         INSERT INTO resources (account, kind, id, parent, seq, attr, body, tags, created_at) \
+           VALUES (?, ?, ?, ?, (SELECT value FROM counters WHERE account = ? AND name = 'seq'), \
+           ?, ?, ?, ?) RETURNING seq"
+    }
 }
 
 fn kind_from_str(s: &str) -> StoreResult<Kind> {
@@ -134,7 +200,7 @@ fn list_sql(q: &ListQuery<'_>) -> String {
 }
 
 macro_rules! impl_tx {
-    ($name:ident, $db:ty, $rewrite:expr) => {
+    ($name:ident, $db:ty, $rewrite:expr, $postgres:expr) => {
         pub struct $name {
             conn: Conn<$db>,
             account: String,
@@ -142,6 +208,60 @@ macro_rules! impl_tx {
         }
 
         impl $name {
+            /// Inserts `rec` (and, with it, a content blob), assigning `seq` and `created_at`.
+            async fn insert_with(
+                &mut self,
+                mut rec: Record,
+                content: Option<(&str, &[u8])>,
+            ) -> StoreResult<Record> {
+                rec.created_at = now_millis();
+                let tags = serde_json::to_string(&rec.tags).unwrap_or_else(|_| "{}".into());
+                if $postgres {
+                    // One round trip for counter, record and content: on a write lane every
+                    // round trip is paid by each queued writer (see lane.rs).
+                    let sql = pg_insert_sql(content.is_some());
+                    let mut query = sqlx::query(sql)
+                        .bind(&self.account)
+                        .bind(rec.kind.as_str())
+                        .bind(&rec.id)
+                        .bind(&rec.parent)
+                        .bind(&rec.attr)
+                        .bind(rec.body.to_string())
+                        .bind(tags)
+                        .bind(rec.created_at);
+                    if let Some((key, bytes)) = content {
+                        query = query.bind(key).bind(bytes);
+                    }
+                    let row = query.fetch_one(self.conn.get()?).await?;
+                    rec.seq = row.try_get("seq")?;
+                } else {
+                    // SQLite runs the statements of one call in order: one round trip.
+                    let sql = self.sql(sqlite_insert_sql(content.is_some()));
+                    let mut query = sqlx::query(&sql)
+                        .bind(&self.account)
+                        .bind(&self.account)
+                        .bind(rec.kind.as_str())
+                        .bind(&rec.id)
+                        .bind(&rec.parent)
+                        .bind(&self.account)
+                        .bind(&rec.attr)
+                        .bind(rec.body.to_string())
+                        .bind(tags)
+                        .bind(rec.created_at);
+                    if let Some((key, bytes)) = content {
+                        query = query.bind(&self.account).bind(key).bind(bytes);
+                    }
+                    // fetch_all: every statement of the call runs to completion.
+                    let rows = query.fetch_all(self.conn.get()?).await?;
+                    let row = rows
+                        .first()
+                        .ok_or_else(|| StoreError::Corrupt("insert returned no seq".into()))?;
+                    rec.seq = row.try_get("seq")?;
+                }
+                self.conn.remember(&self.account, rec.kind, &rec.id, Some(rec.clone()));
+                Ok(rec)
+            }
+
             fn new(conn: Conn<$db>, account: &str) -> Self {
                 $name {
                     conn,
@@ -150,8 +270,14 @@ macro_rules! impl_tx {
                 }
             }
 
-            fn sql(text: &str) -> String {
-                ($rewrite)(text)
+            /// The statement for this backend, led by the unit's savepoint if that is still
+            /// to be made.
+            fn sql(&mut self, text: &str) -> String {
+                let text = ($rewrite)(text);
+                match self.conn.savepoint_prefix() {
+                    Some(prefix) => prefix + &text,
+                    None => text,
+                }
             }
 
             fn job(row: &<$db as sqlx::Database>::Row) -> StoreResult<Job> {
@@ -188,7 +314,10 @@ macro_rules! impl_tx {
         #[async_trait::async_trait]
         impl Tx for $name {
             async fn get(&mut self, kind: Kind, id: &str) -> StoreResult<Option<Record>> {
-                let sql = Self::sql(&format!(
+                if let Some(known) = self.conn.cached(&self.account, kind, id) {
+                    return Ok(known);
+                }
+                let sql = self.sql(&format!(
                     "SELECT {COLUMNS} FROM resources WHERE account = ? AND kind = ? AND id = ?"
                 ));
                 let row = sqlx::query(&sql)
@@ -197,11 +326,13 @@ macro_rules! impl_tx {
                     .bind(id)
                     .fetch_optional(self.conn.get()?)
                     .await?;
-                row.as_ref().map(Self::record).transpose()
+                let rec = row.as_ref().map(Self::record).transpose()?;
+                self.conn.remember(&self.account, kind, id, rec.clone());
+                Ok(rec)
             }
 
             async fn list(&mut self, q: ListQuery<'_>) -> StoreResult<Vec<Record>> {
-                let sql = Self::sql(&list_sql(&q));
+                let sql = self.sql(&list_sql(&q));
                 let mut query = sqlx::query(&sql).bind(&self.account).bind(q.kind.as_str());
                 if let Some(p) = q.parent {
                     query = query.bind(p);
@@ -228,7 +359,7 @@ macro_rules! impl_tx {
                 } else {
                     "SELECT COUNT(*) AS n FROM resources WHERE account = ? AND kind = ?"
                 };
-                let sql = Self::sql(text);
+                let sql = self.sql(text);
                 let mut query = sqlx::query(&sql).bind(&self.account).bind(kind.as_str());
                 if let Some(p) = parent {
                     query = query.bind(p);
@@ -237,29 +368,21 @@ macro_rules! impl_tx {
                 Ok(row.try_get::<i64, _>("n")?)
             }
 
-            async fn insert(&mut self, mut rec: Record) -> StoreResult<Record> {
-                rec.seq = self.next_counter("seq").await?;
-                rec.created_at = now_millis();
-                let sql = Self::sql(&format!(
-                    "INSERT INTO resources (account, {COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                ));
-                sqlx::query(&sql)
-                    .bind(&self.account)
-                    .bind(rec.kind.as_str())
-                    .bind(&rec.id)
-                    .bind(&rec.parent)
-                    .bind(rec.seq)
-                    .bind(&rec.attr)
-                    .bind(rec.body.to_string())
-                    .bind(serde_json::to_string(&rec.tags).unwrap_or_else(|_| "{}".into()))
-                    .bind(rec.created_at)
-                    .execute(self.conn.get()?)
-                    .await?;
-                Ok(rec)
+            async fn insert(&mut self, rec: Record) -> StoreResult<Record> {
+                self.insert_with(rec, None).await
+            }
+
+            async fn insert_with_content(
+                &mut self,
+                rec: Record,
+                key: &str,
+                bytes: &[u8],
+            ) -> StoreResult<Record> {
+                self.insert_with(rec, Some((key, bytes))).await
             }
 
             async fn update(&mut self, rec: &Record) -> StoreResult<()> {
-                let sql = Self::sql(
+                let sql = self.sql(
                     "UPDATE resources SET attr = ?, body = ?, tags = ? WHERE account = ? AND kind = ? AND id = ?",
                 );
                 sqlx::query(&sql)
@@ -271,22 +394,28 @@ macro_rules! impl_tx {
                     .bind(&rec.id)
                     .execute(self.conn.get()?)
                     .await?;
+                self.conn.forget(&self.account, rec.kind, &rec.id);
                 Ok(())
             }
 
             async fn delete(&mut self, kind: Kind, id: &str) -> StoreResult<bool> {
-                let sql = Self::sql("DELETE FROM resources WHERE account = ? AND kind = ? AND id = ?");
-                let done = sqlx::query(&sql)
+                // RETURNING, not rows_affected: a savepoint sent in the same call (lane.rs)
+                // would add the previous statement's change count to it.
+                let sql = self.sql(
+                    "DELETE FROM resources WHERE account = ? AND kind = ? AND id = ? RETURNING id",
+                );
+                let deleted = sqlx::query(&sql)
                     .bind(&self.account)
                     .bind(kind.as_str())
                     .bind(id)
-                    .execute(self.conn.get()?)
+                    .fetch_all(self.conn.get()?)
                     .await?;
-                Ok(done.rows_affected() > 0)
+                self.conn.remember(&self.account, kind, id, None);
+                Ok(!deleted.is_empty())
             }
 
             async fn next_counter(&mut self, name: &str) -> StoreResult<i64> {
-                let sql = Self::sql(
+                let sql = self.sql(
                     "INSERT INTO counters (account, name, value) VALUES (?, ?, 1) \
                      ON CONFLICT (account, name) DO UPDATE SET value = counters.value + 1 \
                      RETURNING value",
@@ -300,7 +429,7 @@ macro_rules! impl_tx {
             }
 
             async fn put_content(&mut self, key: &str, bytes: &[u8]) -> StoreResult<()> {
-                let sql = Self::sql(
+                let sql = self.sql(
                     "INSERT INTO contents (account, key, data) VALUES (?, ?, ?) \
                      ON CONFLICT (account, key) DO UPDATE SET data = excluded.data",
                 );
@@ -314,7 +443,7 @@ macro_rules! impl_tx {
             }
 
             async fn get_content(&mut self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-                let sql = Self::sql("SELECT data FROM contents WHERE account = ? AND key = ?");
+                let sql = self.sql("SELECT data FROM contents WHERE account = ? AND key = ?");
                 let row = sqlx::query(&sql)
                     .bind(&self.account)
                     .bind(key)
@@ -324,7 +453,7 @@ macro_rules! impl_tx {
             }
 
             async fn delete_content(&mut self, key: &str) -> StoreResult<()> {
-                let sql = Self::sql("DELETE FROM contents WHERE account = ? AND key = ?");
+                let sql = self.sql("DELETE FROM contents WHERE account = ? AND key = ?");
                 sqlx::query(&sql)
                     .bind(&self.account)
                     .bind(key)
@@ -334,7 +463,7 @@ macro_rules! impl_tx {
             }
 
             async fn put_job(&mut self, kind: &str, id: &str, due_at: i64, payload: &str) -> StoreResult<()> {
-                let sql = Self::sql(
+                let sql = self.sql(
                     "INSERT INTO jobs (account, kind, id, due_at, payload) VALUES (?, ?, ?, ?, ?) \
                      ON CONFLICT (account, kind, id) DO UPDATE SET due_at = excluded.due_at, \
                      payload = excluded.payload, lease_owner = NULL, lease_until = NULL",
@@ -351,7 +480,7 @@ macro_rules! impl_tx {
             }
 
             async fn get_job(&mut self, kind: &str, id: &str) -> StoreResult<Option<Job>> {
-                let sql = Self::sql(&format!(
+                let sql = self.sql(&format!(
                     "SELECT {JOB_COLUMNS} FROM jobs WHERE account = ? AND kind = ? AND id = ?"
                 ));
                 let row = sqlx::query(&sql)
@@ -364,7 +493,7 @@ macro_rules! impl_tx {
             }
 
             async fn delete_job(&mut self, kind: &str, id: &str) -> StoreResult<()> {
-                let sql = Self::sql("DELETE FROM jobs WHERE account = ? AND kind = ? AND id = ?");
+                let sql = self.sql("DELETE FROM jobs WHERE account = ? AND kind = ? AND id = ?");
                 sqlx::query(&sql)
                     .bind(&self.account)
                     .bind(kind)
@@ -384,8 +513,8 @@ macro_rules! impl_tx {
     };
 }
 
-impl_tx!(SqliteTx, sqlx::Sqlite, |s: &str| s.to_string());
-impl_tx!(PgTx, sqlx::Postgres, pg);
+impl_tx!(SqliteTx, sqlx::Sqlite, |s: &str| s.to_string(), false);
+impl_tx!(PgTx, sqlx::Postgres, pg, true);
 
 pub enum SqlStore {
     /// SQLite allows one writer: every write runs on the one write lane (group commit over
@@ -424,7 +553,7 @@ pub async fn connect(url: &str) -> StoreResult<DynStore> {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(opts.read_only(true))
             .await?;
-        let lane = Lane::new(writer, "BEGIN IMMEDIATE", None, ACQUIRE_TIMEOUT, true);
+        let lane = Lane::new(writer, "BEGIN IMMEDIATE", None, ACQUIRE_TIMEOUT, true, true);
         SqlStore::Sqlite { lane, readers }
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         // A node that stops mid-transaction (paused, partitioned) must not hold the account's
@@ -471,6 +600,7 @@ impl SqlStore {
                 "BEGIN",
                 Some(pg_account_lock_sql(account)),
                 ACQUIRE_TIMEOUT,
+                false,
                 false,
             )
         });
