@@ -263,3 +263,41 @@ async fn delete_says_whether_there_was_a_record() {
         tx.commit().await.unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn numbers_told_to_committed_writers_survive_their_neighbours_failures() {
+    let f = fresh().await;
+    let mut set = JoinSet::new();
+    for w in 0..32 {
+        let store = f.store.clone();
+        set.spawn(async move {
+            let mut tx = store.write("acct").await.unwrap();
+            let n = tx.next_counter("numbers").await.unwrap();
+            tx.insert(app(&format!("n{n}"))).await.unwrap();
+            if w % 2 == 1 {
+                return None; // Fails after writing: its number must be given back.
+            }
+            tx.commit().await.unwrap();
+            Some(n)
+        });
+    }
+    let mut told = BTreeSet::new();
+    while let Some(r) = set.join_next().await {
+        if let Some(n) = r.unwrap() {
+            assert!(told.insert(n), "number {n} told twice");
+        }
+    }
+    assert_eq!(told, (1..=16).collect(), "numbers are consecutive");
+    let mut tx = f.store.write("acct").await.unwrap();
+    assert_eq!(tx.next_counter("numbers").await.unwrap(), 17);
+    drop(tx);
+    let mut tx = f.store.read("acct").await.unwrap();
+    assert_eq!(tx.count(Kind::Application, None).await.unwrap(), 16);
+    for n in told {
+        assert!(tx
+            .get(Kind::Application, &format!("n{n}"))
+            .await
+            .unwrap()
+            .is_some());
+    }
+}

@@ -115,6 +115,32 @@ impl Record {
     }
 }
 
+/// One write of a transaction, as the SQL store executes it (and a write lane may replay it;
+/// see `lane.rs`).
+#[derive(Debug, Clone)]
+pub enum WriteOp {
+    /// A new record with its `created_at` set (the store assigns `seq`), and optional content.
+    Insert {
+        rec: Record,
+        content: Option<(String, Vec<u8>)>,
+    },
+    Update(Record),
+    Delete(Kind, String),
+    Counter(String),
+    PutContent(String, Vec<u8>),
+    DeleteContent(String),
+    PutJob {
+        kind: String,
+        id: String,
+        due_at: i64,
+        payload: String,
+    },
+    DeleteJob {
+        kind: String,
+        id: String,
+    },
+}
+
 /// How `Tx::list` filters on `Record::attr`.
 #[derive(Debug, Clone)]
 pub enum AttrFilter {

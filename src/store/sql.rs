@@ -14,10 +14,10 @@ use sqlx::sqlite::{
 use sqlx::Row;
 
 use super::guard::{self, Held};
-use super::lane::{Lane, Unit};
+use super::lane::{BoxFuture, Lane, Undo, Unit};
 use super::migrations::{ddl, MIGRATIONS};
 use super::{
-    AttrFilter, DynStore, Job, Kind, ListQuery, Record, Store, StoreError, StoreResult, Tx,
+    AttrFilter, DynStore, Job, Kind, ListQuery, Record, Store, StoreError, StoreResult, Tx, WriteOp,
 };
 
 /// PostgreSQL NOTIFY channel that carries changes between nodes.
@@ -110,6 +110,20 @@ where
             Conn::Read(_) => None,
             Conn::Write(unit) => unit.savepoint_prefix(),
         }
+    }
+
+    fn journal(&mut self, op: &WriteOp) {
+        if let Conn::Write(unit) = self {
+            unit.journal(op);
+        }
+    }
+
+    /// A statement failed: the write unit must be undone rather than committed.
+    fn failed(&mut self, e: impl Into<StoreError>) -> StoreError {
+        if let Conn::Write(unit) = self {
+            unit.taint();
+        }
+        e.into()
     }
 
     fn forget(&mut self, account: &str, kind: Kind, id: &str) {
@@ -208,60 +222,6 @@ macro_rules! impl_tx {
         }
 
         impl $name {
-            /// Inserts `rec` (and, with it, a content blob), assigning `seq` and `created_at`.
-            async fn insert_with(
-                &mut self,
-                mut rec: Record,
-                content: Option<(&str, &[u8])>,
-            ) -> StoreResult<Record> {
-                rec.created_at = now_millis();
-                let tags = serde_json::to_string(&rec.tags).unwrap_or_else(|_| "{}".into());
-                if $postgres {
-                    // One round trip for counter, record and content: on a write lane every
-                    // round trip is paid by each queued writer (see lane.rs).
-                    let sql = pg_insert_sql(content.is_some());
-                    let mut query = sqlx::query(sql)
-                        .bind(&self.account)
-                        .bind(rec.kind.as_str())
-                        .bind(&rec.id)
-                        .bind(&rec.parent)
-                        .bind(&rec.attr)
-                        .bind(rec.body.to_string())
-                        .bind(tags)
-                        .bind(rec.created_at);
-                    if let Some((key, bytes)) = content {
-                        query = query.bind(key).bind(bytes);
-                    }
-                    let row = query.fetch_one(self.conn.get()?).await?;
-                    rec.seq = row.try_get("seq")?;
-                } else {
-                    // SQLite runs the statements of one call in order: one round trip.
-                    let sql = self.sql(sqlite_insert_sql(content.is_some()));
-                    let mut query = sqlx::query(&sql)
-                        .bind(&self.account)
-                        .bind(&self.account)
-                        .bind(rec.kind.as_str())
-                        .bind(&rec.id)
-                        .bind(&rec.parent)
-                        .bind(&self.account)
-                        .bind(&rec.attr)
-                        .bind(rec.body.to_string())
-                        .bind(tags)
-                        .bind(rec.created_at);
-                    if let Some((key, bytes)) = content {
-                        query = query.bind(&self.account).bind(key).bind(bytes);
-                    }
-                    // fetch_all: every statement of the call runs to completion.
-                    let rows = query.fetch_all(self.conn.get()?).await?;
-                    let row = rows
-                        .first()
-                        .ok_or_else(|| StoreError::Corrupt("insert returned no seq".into()))?;
-                    rec.seq = row.try_get("seq")?;
-                }
-                self.conn.remember(&self.account, rec.kind, &rec.id, Some(rec.clone()));
-                Ok(rec)
-            }
-
             fn new(conn: Conn<$db>, account: &str) -> Self {
                 $name {
                     conn,
@@ -270,14 +230,230 @@ macro_rules! impl_tx {
                 }
             }
 
-            /// The statement for this backend, led by the unit's savepoint if that is still
-            /// to be made.
-            fn sql(&mut self, text: &str) -> String {
+            /// The statement for this backend, led by `lead` (a unit's savepoint, lane.rs).
+            fn sql(lead: &Option<String>, text: &str) -> String {
                 let text = ($rewrite)(text);
-                match self.conn.savepoint_prefix() {
-                    Some(prefix) => prefix + &text,
+                match lead {
+                    Some(prefix) => format!("{prefix}{text}"),
                     None => text,
                 }
+            }
+
+            /// Executes one write: the statements behind every write method, and what a
+            /// PostgreSQL lane replays (lane.rs). Returns the value for `Counter`, the new
+            /// `seq` for `Insert`, 1 or 0 (removed or not) for `Delete`, else 0.
+            async fn apply(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                account: &str,
+                lead: Option<String>,
+                op: &WriteOp,
+            ) -> StoreResult<i64> {
+                match op {
+                    WriteOp::Insert { rec, content } => {
+                        let tags =
+                            serde_json::to_string(&rec.tags).unwrap_or_else(|_| "{}".into());
+                        let content = content.as_ref();
+                        // One round trip for counter, record and content: on a write lane every
+                        // round trip is paid by each queued writer.
+                        let (sql, rows) = if $postgres {
+                            let sql = Self::sql(&lead, pg_insert_sql(content.is_some()));
+                            let mut query = sqlx::query(&sql)
+                                .bind(account)
+                                .bind(rec.kind.as_str())
+                                .bind(&rec.id)
+                                .bind(&rec.parent)
+                                .bind(&rec.attr)
+                                .bind(rec.body.to_string())
+                                .bind(tags)
+                                .bind(rec.created_at);
+                            if let Some((key, bytes)) = content {
+                                query = query.bind(key).bind(bytes.as_slice());
+                            }
+                            let rows = query.fetch_all(&mut *conn).await?;
+                            (sql, rows)
+                        } else {
+                            let sql = Self::sql(&lead, sqlite_insert_sql(content.is_some()));
+                            let mut query = sqlx::query(&sql)
+                                .bind(account)
+                                .bind(account)
+                                .bind(rec.kind.as_str())
+                                .bind(&rec.id)
+                                .bind(&rec.parent)
+                                .bind(account)
+                                .bind(&rec.attr)
+                                .bind(rec.body.to_string())
+                                .bind(tags)
+                                .bind(rec.created_at);
+                            if let Some((key, bytes)) = content {
+                                query = query.bind(account).bind(key).bind(bytes.as_slice());
+                            }
+                            // fetch_all: every statement of the call runs to completion.
+                            let rows = query.fetch_all(&mut *conn).await?;
+                            (sql, rows)
+                        };
+                        let row = rows.first().ok_or_else(|| {
+                            StoreError::Corrupt(format!("no seq from {sql:.40}…"))
+                        })?;
+                        Ok(row.try_get("seq")?)
+                    }
+                    WriteOp::Update(rec) => {
+                        let sql = Self::sql(
+                            &lead,
+                            "UPDATE resources SET attr = ?, body = ?, tags = ? \
+                             WHERE account = ? AND kind = ? AND id = ?",
+                        );
+                        sqlx::query(&sql)
+                            .bind(&rec.attr)
+                            .bind(rec.body.to_string())
+                            .bind(
+                                serde_json::to_string(&rec.tags)
+                                    .unwrap_or_else(|_| "{}".into()),
+                            )
+                            .bind(account)
+                            .bind(rec.kind.as_str())
+                            .bind(&rec.id)
+                            .execute(&mut *conn)
+                            .await?;
+                        Ok(0)
+                    }
+                    WriteOp::Delete(kind, id) => {
+                        // RETURNING, not rows_affected: a savepoint sent in the same call
+                        // would add the previous statement's change count to it.
+                        let sql = Self::sql(
+                            &lead,
+                            "DELETE FROM resources WHERE account = ? AND kind = ? AND id = ? \
+                             RETURNING id",
+                        );
+                        let deleted = sqlx::query(&sql)
+                            .bind(account)
+                            .bind(kind.as_str())
+                            .bind(id)
+                            .fetch_all(&mut *conn)
+                            .await?;
+                        Ok(deleted.len().min(1) as i64)
+                    }
+                    WriteOp::Counter(name) => {
+                        let sql = Self::sql(
+                            &lead,
+                            "INSERT INTO counters (account, name, value) VALUES (?, ?, 1) \
+                             ON CONFLICT (account, name) DO UPDATE SET value = counters.value + 1 \
+                             RETURNING value",
+                        );
+                        let row = sqlx::query(&sql)
+                            .bind(account)
+                            .bind(name)
+                            .fetch_one(&mut *conn)
+                            .await?;
+                        Ok(row.try_get::<i64, _>("value")?)
+                    }
+                    WriteOp::PutContent(key, bytes) => {
+                        let sql = Self::sql(
+                            &lead,
+                            "INSERT INTO contents (account, key, data) VALUES (?, ?, ?) \
+                             ON CONFLICT (account, key) DO UPDATE SET data = excluded.data",
+                        );
+                        sqlx::query(&sql)
+                            .bind(account)
+                            .bind(key)
+                            .bind(bytes.as_slice())
+                            .execute(&mut *conn)
+                            .await?;
+                        Ok(0)
+                    }
+                    WriteOp::DeleteContent(key) => {
+                        let sql = Self::sql(
+                            &lead,
+                            "DELETE FROM contents WHERE account = ? AND key = ?",
+                        );
+                        sqlx::query(&sql)
+                            .bind(account)
+                            .bind(key)
+                            .execute(&mut *conn)
+                            .await?;
+                        Ok(0)
+                    }
+                    WriteOp::PutJob {
+                        kind,
+                        id,
+                        due_at,
+                        payload,
+                    } => {
+                        let sql = Self::sql(
+                            &lead,
+                            "INSERT INTO jobs (account, kind, id, due_at, payload) \
+                             VALUES (?, ?, ?, ?, ?) \
+                             ON CONFLICT (account, kind, id) DO UPDATE SET due_at = excluded.due_at, \
+                             payload = excluded.payload, lease_owner = NULL, lease_until = NULL",
+                        );
+                        sqlx::query(&sql)
+                            .bind(account)
+                            .bind(kind)
+                            .bind(id)
+                            .bind(*due_at)
+                            .bind(payload)
+                            .execute(&mut *conn)
+                            .await?;
+                        Ok(0)
+                    }
+                    WriteOp::DeleteJob { kind, id } => {
+                        let sql = Self::sql(
+                            &lead,
+                            "DELETE FROM jobs WHERE account = ? AND kind = ? AND id = ?",
+                        );
+                        sqlx::query(&sql)
+                            .bind(account)
+                            .bind(kind)
+                            .bind(id)
+                            .execute(&mut *conn)
+                            .await?;
+                        Ok(0)
+                    }
+                }
+            }
+
+            /// Replays committed writes after a rollback (PostgreSQL lanes; lane.rs).
+            #[allow(dead_code)] // SQLite lanes undo with savepoints instead.
+            fn replay<'a>(
+                conn: &'a mut <$db as sqlx::Database>::Connection,
+                account: &'a str,
+                ops: &'a [WriteOp],
+            ) -> BoxFuture<'a, StoreResult<()>> {
+                Box::pin(async move {
+                    for op in ops {
+                        Self::apply(&mut *conn, account, None, op).await?;
+                    }
+                    Ok(())
+                })
+            }
+
+            /// Runs a write in this transaction and journals it for the lane.
+            async fn write(&mut self, op: &WriteOp) -> StoreResult<i64> {
+                let lead = self.conn.savepoint_prefix();
+                let result = Self::apply(self.conn.get()?, &self.account, lead, op).await;
+                match result {
+                    Ok(value) => {
+                        self.conn.journal(op);
+                        Ok(value)
+                    }
+                    Err(e) => Err(self.conn.failed(e)),
+                }
+            }
+
+            /// Inserts a record (and its content), returning it with `seq` and `created_at`.
+            async fn insert_op(
+                &mut self,
+                mut rec: Record,
+                content: Option<(String, Vec<u8>)>,
+            ) -> StoreResult<Record> {
+                rec.created_at = now_millis();
+                let op = WriteOp::Insert { rec, content };
+                let seq = self.write(&op).await?;
+                let WriteOp::Insert { mut rec, .. } = op else {
+                    return Err(StoreError::Corrupt("insert lost its record".into()));
+                };
+                rec.seq = seq;
+                self.conn.remember(&self.account, rec.kind, &rec.id, Some(rec.clone()));
+                Ok(rec)
             }
 
             fn job(row: &<$db as sqlx::Database>::Row) -> StoreResult<Job> {
@@ -317,22 +493,24 @@ macro_rules! impl_tx {
                 if let Some(known) = self.conn.cached(&self.account, kind, id) {
                     return Ok(known);
                 }
-                let sql = self.sql(&format!(
-                    "SELECT {COLUMNS} FROM resources WHERE account = ? AND kind = ? AND id = ?"
-                ));
+                let sql = Self::sql(
+                    &self.conn.savepoint_prefix(),
+                    &format!("SELECT {COLUMNS} FROM resources WHERE account = ? AND kind = ? AND id = ?"),
+                );
                 let row = sqlx::query(&sql)
                     .bind(&self.account)
                     .bind(kind.as_str())
                     .bind(id)
                     .fetch_optional(self.conn.get()?)
-                    .await?;
+                    .await
+                    .map_err(|e| self.conn.failed(e))?;
                 let rec = row.as_ref().map(Self::record).transpose()?;
                 self.conn.remember(&self.account, kind, id, rec.clone());
                 Ok(rec)
             }
 
             async fn list(&mut self, q: ListQuery<'_>) -> StoreResult<Vec<Record>> {
-                let sql = self.sql(&list_sql(&q));
+                let sql = Self::sql(&self.conn.savepoint_prefix(), &list_sql(&q));
                 let mut query = sqlx::query(&sql).bind(&self.account).bind(q.kind.as_str());
                 if let Some(p) = q.parent {
                     query = query.bind(p);
@@ -349,7 +527,8 @@ macro_rules! impl_tx {
                     .bind(after)
                     .bind(q.limit)
                     .fetch_all(self.conn.get()?)
-                    .await?;
+                    .await
+                    .map_err(|e| self.conn.failed(e))?;
                 rows.iter().map(Self::record).collect()
             }
 
@@ -359,17 +538,20 @@ macro_rules! impl_tx {
                 } else {
                     "SELECT COUNT(*) AS n FROM resources WHERE account = ? AND kind = ?"
                 };
-                let sql = self.sql(text);
+                let sql = Self::sql(&self.conn.savepoint_prefix(), text);
                 let mut query = sqlx::query(&sql).bind(&self.account).bind(kind.as_str());
                 if let Some(p) = parent {
                     query = query.bind(p);
                 }
-                let row = query.fetch_one(self.conn.get()?).await?;
+                let row = query
+                    .fetch_one(self.conn.get()?)
+                    .await
+                    .map_err(|e| self.conn.failed(e))?;
                 Ok(row.try_get::<i64, _>("n")?)
             }
 
             async fn insert(&mut self, rec: Record) -> StoreResult<Record> {
-                self.insert_with(rec, None).await
+                self.insert_op(rec, None).await
             }
 
             async fn insert_with_content(
@@ -378,128 +560,83 @@ macro_rules! impl_tx {
                 key: &str,
                 bytes: &[u8],
             ) -> StoreResult<Record> {
-                self.insert_with(rec, Some((key, bytes))).await
+                self.insert_op(rec, Some((key.to_string(), bytes.to_vec())))
+                    .await
             }
 
             async fn update(&mut self, rec: &Record) -> StoreResult<()> {
-                let sql = self.sql(
-                    "UPDATE resources SET attr = ?, body = ?, tags = ? WHERE account = ? AND kind = ? AND id = ?",
-                );
-                sqlx::query(&sql)
-                    .bind(&rec.attr)
-                    .bind(rec.body.to_string())
-                    .bind(serde_json::to_string(&rec.tags).unwrap_or_else(|_| "{}".into()))
-                    .bind(&self.account)
-                    .bind(rec.kind.as_str())
-                    .bind(&rec.id)
-                    .execute(self.conn.get()?)
-                    .await?;
+                self.write(&WriteOp::Update(rec.clone())).await?;
                 self.conn.forget(&self.account, rec.kind, &rec.id);
                 Ok(())
             }
 
             async fn delete(&mut self, kind: Kind, id: &str) -> StoreResult<bool> {
-                // RETURNING, not rows_affected: a savepoint sent in the same call (lane.rs)
-                // would add the previous statement's change count to it.
-                let sql = self.sql(
-                    "DELETE FROM resources WHERE account = ? AND kind = ? AND id = ? RETURNING id",
-                );
-                let deleted = sqlx::query(&sql)
-                    .bind(&self.account)
-                    .bind(kind.as_str())
-                    .bind(id)
-                    .fetch_all(self.conn.get()?)
-                    .await?;
+                let removed = self.write(&WriteOp::Delete(kind, id.to_string())).await?;
                 self.conn.remember(&self.account, kind, id, None);
-                Ok(!deleted.is_empty())
+                Ok(removed > 0)
             }
 
             async fn next_counter(&mut self, name: &str) -> StoreResult<i64> {
-                let sql = self.sql(
-                    "INSERT INTO counters (account, name, value) VALUES (?, ?, 1) \
-                     ON CONFLICT (account, name) DO UPDATE SET value = counters.value + 1 \
-                     RETURNING value",
-                );
-                let row = sqlx::query(&sql)
-                    .bind(&self.account)
-                    .bind(name)
-                    .fetch_one(self.conn.get()?)
-                    .await?;
-                Ok(row.try_get::<i64, _>("value")?)
+                self.write(&WriteOp::Counter(name.to_string())).await
             }
 
             async fn put_content(&mut self, key: &str, bytes: &[u8]) -> StoreResult<()> {
-                let sql = self.sql(
-                    "INSERT INTO contents (account, key, data) VALUES (?, ?, ?) \
-                     ON CONFLICT (account, key) DO UPDATE SET data = excluded.data",
-                );
-                sqlx::query(&sql)
-                    .bind(&self.account)
-                    .bind(key)
-                    .bind(bytes)
-                    .execute(self.conn.get()?)
+                self.write(&WriteOp::PutContent(key.to_string(), bytes.to_vec()))
                     .await?;
                 Ok(())
             }
 
             async fn get_content(&mut self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-                let sql = self.sql("SELECT data FROM contents WHERE account = ? AND key = ?");
+                let sql = Self::sql(
+                    &self.conn.savepoint_prefix(),
+                    "SELECT data FROM contents WHERE account = ? AND key = ?",
+                );
                 let row = sqlx::query(&sql)
                     .bind(&self.account)
                     .bind(key)
                     .fetch_optional(self.conn.get()?)
-                    .await?;
+                    .await
+                    .map_err(|e| self.conn.failed(e))?;
                 Ok(row.map(|r| r.try_get::<Vec<u8>, _>("data")).transpose()?)
             }
 
             async fn delete_content(&mut self, key: &str) -> StoreResult<()> {
-                let sql = self.sql("DELETE FROM contents WHERE account = ? AND key = ?");
-                sqlx::query(&sql)
-                    .bind(&self.account)
-                    .bind(key)
-                    .execute(self.conn.get()?)
-                    .await?;
+                self.write(&WriteOp::DeleteContent(key.to_string())).await?;
                 Ok(())
             }
 
             async fn put_job(&mut self, kind: &str, id: &str, due_at: i64, payload: &str) -> StoreResult<()> {
-                let sql = self.sql(
-                    "INSERT INTO jobs (account, kind, id, due_at, payload) VALUES (?, ?, ?, ?, ?) \
-                     ON CONFLICT (account, kind, id) DO UPDATE SET due_at = excluded.due_at, \
-                     payload = excluded.payload, lease_owner = NULL, lease_until = NULL",
-                );
-                sqlx::query(&sql)
-                    .bind(&self.account)
-                    .bind(kind)
-                    .bind(id)
-                    .bind(due_at)
-                    .bind(payload)
-                    .execute(self.conn.get()?)
-                    .await?;
+                self.write(&WriteOp::PutJob {
+                    kind: kind.to_string(),
+                    id: id.to_string(),
+                    due_at,
+                    payload: payload.to_string(),
+                })
+                .await?;
                 Ok(())
             }
 
             async fn get_job(&mut self, kind: &str, id: &str) -> StoreResult<Option<Job>> {
-                let sql = self.sql(&format!(
-                    "SELECT {JOB_COLUMNS} FROM jobs WHERE account = ? AND kind = ? AND id = ?"
-                ));
+                let sql = Self::sql(
+                    &self.conn.savepoint_prefix(),
+                    &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE account = ? AND kind = ? AND id = ?"),
+                );
                 let row = sqlx::query(&sql)
                     .bind(&self.account)
                     .bind(kind)
                     .bind(id)
                     .fetch_optional(self.conn.get()?)
-                    .await?;
+                    .await
+                    .map_err(|e| self.conn.failed(e))?;
                 row.as_ref().map(Self::job).transpose()
             }
 
             async fn delete_job(&mut self, kind: &str, id: &str) -> StoreResult<()> {
-                let sql = self.sql("DELETE FROM jobs WHERE account = ? AND kind = ? AND id = ?");
-                sqlx::query(&sql)
-                    .bind(&self.account)
-                    .bind(kind)
-                    .bind(id)
-                    .execute(self.conn.get()?)
-                    .await?;
+                self.write(&WriteOp::DeleteJob {
+                    kind: kind.to_string(),
+                    id: id.to_string(),
+                })
+                .await?;
                 Ok(())
             }
 
@@ -553,7 +690,14 @@ pub async fn connect(url: &str) -> StoreResult<DynStore> {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(opts.read_only(true))
             .await?;
-        let lane = Lane::new(writer, "BEGIN IMMEDIATE", None, ACQUIRE_TIMEOUT, true, true);
+        let lane = Lane::new(
+            writer,
+            "BEGIN IMMEDIATE",
+            None,
+            ACQUIRE_TIMEOUT,
+            true,
+            Undo::Savepoints,
+        );
         SqlStore::Sqlite { lane, readers }
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         // A node that stops mid-transaction (paused, partitioned) must not hold the account's
@@ -601,7 +745,10 @@ impl SqlStore {
                 Some(pg_account_lock_sql(account)),
                 ACQUIRE_TIMEOUT,
                 false,
-                false,
+                Undo::Replay {
+                    account: account.to_string(),
+                    replay: PgTx::replay,
+                },
             )
         });
         Some(lane.clone())
