@@ -163,8 +163,8 @@ async fn run_pre_create_actions(
 ) -> Result<Bytes> {
     const POINT: &str = "PRE_CREATE_HOSTED_CONFIGURATION_VERSION";
     let mut tx = svc.store.read(&ctx.account).await?;
-    let app = must_get(&mut *tx, Kind::Application, app_id, "", "Application").await?;
-    let (_, profile) = load_profile(&mut *tx, app_id, profile_id).await?;
+    // Associations first: most profiles have none, and then nothing else needs reading here
+    // (the write re-checks that application and profile exist).
     let applied =
         invocation::applied_extensions(svc, ctx, &mut *tx, app_id, None, profile_id).await?;
     if !applied
@@ -173,6 +173,8 @@ async fn run_pre_create_actions(
     {
         return Ok(content);
     }
+    let app = must_get(&mut *tx, Kind::Application, app_id, "", "Application").await?;
+    let (_, profile) = load_profile(&mut *tx, app_id, profile_id).await?;
     let next_number = latest_version(&mut *tx, app_id, profile_id)
         .await?
         .and_then(|r| r.body["VersionNumber"].as_i64())
