@@ -102,8 +102,8 @@ impl Model {
 
     /// The compiled `pattern` of a shape, cached. Smithy patterns are not implicitly anchored,
     /// so they are applied with `is_match` (a search), exactly as written in the model.
-    pub fn pattern(&self, shape_name: &str) -> Option<&'static Regex> {
-        static PATTERNS: OnceLock<BTreeMap<String, Regex>> = OnceLock::new();
+    pub fn pattern(&self, shape_name: &str) -> Option<&'static Pattern> {
+        static PATTERNS: OnceLock<BTreeMap<String, Pattern>> = OnceLock::new();
         PATTERNS
             .get_or_init(|| {
                 appconfig()
@@ -111,11 +111,35 @@ impl Model {
                     .iter()
                     .filter_map(|(name, s)| {
                         let p = s.pattern.as_deref()?;
-                        Regex::new(p).ok().map(|r| (name.clone(), r))
+                        Pattern::new(p).map(|r| (name.clone(), r))
                     })
                     .collect()
             })
             .get(shape_name)
+    }
+}
+
+/// A model pattern. Most compile with `regex` (linear time); the few with look-around
+/// (`(?!enabled$)…` in the newest model) need the backtracking `fancy-regex`.
+pub enum Pattern {
+    Linear(Regex),
+    LookAround(fancy_regex::Regex),
+}
+
+impl Pattern {
+    fn new(p: &str) -> Option<Pattern> {
+        match Regex::new(p) {
+            Ok(r) => Some(Pattern::Linear(r)),
+            Err(_) => fancy_regex::Regex::new(p).ok().map(Pattern::LookAround),
+        }
+    }
+
+    pub fn is_match(&self, s: &str) -> bool {
+        match self {
+            Pattern::Linear(r) => r.is_match(s),
+            // An input that exhausts the backtracking limit does not match.
+            Pattern::LookAround(r) => r.is_match(s).unwrap_or(false),
+        }
     }
 }
 
@@ -133,9 +157,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn model_loads_with_45_operations_and_all_patterns_compile() {
+    fn model_loads_with_56_operations_and_all_patterns_compile() {
         let m = appconfig();
-        assert_eq!(m.operations.len(), 45);
+        assert_eq!(m.operations.len(), 56);
         for (name, s) in &m.shapes {
             if let Some(p) = &s.pattern {
                 assert!(m.pattern(name).is_some(), "pattern of {name} compiles: {p}");

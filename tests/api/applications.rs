@@ -295,7 +295,16 @@ async fn rejected_update_changes_nothing() {
 async fn malformed_application_id_is_a_bad_request() {
     let server = Server::start();
     let c = server.client();
+    // The newest model types ApplicationId as a 1–64 character name (no ID pattern), so an
+    // ID-shaped check is a 404 and only the length is malformed (docs/decisions.md).
     let (e, status) = service_error(c.get_application().application_id("ABC").send().await);
+    assert_eq!(status, 404, "{e:?}");
+    let (e, status) = service_error(
+        c.get_application()
+            .application_id("a".repeat(65))
+            .send()
+            .await,
+    );
     assert_eq!(status, 400);
     assert!(
         matches!(e, GetApplicationError::BadRequestException(_)),

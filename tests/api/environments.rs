@@ -340,10 +340,21 @@ async fn malformed_environment_id_is_a_bad_request() {
     let server = Server::start();
     let c = server.client();
     let app = create_app(&c, "app").await;
+    // The newest model types EnvironmentId as a 1–64 character name: "ABC" is merely unknown.
     let e = err(c
         .get_environment()
         .application_id(&app)
         .environment_id("ABC")
+        .send()
+        .await);
+    assert!(
+        matches!(e, GetEnvironmentError::ResourceNotFoundException(_)),
+        "{e:?}"
+    );
+    let e = err(c
+        .get_environment()
+        .application_id(&app)
+        .environment_id("a".repeat(65))
         .send()
         .await);
     assert!(

@@ -201,7 +201,9 @@ async fn every_model_operation_answers_with_a_well_formed_response() {
     let c = server.client();
     let app = create_app(&c, "app").await;
     let operations = model["operations"].as_object().unwrap();
-    assert_eq!(operations.len(), 45);
+    // The newest published model (botocore 1.44.8): 45 operations of 2019–2022 and 11 for
+    // experiments.
+    assert_eq!(operations.len(), 56);
     let mut not_implemented = Vec::new();
     for (name, op) in operations {
         let method = op["http"]["method"].as_str().unwrap();
@@ -268,6 +270,11 @@ async fn every_model_operation_answers_with_a_well_formed_response() {
             }
         }
     }
+    // Only the experiment operations are still to be built.
+    assert!(
+        not_implemented.iter().all(|n| n.contains("Experiment")),
+        "{not_implemented:?}"
+    );
     // Through the SDK an unmodelled error still arrives as a typed service error with its code.
     if not_implemented.iter().any(|n| n == "GetConfiguration") {
         #[allow(deprecated)]
