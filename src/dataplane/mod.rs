@@ -139,11 +139,19 @@ impl DataPlane {
                     }) => dp
                         .snapshot
                         .invalidate_environment(&account, &app_id, &env_id),
-                    Ok(Change::Resources { .. }) => {
+                    // Names of the account may now resolve differently; of the cached
+                    // configurations, only the application's can be stale.
+                    Ok(Change::Application { account, app_id }) => {
                         if let Ok(mut r) = dp.resolved.write() {
-                            r.clear();
+                            r.retain(|k, _| k.0 != account);
                         }
-                        dp.snapshot.clear();
+                        dp.snapshot.invalidate_application(&account, &app_id);
+                    }
+                    Ok(Change::Resources { account }) => {
+                        if let Ok(mut r) = dp.resolved.write() {
+                            r.retain(|k, _| k.0 != account);
+                        }
+                        dp.snapshot.invalidate_account(&account);
                     }
                     // Missed changes: forget everything rather than serve stale data.
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {

@@ -97,6 +97,21 @@ impl Snapshot {
         }
     }
 
+    /// Drops the entries of one application (it, an environment or a profile changed).
+    pub fn invalidate_application(&self, account: &str, app: &str) {
+        if let Ok(mut e) = self.entries.write() {
+            e.0.retain(|k, _| !(k.0 == account && k.1 == app));
+            e.1 += 1;
+        }
+    }
+
+    pub fn invalidate_account(&self, account: &str) {
+        if let Ok(mut e) = self.entries.write() {
+            e.0.retain(|k, _| k.0 != account);
+            e.1 += 1;
+        }
+    }
+
     pub fn clear(&self) {
         if let Ok(mut e) = self.entries.write() {
             e.0.clear();

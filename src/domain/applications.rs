@@ -108,6 +108,7 @@ pub async fn update_application(
     rec.body = encode(&app)?;
     tx.update(&rec).await?;
     tx.commit().await?;
+    svc.application_changed(ctx, &input.application_id);
     Ok(rec.body)
 }
 
@@ -140,6 +141,7 @@ pub async fn delete_application(
     super::extension_associations::delete_for_resource(&mut *tx, &arn).await?;
     tx.delete(Kind::Application, &id).await?;
     tx.commit().await?;
+    svc.application_changed(ctx, &id);
     Ok(Value::Null)
 }
 

@@ -303,6 +303,7 @@ pub async fn update_configuration_profile(
     rec.body = encode(&profile)?;
     tx.update(&rec).await?;
     tx.commit().await?;
+    svc.application_changed(ctx, &input.application_id);
     Ok(rec.body)
 }
 
@@ -350,6 +351,7 @@ pub async fn delete_configuration_profile(
     super::extension_associations::delete_for_resource(&mut *tx, &arn).await?;
     tx.delete(Kind::ConfigurationProfile, &id).await?;
     tx.commit().await?;
+    svc.application_changed(ctx, &app_id);
     Ok(Value::Null)
 }
 

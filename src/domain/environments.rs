@@ -155,6 +155,7 @@ pub async fn update_environment(
     rec.body = encode(&env)?;
     tx.update(&rec).await?;
     tx.commit().await?;
+    svc.application_changed(ctx, &input.application_id);
     Ok(rec.body)
 }
 
@@ -224,6 +225,7 @@ pub async fn delete_environment(
     super::extension_associations::delete_for_resource(&mut *tx, &arn).await?;
     tx.delete(Kind::Environment, &input.environment_id).await?;
     tx.commit().await?;
+    svc.application_changed(ctx, &input.application_id);
     Ok(Value::Null)
 }
 

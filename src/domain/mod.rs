@@ -121,7 +121,11 @@ pub enum Change {
         app_id: String,
         env_id: String,
     },
-    /// Applications, environments or profiles of this account were written.
+    /// An application, or one of its environments or profiles, was renamed, changed or
+    /// deleted: names may resolve differently and its entries may be stale.
+    Application { account: String, app_id: String },
+    /// Applications, environments or profiles of this account were written (sent by nodes of
+    /// earlier versions; still honoured during a rolling upgrade).
     Resources { account: String },
 }
 
@@ -135,6 +139,14 @@ impl Service {
     /// Publishes a change; nobody listening is fine.
     pub fn changed(&self, change: Change) {
         self.changes.publish(change);
+    }
+
+    /// The domain's own account of what it changed, for the data plane's caches.
+    pub fn application_changed(&self, ctx: &Ctx, app_id: &str) {
+        self.changed(Change::Application {
+            account: ctx.account.clone(),
+            app_id: app_id.to_string(),
+        });
     }
 
     pub fn arn(&self, ctx: &Ctx, resource: &str) -> String {

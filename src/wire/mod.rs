@@ -149,13 +149,6 @@ async fn serve(state: &AppState, req: Request, request_id: &str) -> Served {
     let reply = dispatch::dispatch(svc, &ctx, name, value, body.clone())
         .await
         .map_err(fail)?;
-    if !(name.starts_with("Get") || name.starts_with("List")) {
-        // Cheap and conservative: any successful write may rename or remove something the
-        // data plane has resolved.
-        svc.changed(crate::domain::Change::Resources {
-            account: ctx.account.clone(),
-        });
-    }
     Ok((name, output::success(op, reply, request_id)))
 }
 
