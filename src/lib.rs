@@ -1,6 +1,7 @@
 //! appconfigd: a self-hosted, wire-compatible AWS AppConfig.
 //!
 //! Layers, with dependencies pointing downwards only:
+//! - `api`: Rust types generated from the AWS models (build.rs), shared by every layer.
 //! - `wire`: HTTP, restJson1 routing/binding/validation from the AWS model, error rendering.
 //! - `domain`: resources, rules and one function per AppConfig operation.
 //! - `engine`: the durable deployment loop, extension targets and monitors (implements the
@@ -11,6 +12,7 @@
 //! - `server`: configuration and start-up that wires the layers together.
 //! - `ops`, `console`, `cli`: metrics and probes, the web console, operator subcommands.
 
+pub mod api;
 pub mod cli;
 pub mod console;
 pub mod dataplane;

@@ -1,7 +1,10 @@
 //! Applications: CreateApplication, GetApplication, UpdateApplication, DeleteApplication,
 //! ListApplications.
 
-use std::collections::BTreeMap;
+use crate::api::appconfig::{
+    CreateApplicationRequest, DeleteApplicationRequest, GetApplicationRequest,
+    ListApplicationsRequest, UpdateApplicationRequest,
+};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -19,21 +22,13 @@ pub struct Application {
     pub description: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct CreateApplicationRequest {
-    pub name: String,
-    pub description: Option<String>,
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-}
-
 pub async fn create_application(
     svc: &Service,
     ctx: &Ctx,
     input: CreateApplicationRequest,
 ) -> Result<Value> {
-    check_tags(&input.tags)?;
+    let tags = input.tags.clone().unwrap_or_default();
+    check_tags(&tags)?;
     let mut tx = svc.store.write(&ctx.account).await?;
     let quota = svc.settings.quotas.applications;
     if tx.count(Kind::Application, None).await? >= quota {
@@ -47,16 +42,10 @@ pub async fn create_application(
         description: input.description,
     };
     let mut rec = Record::new(Kind::Application, "", "", encode(&app)?);
-    rec.tags = input.tags;
+    rec.tags = tags;
     let rec = insert_with_new_id(&mut *tx, rec).await?;
     tx.commit().await?;
     Ok(rec.body)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetApplicationRequest {
-    pub application_id: String,
 }
 
 pub async fn get_application(
@@ -74,14 +63,6 @@ pub async fn get_application(
     )
     .await?;
     Ok(rec.body)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct UpdateApplicationRequest {
-    pub application_id: String,
-    pub name: Option<String>,
-    pub description: Option<String>,
 }
 
 pub async fn update_application(
@@ -112,12 +93,6 @@ pub async fn update_application(
     Ok(rec.body)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DeleteApplicationRequest {
-    pub application_id: String,
-}
-
 /// Refuses while environments or configuration profiles remain (see docs/decisions.md).
 pub async fn delete_application(
     svc: &Service,
@@ -143,13 +118,6 @@ pub async fn delete_application(
     tx.commit().await?;
     svc.application_changed(ctx, &id);
     Ok(Value::Null)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ListApplicationsRequest {
-    pub max_results: Option<i64>,
-    pub next_token: Option<String>,
 }
 
 pub async fn list_applications(

@@ -1,7 +1,11 @@
 //! Configuration profiles: CreateConfigurationProfile, GetConfigurationProfile,
 //! UpdateConfigurationProfile, DeleteConfigurationProfile, ListConfigurationProfiles.
 
-use std::collections::BTreeMap;
+use crate::api::appconfig::{
+    CreateConfigurationProfileRequest, DeleteConfigurationProfileRequest,
+    GetConfigurationProfileRequest, ListConfigurationProfilesRequest,
+    UpdateConfigurationProfileRequest,
+};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -30,6 +34,15 @@ const EXTERNAL_SCHEMES: &[&str] = &[
 pub struct Validator {
     pub r#type: String,
     pub content: String,
+}
+
+impl From<crate::api::appconfig::Validator> for Validator {
+    fn from(v: crate::api::appconfig::Validator) -> Self {
+        Validator {
+            r#type: v.r#type.as_str().to_string(),
+            content: v.content,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -165,28 +178,13 @@ pub async fn load_profile(
     Ok((rec, profile))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct CreateConfigurationProfileRequest {
-    pub application_id: String,
-    pub name: String,
-    pub description: Option<String>,
-    pub location_uri: String,
-    pub retrieval_role_arn: Option<String>,
-    #[serde(default)]
-    pub validators: Vec<Validator>,
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-    pub r#type: Option<String>,
-    pub kms_key_identifier: Option<String>,
-}
-
 pub async fn create_configuration_profile(
     svc: &Service,
     ctx: &Ctx,
     input: CreateConfigurationProfileRequest,
 ) -> Result<Value> {
-    check_tags(&input.tags)?;
+    let tags = input.tags.clone().unwrap_or_default();
+    check_tags(&tags)?;
     let profile_type = input.r#type.unwrap_or_else(|| FREEFORM.to_string());
     if profile_type != FREEFORM && profile_type != FEATURE_FLAGS {
         return Err(Error::bad_request(format!(
@@ -194,7 +192,13 @@ pub async fn create_configuration_profile(
         )));
     }
     check_location(&input.location_uri, &profile_type)?;
-    check_validators(&input.validators)?;
+    let validators: Vec<Validator> = input
+        .validators
+        .unwrap_or_default()
+        .into_iter()
+        .map(Validator::from)
+        .collect();
+    check_validators(&validators)?;
     let app_id = input.application_id;
     let mut tx = svc.store.write(&ctx.account).await?;
     must_get(&mut *tx, Kind::Application, &app_id, "", "Application").await?;
@@ -211,7 +215,7 @@ pub async fn create_configuration_profile(
         description: input.description,
         location_uri: input.location_uri,
         retrieval_role_arn: input.retrieval_role_arn,
-        validators: input.validators,
+        validators,
         r#type: profile_type.clone(),
         kms_key_arn: input
             .kms_key_identifier
@@ -221,17 +225,10 @@ pub async fn create_configuration_profile(
     };
     let mut rec = Record::new(Kind::ConfigurationProfile, "", app_id, encode(&profile)?);
     rec.attr = Some(profile_type);
-    rec.tags = input.tags;
+    rec.tags = tags;
     let rec = insert_with_new_id(&mut *tx, rec).await?;
     tx.commit().await?;
     Ok(rec.body)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetConfigurationProfileRequest {
-    pub application_id: String,
-    pub configuration_profile_id: String,
 }
 
 pub async fn get_configuration_profile(
@@ -249,24 +246,15 @@ pub async fn get_configuration_profile(
     Ok(rec.body)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct UpdateConfigurationProfileRequest {
-    pub application_id: String,
-    pub configuration_profile_id: String,
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub retrieval_role_arn: Option<String>,
-    pub validators: Option<Vec<Validator>>,
-    pub kms_key_identifier: Option<String>,
-}
-
 pub async fn update_configuration_profile(
     svc: &Service,
     ctx: &Ctx,
     input: UpdateConfigurationProfileRequest,
 ) -> Result<Value> {
-    if let Some(v) = &input.validators {
+    let validators: Option<Vec<Validator>> = input
+        .validators
+        .map(|v| v.into_iter().map(Validator::from).collect());
+    if let Some(v) = &validators {
         check_validators(v)?;
     }
     let mut tx = svc.store.write(&ctx.account).await?;
@@ -285,7 +273,7 @@ pub async fn update_configuration_profile(
     if let Some(r) = input.retrieval_role_arn {
         profile.retrieval_role_arn = Some(r);
     }
-    if let Some(v) = input.validators {
+    if let Some(v) = validators {
         profile.validators = v;
     }
     // An empty KmsKeyIdentifier removes the key (model: KmsKeyIdentifierOrEmpty).
@@ -307,15 +295,6 @@ pub async fn update_configuration_profile(
     Ok(rec.body)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DeleteConfigurationProfileRequest {
-    pub application_id: String,
-    pub configuration_profile_id: String,
-    /// See `DeleteEnvironmentRequest::deletion_protection_check`.
-    pub deletion_protection_check: Option<String>,
-}
-
 pub async fn delete_configuration_profile(
     svc: &Service,
     ctx: &Ctx,
@@ -330,7 +309,7 @@ pub async fn delete_configuration_profile(
         &format!("configuration profile {id}"),
         &format!("configurationprofile/{id}"),
         rec.created_at,
-        input.deletion_protection_check.as_deref(),
+        input.deletion_protection_check.map(|c| c.as_str()),
     )
     .await?;
     let versions = tx
@@ -353,15 +332,6 @@ pub async fn delete_configuration_profile(
     tx.commit().await?;
     svc.application_changed(ctx, &app_id);
     Ok(Value::Null)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ListConfigurationProfilesRequest {
-    pub application_id: String,
-    pub max_results: Option<i64>,
-    pub next_token: Option<String>,
-    pub r#type: Option<String>,
 }
 
 pub async fn list_configuration_profiles(

@@ -2,7 +2,10 @@
 //! UpdateDeploymentStrategy, DeleteDeploymentStrategy, ListDeploymentStrategies. The four
 //! predefined `AppConfig.*` strategies exist in every account and cannot be changed.
 
-use std::collections::BTreeMap;
+use crate::api::appconfig::{
+    CreateDeploymentStrategyRequest, DeleteDeploymentStrategyRequest, GetDeploymentStrategyRequest,
+    ListDeploymentStrategiesRequest, UpdateDeploymentStrategyRequest,
+};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -88,26 +91,13 @@ pub async fn find(tx: &mut dyn Tx, id: &str) -> Result<DeploymentStrategy> {
     decode(&rec)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct CreateDeploymentStrategyRequest {
-    pub name: String,
-    pub description: Option<String>,
-    pub deployment_duration_in_minutes: i64,
-    pub final_bake_time_in_minutes: Option<i64>,
-    pub growth_factor: f64,
-    pub growth_type: Option<String>,
-    pub replicate_to: Option<String>,
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-}
-
 pub async fn create_deployment_strategy(
     svc: &Service,
     ctx: &Ctx,
     input: CreateDeploymentStrategyRequest,
 ) -> Result<Value> {
-    check_tags(&input.tags)?;
+    let tags = input.tags.clone().unwrap_or_default();
+    check_tags(&tags)?;
     let mut tx = svc.store.write(&ctx.account).await?;
     let quota = svc.settings.quotas.deployment_strategies;
     if tx.count(Kind::DeploymentStrategy, None).await? >= quota {
@@ -120,22 +110,22 @@ pub async fn create_deployment_strategy(
         name: input.name,
         description: input.description,
         deployment_duration_in_minutes: input.deployment_duration_in_minutes,
-        growth_type: input.growth_type.unwrap_or_else(|| "LINEAR".into()),
+        growth_type: input
+            .growth_type
+            .map_or("LINEAR", |g| g.as_str())
+            .to_string(),
         growth_factor: input.growth_factor,
         final_bake_time_in_minutes: input.final_bake_time_in_minutes.unwrap_or(0),
-        replicate_to: input.replicate_to.unwrap_or_else(|| "NONE".into()),
+        replicate_to: input
+            .replicate_to
+            .map_or("NONE", |r| r.as_str())
+            .to_string(),
     };
     let mut rec = Record::new(Kind::DeploymentStrategy, "", "", encode(&strategy)?);
-    rec.tags = input.tags;
+    rec.tags = tags;
     let rec = insert_with_new_id(&mut *tx, rec).await?;
     tx.commit().await?;
     Ok(rec.body)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetDeploymentStrategyRequest {
-    pub deployment_strategy_id: String,
 }
 
 pub async fn get_deployment_strategy(
@@ -145,17 +135,6 @@ pub async fn get_deployment_strategy(
 ) -> Result<Value> {
     let mut tx = svc.store.read(&ctx.account).await?;
     encode(&find(&mut *tx, &input.deployment_strategy_id).await?)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct UpdateDeploymentStrategyRequest {
-    pub deployment_strategy_id: String,
-    pub description: Option<String>,
-    pub deployment_duration_in_minutes: Option<i64>,
-    pub final_bake_time_in_minutes: Option<i64>,
-    pub growth_factor: Option<f64>,
-    pub growth_type: Option<String>,
 }
 
 pub async fn update_deployment_strategy(
@@ -192,18 +171,12 @@ pub async fn update_deployment_strategy(
         s.growth_factor = v;
     }
     if let Some(v) = input.growth_type {
-        s.growth_type = v;
+        s.growth_type = v.as_str().to_string();
     }
     rec.body = encode(&s)?;
     tx.update(&rec).await?;
     tx.commit().await?;
     Ok(rec.body)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DeleteDeploymentStrategyRequest {
-    pub deployment_strategy_id: String,
 }
 
 pub async fn delete_deployment_strategy(
@@ -223,13 +196,6 @@ pub async fn delete_deployment_strategy(
     }
     tx.commit().await?;
     Ok(Value::Null)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ListDeploymentStrategiesRequest {
-    pub max_results: Option<i64>,
-    pub next_token: Option<String>,
 }
 
 /// Predefined strategies come first, then the account's own.

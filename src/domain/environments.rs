@@ -1,7 +1,10 @@
 //! Environments: CreateEnvironment, GetEnvironment, UpdateEnvironment, DeleteEnvironment,
 //! ListEnvironments.
 
-use std::collections::BTreeMap;
+use crate::api::appconfig::{
+    CreateEnvironmentRequest, DeleteEnvironmentRequest, GetEnvironmentRequest,
+    ListEnvironmentsRequest, UpdateEnvironmentRequest,
+};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -22,6 +25,15 @@ pub struct Monitor {
     pub alarm_role_arn: Option<String>,
 }
 
+impl From<crate::api::appconfig::Monitor> for Monitor {
+    fn from(m: crate::api::appconfig::Monitor) -> Self {
+        Monitor {
+            alarm_arn: m.alarm_arn,
+            alarm_role_arn: m.alarm_role_arn,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Environment {
@@ -35,24 +47,13 @@ pub struct Environment {
     pub monitors: Vec<Monitor>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct CreateEnvironmentRequest {
-    pub application_id: String,
-    pub name: String,
-    pub description: Option<String>,
-    #[serde(default)]
-    pub monitors: Vec<Monitor>,
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-}
-
 pub async fn create_environment(
     svc: &Service,
     ctx: &Ctx,
     input: CreateEnvironmentRequest,
 ) -> Result<Value> {
-    check_tags(&input.tags)?;
+    let tags = input.tags.clone().unwrap_or_default();
+    check_tags(&tags)?;
     let app_id = input.application_id;
     let mut tx = svc.store.write(&ctx.account).await?;
     must_get(&mut *tx, Kind::Application, &app_id, "", "Application").await?;
@@ -68,20 +69,18 @@ pub async fn create_environment(
         name: input.name,
         description: input.description,
         state: READY_FOR_DEPLOYMENT.into(),
-        monitors: input.monitors,
+        monitors: input
+            .monitors
+            .unwrap_or_default()
+            .into_iter()
+            .map(Monitor::from)
+            .collect(),
     };
     let mut rec = Record::new(Kind::Environment, "", app_id, encode(&env)?);
-    rec.tags = input.tags;
+    rec.tags = tags;
     let rec = insert_with_new_id(&mut *tx, rec).await?;
     tx.commit().await?;
     Ok(rec.body)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetEnvironmentRequest {
-    pub application_id: String,
-    pub environment_id: String,
 }
 
 pub async fn get_environment(
@@ -107,16 +106,6 @@ pub async fn get_environment(
     )
     .await?;
     Ok(rec.body)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct UpdateEnvironmentRequest {
-    pub application_id: String,
-    pub environment_id: String,
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub monitors: Option<Vec<Monitor>>,
 }
 
 pub async fn update_environment(
@@ -150,23 +139,13 @@ pub async fn update_environment(
     }
     // A Monitors list replaces the old one; an empty list clears it.
     if let Some(m) = input.monitors {
-        env.monitors = m;
+        env.monitors = m.into_iter().map(Monitor::from).collect();
     }
     rec.body = encode(&env)?;
     tx.update(&rec).await?;
     tx.commit().await?;
     svc.application_changed(ctx, &input.application_id);
     Ok(rec.body)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DeleteEnvironmentRequest {
-    pub application_id: String,
-    pub environment_id: String,
-    /// `x-amzn-deletion-protection-check`: ACCOUNT_DEFAULT | APPLY | BYPASS (enum checked by
-    /// the model).
-    pub deletion_protection_check: Option<String>,
 }
 
 pub async fn delete_environment(
@@ -197,7 +176,7 @@ pub async fn delete_environment(
         &format!("environment {}", input.environment_id),
         &format!("environment/{}", input.environment_id),
         rec.created_at,
-        input.deletion_protection_check.as_deref(),
+        input.deletion_protection_check.map(|c| c.as_str()),
     )
     .await?;
     if let Some(d) = super::deployments::latest_deployment(
@@ -227,14 +206,6 @@ pub async fn delete_environment(
     tx.commit().await?;
     svc.application_changed(ctx, &input.application_id);
     Ok(Value::Null)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ListEnvironmentsRequest {
-    pub application_id: String,
-    pub max_results: Option<i64>,
-    pub next_token: Option<String>,
 }
 
 pub async fn list_environments(

@@ -3,6 +3,11 @@
 //! An association attaches one extension version, with parameter values, to an application,
 //! environment or configuration profile.
 
+use crate::api::appconfig::{
+    CreateExtensionAssociationRequest, DeleteExtensionAssociationRequest,
+    GetExtensionAssociationRequest, ListExtensionAssociationsRequest,
+    UpdateExtensionAssociationRequest,
+};
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -140,24 +145,13 @@ pub async fn delete_for_resource(tx: &mut dyn Tx, resource_arn: &str) -> Result<
     Ok(())
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct CreateExtensionAssociationRequest {
-    pub extension_identifier: String,
-    pub extension_version_number: Option<i64>,
-    pub resource_identifier: String,
-    #[serde(default)]
-    pub parameters: BTreeMap<String, String>,
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-}
-
 pub async fn create_extension_association(
     svc: &Service,
     ctx: &Ctx,
     input: CreateExtensionAssociationRequest,
 ) -> Result<Value> {
-    check_tags(&input.tags)?;
+    let tags = input.tags.clone().unwrap_or_default();
+    check_tags(&tags)?;
     let mut tx = svc.store.write(&ctx.account).await?;
     let (_, ext) = extensions::resolve(
         svc,
@@ -169,7 +163,8 @@ pub async fn create_extension_association(
     .await?;
     let resource_arn = input.resource_identifier;
     check_resource(svc, ctx, &mut *tx, &resource_arn).await?;
-    check_parameters(&ext, &input.parameters)?;
+    let parameters = input.parameters.unwrap_or_default();
+    check_parameters(&ext, &parameters)?;
     if all(&mut *tx, Some(&resource_arn))
         .await?
         .iter()
@@ -185,13 +180,13 @@ pub async fn create_extension_association(
         extension_arn: ext.arn.clone(),
         resource_arn: resource_arn.clone(),
         arn: String::new(),
-        parameters: input.parameters,
+        parameters,
         extension_version_number: ext.version_number,
         extension_id: ext.id.clone(),
     };
     let mut rec = Record::new(Kind::ExtensionAssociation, "", "", encode(&assoc)?);
     rec.attr = Some(resource_arn);
-    rec.tags = input.tags;
+    rec.tags = tags;
     let mut rec = insert_with_new_id(&mut *tx, rec).await?;
     // The ARN embeds the id, known only after insertion.
     let mut assoc: ExtensionAssociation = decode(&rec)?;
@@ -215,12 +210,6 @@ async fn load(tx: &mut dyn Tx, id: &str) -> Result<(Record, ExtensionAssociation
     Ok((rec, assoc))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetExtensionAssociationRequest {
-    pub extension_association_id: String,
-}
-
 pub async fn get_extension_association(
     svc: &Service,
     ctx: &Ctx,
@@ -231,13 +220,6 @@ pub async fn get_extension_association(
         .await?
         .0
         .body)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct UpdateExtensionAssociationRequest {
-    pub extension_association_id: String,
-    pub parameters: Option<BTreeMap<String, String>>,
 }
 
 /// Parameters, when given, replace the old map and are checked against the pinned version.
@@ -259,12 +241,6 @@ pub async fn update_extension_association(
     Ok(rec.body)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DeleteExtensionAssociationRequest {
-    pub extension_association_id: String,
-}
-
 pub async fn delete_extension_association(
     svc: &Service,
     ctx: &Ctx,
@@ -276,16 +252,6 @@ pub async fn delete_extension_association(
         .await?;
     tx.commit().await?;
     Ok(Value::Null)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ListExtensionAssociationsRequest {
-    pub resource_identifier: Option<String>,
-    pub extension_identifier: Option<String>,
-    pub extension_version_number: Option<i64>,
-    pub max_results: Option<i64>,
-    pub next_token: Option<String>,
 }
 
 /// The resource filter runs in SQL (indexed attribute); the extension filters are applied to

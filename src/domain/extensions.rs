@@ -3,6 +3,10 @@
 //! record (`{id}/{version}`) with its own ARN. The AWS-authored extensions exist in every
 //! account, read-only, with an empty account field in their ARNs.
 
+use crate::api::appconfig::{
+    CreateExtensionRequest, DeleteExtensionRequest, GetExtensionRequest, ListExtensionsRequest,
+    UpdateExtensionRequest,
+};
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -12,6 +16,43 @@ use super::error::{Error, Result};
 use super::ids::{new_id, parse_arn};
 use super::{check_tags, decode, encode, list_with_builtins, Ctx, Service};
 use crate::store::{AttrFilter, Kind, ListQuery, Record, Tx};
+
+/// Wire actions (keyed by the model's `ActionPoint`) as stored (keyed by its name).
+fn actions_from(
+    actions: BTreeMap<crate::api::appconfig::ActionPoint, Vec<crate::api::appconfig::Action>>,
+) -> BTreeMap<String, Vec<Action>> {
+    actions
+        .into_iter()
+        .map(|(point, list)| {
+            let list = list
+                .into_iter()
+                .map(|a| Action {
+                    name: a.name,
+                    description: a.description,
+                    uri: a.uri,
+                    role_arn: a.role_arn,
+                })
+                .collect();
+            (point.as_str().to_string(), list)
+        })
+        .collect()
+}
+
+fn parameters_from(
+    parameters: BTreeMap<String, crate::api::appconfig::Parameter>,
+) -> BTreeMap<String, Parameter> {
+    parameters
+        .into_iter()
+        .map(|(name, p)| {
+            let p = Parameter {
+                description: p.description,
+                required: p.required.unwrap_or(false),
+                dynamic: p.dynamic.unwrap_or(false),
+            };
+            (name, p)
+        })
+        .collect()
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "PascalCase")]
@@ -313,19 +354,6 @@ fn aws_authored_is_read_only(ext: &Extension, what: &str) -> Result<()> {
 // ---------------------------------------------------------------------------------------------
 // Operations
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct CreateExtensionRequest {
-    pub name: String,
-    pub description: Option<String>,
-    pub actions: BTreeMap<String, Vec<Action>>,
-    #[serde(default)]
-    pub parameters: BTreeMap<String, Parameter>,
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-    pub latest_version_number: Option<i64>,
-}
-
 /// A new name creates version 1; an existing name with `Latest-Version-Number` equal to its
 /// highest version creates the next version under the same Id.
 pub async fn create_extension(
@@ -333,9 +361,12 @@ pub async fn create_extension(
     ctx: &Ctx,
     input: CreateExtensionRequest,
 ) -> Result<Value> {
-    check_tags(&input.tags)?;
-    check_actions(&input.actions)?;
-    check_parameters(&input.parameters)?;
+    let tags = input.tags.clone().unwrap_or_default();
+    check_tags(&tags)?;
+    let actions = actions_from(input.actions);
+    let parameters = parameters_from(input.parameters.unwrap_or_default());
+    check_actions(&actions)?;
+    check_parameters(&parameters)?;
     if aws_authored(&svc.settings.region)
         .iter()
         .any(|b| b.id == input.name || b.name == input.name)
@@ -374,8 +405,8 @@ pub async fn create_extension(
         version_number: version,
         arn: svc.arn(ctx, &format!("extension/{id}/{version}")),
         description: input.description,
-        actions: input.actions,
-        parameters: input.parameters,
+        actions,
+        parameters,
     };
     let mut rec = Record::new(
         Kind::Extension,
@@ -384,7 +415,7 @@ pub async fn create_extension(
         encode(&ext)?,
     );
     rec.attr = Some(input.name);
-    rec.tags = input.tags;
+    rec.tags = tags;
     tx.insert(rec).await?;
     tx.commit().await?;
     encode(&ext)
@@ -400,13 +431,6 @@ async fn new_extension_id(tx: &mut dyn Tx) -> Result<String> {
     Err(Error::internal("could not allocate a unique extension id"))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetExtensionRequest {
-    pub extension_identifier: String,
-    pub version_number: Option<i64>,
-}
-
 pub async fn get_extension(svc: &Service, ctx: &Ctx, input: GetExtensionRequest) -> Result<Value> {
     let mut tx = svc.store.read(&ctx.account).await?;
     let (_, ext) = resolve(
@@ -420,26 +444,18 @@ pub async fn get_extension(svc: &Service, ctx: &Ctx, input: GetExtensionRequest)
     encode(&ext)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct UpdateExtensionRequest {
-    pub extension_identifier: String,
-    pub description: Option<String>,
-    pub actions: Option<BTreeMap<String, Vec<Action>>>,
-    pub parameters: Option<BTreeMap<String, Parameter>>,
-    pub version_number: Option<i64>,
-}
-
 /// Edits one version in place (it does not create a version).
 pub async fn update_extension(
     svc: &Service,
     ctx: &Ctx,
     input: UpdateExtensionRequest,
 ) -> Result<Value> {
-    if let Some(a) = &input.actions {
+    let actions = input.actions.map(actions_from);
+    let parameters = input.parameters.map(parameters_from);
+    if let Some(a) = &actions {
         check_actions(a)?;
     }
-    if let Some(p) = &input.parameters {
+    if let Some(p) = &parameters {
         check_parameters(p)?;
     }
     let mut tx = svc.store.write(&ctx.account).await?;
@@ -458,23 +474,16 @@ pub async fn update_extension(
     if let Some(d) = input.description {
         ext.description = Some(d);
     }
-    if let Some(a) = input.actions {
+    if let Some(a) = actions {
         ext.actions = a;
     }
-    if let Some(p) = input.parameters {
+    if let Some(p) = parameters {
         ext.parameters = p;
     }
     rec.body = encode(&ext)?;
     tx.update(&rec).await?;
     tx.commit().await?;
     Ok(rec.body)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DeleteExtensionRequest {
-    pub extension_identifier: String,
-    pub version_number: Option<i64>,
 }
 
 /// Deletes one version (default: the highest). Refused while associations use that version.
@@ -505,14 +514,6 @@ pub async fn delete_extension(
     }
     tx.commit().await?;
     Ok(Value::Null)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ListExtensionsRequest {
-    pub max_results: Option<i64>,
-    pub next_token: Option<String>,
-    pub name: Option<String>,
 }
 
 /// One row per extension version: AWS-authored ones first, then the account's own.

@@ -3,6 +3,10 @@
 //! ListHostedConfigurationVersions. Content bytes are stored exactly as received; metadata
 //! travels in headers on the wire (the model binds it so).
 
+use crate::api::appconfig::{
+    DeleteHostedConfigurationVersionRequest, GetHostedConfigurationVersionRequest,
+    ListHostedConfigurationVersionsRequest,
+};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -225,14 +229,6 @@ pub fn too_large(svc: &Service, size: usize) -> Error {
     payload_too_large(svc.settings.quotas.hosted_configuration_bytes, size)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetHostedConfigurationVersionRequest {
-    pub application_id: String,
-    pub configuration_profile_id: String,
-    pub version_number: i64,
-}
-
 pub async fn get_hosted_configuration_version(
     svc: &Service,
     ctx: &Ctx,
@@ -255,14 +251,6 @@ pub async fn get_hosted_configuration_version(
     Ok((rec.body, Bytes::from(content)))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DeleteHostedConfigurationVersionRequest {
-    pub application_id: String,
-    pub configuration_profile_id: String,
-    pub version_number: i64,
-}
-
 pub async fn delete_hosted_configuration_version(
     svc: &Service,
     ctx: &Ctx,
@@ -281,16 +269,6 @@ pub async fn delete_hosted_configuration_version(
     tx.delete_content(&key).await?;
     tx.commit().await?;
     Ok(Value::Null)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ListHostedConfigurationVersionsRequest {
-    pub application_id: String,
-    pub configuration_profile_id: String,
-    pub max_results: Option<i64>,
-    pub next_token: Option<String>,
-    pub version_label: Option<String>,
 }
 
 pub async fn list_hosted_configuration_versions(

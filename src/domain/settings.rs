@@ -1,5 +1,6 @@
 //! Account settings: GetAccountSettings, UpdateAccountSettings.
 
+use crate::api::appconfig::UpdateAccountSettingsRequest;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -45,12 +46,6 @@ pub async fn load(tx: &mut dyn Tx) -> Result<AccountSettings> {
 pub async fn get_account_settings(svc: &Service, ctx: &Ctx) -> Result<Value> {
     let mut tx = svc.store.read(&ctx.account).await?;
     encode(&load(&mut *tx).await?)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct UpdateAccountSettingsRequest {
-    pub deletion_protection: Option<DeletionProtectionSettings>,
 }
 
 pub async fn update_account_settings(

@@ -1,9 +1,8 @@
 //! Tags: TagResource, UntagResource, ListTagsForResource. A tag operation names its resource by
 //! ARN; the ARN is resolved to the stored record, whose tags are kept beside its body.
 
-use std::collections::BTreeMap;
+use crate::api::appconfig::{ListTagsForResourceRequest, TagResourceRequest, UntagResourceRequest};
 
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::{Error, Result};
@@ -101,12 +100,6 @@ async fn load(tx: &mut dyn Tx, target: &Target, arn: &str) -> Result<Record> {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ListTagsForResourceRequest {
-    pub resource_arn: String,
-}
-
 pub async fn list_tags_for_resource(
     svc: &Service,
     ctx: &Ctx,
@@ -119,13 +112,6 @@ pub async fn list_tags_for_resource(
     let mut tx = svc.store.read(&ctx.account).await?;
     let rec = load(&mut *tx, &target, &input.resource_arn).await?;
     Ok(json!({ "Tags": rec.tags }))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TagResourceRequest {
-    pub resource_arn: String,
-    pub tags: BTreeMap<String, String>,
 }
 
 pub async fn tag_resource(svc: &Service, ctx: &Ctx, input: TagResourceRequest) -> Result<Value> {
@@ -145,13 +131,6 @@ pub async fn tag_resource(svc: &Service, ctx: &Ctx, input: TagResourceRequest) -
     tx.update(&rec).await?;
     tx.commit().await?;
     Ok(Value::Null)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct UntagResourceRequest {
-    pub resource_arn: String,
-    pub tag_keys: Vec<String>,
 }
 
 pub async fn untag_resource(

@@ -1,20 +1,12 @@
 //! ValidateConfiguration: runs a profile's validators against one of its hosted versions.
 
-use serde::Deserialize;
+use crate::api::appconfig::ValidateConfigurationRequest;
 use serde_json::Value;
 
 use super::configuration_profiles::load_profile;
 use super::error::{Error, Result};
 use super::hosted_versions::version_key;
 use super::{validation, Ctx, Service};
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ValidateConfigurationRequest {
-    pub application_id: String,
-    pub configuration_profile_id: String,
-    pub configuration_version: String,
-}
 
 pub async fn validate_configuration(
     svc: &Service,
