@@ -1,0 +1,398 @@
+//! Tests of the public API: validation problems (location, constraint, kind) for each part of a
+//! document, and the retrieval form.
+
+use serde_json::{json, Map, Value};
+
+use super::*;
+
+fn problems_of(document: &Value) -> Vec<InvalidConfigurationDetail> {
+    validate(document.to_string().as_bytes())
+        .err()
+        .unwrap_or_default()
+}
+
+/// (location, constraint, type) of every problem, sorted so that assertions do not depend on
+/// whether serde_json preserves member order.
+fn summary(document: &Value) -> Vec<(String, String, String)> {
+    let mut summary: Vec<_> = problems_of(document)
+        .into_iter()
+        .map(|d| {
+            (
+                d.location.unwrap_or_default(),
+                d.constraint.unwrap_or_default(),
+                d.r#type.unwrap_or_default(),
+            )
+        })
+        .collect();
+    summary.sort();
+    summary
+}
+
+fn sorted(mut expected: Vec<(String, String, String)>) -> Vec<(String, String, String)> {
+    expected.sort();
+    expected
+}
+
+fn entry(location: &str, constraint: &str, kind: &str) -> (String, String, String) {
+    (location.to_owned(), constraint.to_owned(), kind.to_owned())
+}
+
+fn full_document() -> Value {
+    json!({
+        "version": "1",
+        "flags": {
+            "ui_refresh": {
+                "name": "UI refresh",
+                "description": "New look",
+                "_createdAt": "2024-01-01T00:00:00Z",
+                "_updatedAt": "2024-01-01T00:00:00Z",
+                "_deprecation": {"status": "planned", "date": "2025-01-01"},
+                "attributes": {
+                    "color": {"constraints": {"type": "string", "enum": ["red", "blue", 7], "required": true}},
+                    "code": {"description": "digits", "constraints": {"type": "string", "pattern": "^[0-9]+$"}},
+                    "limit": {"constraints": {"type": "number", "minimum": 1, "maximum": 10}},
+                    "ids": {"constraints": {"type": "array", "elements": {"type": "string", "pattern": "^[0-9]+$"}}},
+                    "ratios": {"constraints": {"type": "array", "elements": {"type": "number", "maximum": 1}}},
+                    "beta": {"constraints": {"type": "boolean", "required": false}},
+                    "free": {}
+                }
+            },
+            "dark-mode": {"name": "Dark mode"}
+        },
+        "values": {
+            "ui_refresh": {
+                "enabled": true, "color": "red", "code": "42", "limit": 5, "ids": ["1", "22"],
+                "ratios": [0.5, 1], "beta": false, "free": ["x"],
+                "_createdAt": "2024-01-01T00:00:00Z", "_updatedAt": "2024-01-02T00:00:00Z"
+            },
+            "dark-mode": {"enabled": false}
+        }
+    })
+}
+
+#[test]
+fn minimal_document_is_valid() {
+    assert_eq!(validate(br#"{"version":"1"}"#), Ok(()));
+}
+
+#[test]
+fn full_document_with_every_constraint_kind_is_valid() {
+    assert_eq!(summary(&full_document()), vec![]);
+}
+
+#[test]
+fn invalid_json_and_utf8_are_format_errors() {
+    for content in [&b"{\"version\":"[..], &b"\xff\xfe"[..], &b""[..]] {
+        let problems = validate(content).err().unwrap_or_default();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].location.as_deref(), Some("$"));
+        assert_eq!(problems[0].constraint.as_deref(), Some("format"));
+        assert_eq!(problems[0].r#type.as_deref(), Some("Syntax"));
+    }
+}
+
+#[test]
+fn top_level_shape_is_enforced() {
+    assert_eq!(summary(&json!([1])), vec![entry("$", "type", "Syntax")]);
+    assert_eq!(
+        summary(&json!({"flags": {}, "extra": 1})),
+        sorted(vec![
+            entry("$.extra", "additionalProperties", "Syntax"),
+            entry("$.version", "required", "Syntax")
+        ])
+    );
+    assert_eq!(
+        summary(&json!({"version": "2"})),
+        vec![entry("$.version", "const", "Syntax")]
+    );
+    assert_eq!(
+        summary(&json!({"version": 1})),
+        vec![entry("$.version", "type", "Syntax")]
+    );
+}
+
+#[test]
+fn flag_keys_follow_the_newer_pattern() {
+    let document = json!({"version": "1", "flags": {
+        "snake_case-ok": {"name": "a"}, "Upper": {"name": "b"}, "has space": {"name": "c"}
+    }});
+    assert_eq!(
+        summary(&document),
+        sorted(vec![
+            entry("$.flags[\"has space\"]", "pattern", "Syntax"),
+            entry("$.flags.Upper", "pattern", "Syntax")
+        ])
+    );
+    let long_key = format!("a{}", "b".repeat(64));
+    let document = json!({"version": "1", "flags": {long_key.clone(): {"name": "x"}}});
+    assert_eq!(
+        summary(&document),
+        vec![entry(&format!("$.flags.{long_key}"), "pattern", "Syntax")]
+    );
+}
+
+#[test]
+fn too_many_flags_is_reported() {
+    let flags: Map<String, Value> = (0..=MAX_FLAGS)
+        .map(|i| (format!("f{i}"), json!({"name": "n"})))
+        .collect();
+    let document = json!({"version": "1", "flags": flags});
+    assert_eq!(
+        summary(&document),
+        vec![entry("$.flags", "maxProperties", "Syntax")]
+    );
+}
+
+#[test]
+fn flag_definition_members_are_checked() {
+    let document = json!({"version": "1", "flags": {
+        "a": {"description": "x".repeat(1025), "owner": "me"},
+        "b": {"name": "line\nbreak", "_createdAt": 5, "_deprecation": {"status": "done", "date": "2025-02-30"}},
+        "c": {"name": ""}
+    }});
+    assert_eq!(
+        summary(&document),
+        sorted(vec![
+            entry("$.flags.a.description", "maxLength", "Syntax"),
+            entry("$.flags.a.owner", "additionalProperties", "Syntax"),
+            entry("$.flags.a.name", "required", "Syntax"),
+            entry("$.flags.b._createdAt", "type", "Syntax"),
+            entry("$.flags.b._deprecation.date", "format", "Syntax"),
+            entry("$.flags.b._deprecation.status", "enum", "Syntax"),
+            entry("$.flags.b.name", "pattern", "Syntax"),
+            entry("$.flags.c.name", "pattern", "Syntax"),
+        ])
+    );
+}
+
+#[test]
+fn attribute_keys_and_count_are_checked() {
+    let mut attributes: Map<String, Value> = (0..MAX_ATTRIBUTES)
+        .map(|i| (format!("a{i}"), json!({})))
+        .collect();
+    attributes.insert("enabled".into(), json!({}));
+    attributes.insert("Bad".into(), json!({}));
+    let document = json!({"version": "1", "flags": {"f": {"name": "f", "attributes": attributes}}});
+    assert_eq!(
+        summary(&document),
+        sorted(vec![
+            entry("$.flags.f.attributes", "maxProperties", "Syntax"),
+            entry("$.flags.f.attributes.Bad", "pattern", "Syntax"),
+            entry("$.flags.f.attributes.enabled", "pattern", "Syntax"),
+        ])
+    );
+}
+
+#[test]
+fn malformed_constraints_are_reported() {
+    let document = json!({"version": "1", "flags": {"f": {"name": "f", "attributes": {
+        "a": {"constraints": {"type": "string", "pattern": "x", "enum": ["x"]}},
+        "b": {"constraints": {"type": "number", "minimum": 1.5, "pattern": "x"}},
+        "c": {"constraints": {"type": "object"}},
+        "d": {"constraints": {"required": true}},
+        "e": {"constraints": {"type": "array", "elements": {"type": "boolean"}}},
+        "g": {"constraints": {"type": "string", "enum": [true], "required": "yes"}},
+        "h": {"constraints": {"type": "string", "pattern": "(unclosed"}}
+    }}}});
+    let base = "$.flags.f.attributes";
+    assert_eq!(
+        summary(&document),
+        sorted(vec![
+            entry(&format!("{base}.a.constraints"), "not", "Syntax"),
+            entry(
+                &format!("{base}.b.constraints.pattern"),
+                "additionalProperties",
+                "Syntax"
+            ),
+            entry(&format!("{base}.b.constraints.minimum"), "type", "Syntax"),
+            entry(&format!("{base}.c.constraints.type"), "enum", "Syntax"),
+            entry(&format!("{base}.d.constraints.type"), "required", "Syntax"),
+            entry(
+                &format!("{base}.e.constraints.elements.type"),
+                "enum",
+                "Syntax"
+            ),
+            entry(&format!("{base}.g.constraints.required"), "type", "Syntax"),
+            entry(&format!("{base}.g.constraints.enum[0]"), "type", "Syntax"),
+            entry(&format!("{base}.h.constraints.pattern"), "format", "Syntax"),
+        ])
+    );
+}
+
+#[test]
+fn values_must_reference_defined_flags_and_declared_attributes() {
+    let document = json!({"version": "1",
+        "flags": {"f": {"name": "f", "attributes": {"a": {}}}},
+        "values": {"ghost": {"enabled": true}, "f": {"enabled": true, "b": 1}}});
+    assert_eq!(
+        summary(&document),
+        sorted(vec![
+            entry("$.values.f.b", "additionalProperties", "Semantic"),
+            entry("$.values.ghost", "additionalProperties", "Semantic"),
+        ])
+    );
+}
+
+#[test]
+fn value_objects_need_a_boolean_enabled() {
+    let document = json!({"version": "1",
+        "flags": {"f": {"name": "f"}, "g": {"name": "g"}, "h": {"name": "h"}},
+        "values": {"f": {}, "g": {"enabled": "yes"}, "h": 3}});
+    assert_eq!(
+        summary(&document),
+        sorted(vec![
+            entry("$.values.f.enabled", "required", "Syntax"),
+            entry("$.values.g.enabled", "type", "Syntax"),
+            entry("$.values.h", "type", "Syntax"),
+        ])
+    );
+}
+
+#[test]
+fn attribute_values_are_checked_against_constraints() {
+    let mut document = full_document();
+    document["values"]["ui_refresh"] = json!({
+        "enabled": true, "color": "green", "code": "4a2", "limit": 11, "ids": ["1", "x"],
+        "ratios": [2], "beta": "no", "free": {"nested": true}
+    });
+    let base = "$.values.ui_refresh";
+    assert_eq!(
+        summary(&document),
+        sorted(vec![
+            entry(&format!("{base}.beta"), "type", "Semantic"),
+            entry(&format!("{base}.code"), "pattern", "Semantic"),
+            entry(&format!("{base}.color"), "enum", "Semantic"),
+            entry(&format!("{base}.free"), "type", "Syntax"),
+            entry(&format!("{base}.ids[1]"), "pattern", "Semantic"),
+            entry(&format!("{base}.limit"), "maximum", "Semantic"),
+            entry(&format!("{base}.ratios[0]"), "maximum", "Semantic"),
+        ])
+    );
+}
+
+#[test]
+fn minimum_integer_enum_items_and_value_shapes() {
+    let document = json!({"version": "1",
+        "flags": {"f": {"name": "f", "attributes": {
+            "n": {"constraints": {"type": "number", "minimum": 1}},
+            "s": {"constraints": {"type": "string", "enum": [5]}},
+            "mixed": {}, "long": {}
+        }}},
+        "values": {"f": {"enabled": false, "n": 0, "s": "5", "mixed": ["a", 1], "long": "x".repeat(1025)}}});
+    assert_eq!(
+        summary(&document),
+        sorted(vec![
+            entry("$.values.f.long", "maxLength", "Syntax"),
+            entry("$.values.f.mixed[1]", "type", "Syntax"),
+            entry("$.values.f.n", "minimum", "Semantic"),
+        ])
+    );
+}
+
+#[test]
+fn required_attributes_only_matter_when_enabled() {
+    let mut document = full_document();
+    document["values"]["ui_refresh"] = json!({"enabled": false});
+    assert_eq!(summary(&document), vec![]);
+    document["values"]["ui_refresh"] = json!({"enabled": true});
+    let problems = problems_of(&document);
+    assert_eq!(problems.len(), 1);
+    assert_eq!(
+        problems[0].location.as_deref(),
+        Some("$.values.ui_refresh.color")
+    );
+    assert_eq!(problems[0].constraint.as_deref(), Some("required"));
+    assert_eq!(problems[0].r#type.as_deref(), Some("Semantic"));
+    assert!(problems[0]
+        .reason
+        .as_deref()
+        .unwrap_or_default()
+        .contains("color"));
+}
+
+#[test]
+fn details_carry_reason_and_truncated_value() {
+    let long = "x".repeat(1500);
+    let document = json!({"version": "1", "flags": {"f": {"name": "f", "description": long}}});
+    let problems = problems_of(&document);
+    assert_eq!(problems.len(), 1);
+    let value = problems[0].value.clone().unwrap_or_default();
+    assert_eq!(value.chars().count(), MAX_RENDERED_VALUE_CHARS);
+    assert!(value.starts_with("\"xxx"));
+    assert!(problems[0]
+        .reason
+        .as_deref()
+        .unwrap_or_default()
+        .contains("$.flags.f.description"));
+}
+
+#[test]
+fn every_problem_is_reported_not_just_the_first() {
+    let document =
+        json!({"version": "3", "bogus": true, "flags": {"Bad": {}}, "values": {"x": {}}});
+    // additionalProperties, const, flag key pattern, missing name, undefined flag, missing enabled
+    assert_eq!(problems_of(&document).len(), 6);
+}
+
+#[test]
+fn variants_follow_the_schema() {
+    let document = json!({"version": "1",
+    "flags": {"f": {"name": "f", "attributes": {"a": {"constraints": {"type": "number", "maximum": 3}}}}},
+    "values": {"f": {"enabled": true, "_variants": [
+        {"name": "big", "enabled": true, "rule": "(eq $tier \"gold\")", "attributeValues": {"a": 9}},
+        {"enabled": true, "color": 1},
+        {"name": "default", "enabled": false}
+    ]}}});
+    assert_eq!(
+        summary(&document),
+        sorted(vec![
+            entry(
+                "$.values.f._variants[0].attributeValues.a",
+                "maximum",
+                "Semantic"
+            ),
+            entry(
+                "$.values.f._variants[1].color",
+                "additionalProperties",
+                "Syntax"
+            ),
+            entry("$.values.f._variants[1].name", "required", "Syntax"),
+        ])
+    );
+}
+
+#[test]
+fn retrieval_form_lifts_values_and_drops_internals() {
+    let delivered = to_retrieval_form(full_document().to_string().as_bytes());
+    assert_eq!(
+        delivered,
+        Some(json!({
+            "ui_refresh": {"enabled": true, "color": "red", "code": "42", "limit": 5,
+                           "ids": ["1", "22"], "ratios": [0.5, 1], "beta": false, "free": ["x"]},
+            "dark-mode": {"enabled": false}
+        }))
+    );
+}
+
+#[test]
+fn retrieval_form_of_disabled_and_missing_values() {
+    let document = json!({"version": "1",
+        "flags": {"off": {"name": "off", "attributes": {"a": {}}}, "unset": {"name": "unset"}},
+        "values": {"off": {"enabled": false, "a": 1, "_createdAt": "t"}}});
+    assert_eq!(
+        to_retrieval_form(document.to_string().as_bytes()),
+        Some(json!({"off": {"enabled": false}, "unset": {"enabled": false}}))
+    );
+    assert_eq!(to_retrieval_form(br#"{"version":"1"}"#), Some(json!({})));
+}
+
+#[test]
+fn retrieval_form_rejects_other_shapes() {
+    assert_eq!(to_retrieval_form(b"not json"), None);
+    assert_eq!(to_retrieval_form(b"[1]"), None);
+    assert_eq!(to_retrieval_form(br#"{"flags": []}"#), None);
+    assert_eq!(
+        to_retrieval_form(br#"{"flags": {"a": {}}, "values": {"a": 1}}"#),
+        None
+    );
+}
