@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 
-use crate::domain::deployments::{all_in_environment, content_key, is_active, Deployment};
+use crate::domain::deployments::{all_in_environment, content_key, Deployment, DeploymentState};
 use crate::domain::error::Result;
 use crate::domain::{decode, featureflags};
 use crate::store::DynStore;
@@ -137,12 +137,12 @@ pub async fn load(store: &DynStore, key: &Key, feature_flags: bool) -> Result<En
     let mut first = true;
     for (id, d) in iter.by_ref() {
         let newest = std::mem::replace(&mut first, false);
-        if newest && is_active(&d.state) && d.state != "ROLLING_BACK" {
+        if newest && d.state.is_active() && d.state != DeploymentState::RollingBack {
             let served = served(&mut *tx, &id, &d, feature_flags).await?;
             entry.rolling = Some((Arc::new(served), d.percentage_complete));
             continue;
         }
-        if d.state == "COMPLETE" {
+        if d.state == DeploymentState::Complete {
             entry.stable = Some(Arc::new(served(&mut *tx, &id, &d, feature_flags).await?));
             break;
         }

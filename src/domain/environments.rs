@@ -186,7 +186,7 @@ pub async fn delete_environment(
     )
     .await?
     {
-        if super::deployments::is_active(&d.state) {
+        if d.state.is_active() {
             return Err(Error::Conflict(format!(
                 "Cannot delete environment {} while deployment {} is in progress.",
                 input.environment_id, d.deployment_number

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::configuration_profiles::load_profile;
+use super::deployments::ActionPoint;
 use super::error::{Error, Result};
 use super::{encode, featureflags, invocation, list_page, must_get, Ctx, Service};
 use crate::store::{AttrFilter, Kind, ListQuery, Record, Tx};
@@ -165,7 +166,7 @@ async fn run_pre_create_actions(
     input: &CreateHostedConfigurationVersionRequest,
     content: Bytes,
 ) -> Result<Bytes> {
-    const POINT: &str = "PRE_CREATE_HOSTED_CONFIGURATION_VERSION";
+    const POINT: ActionPoint = ActionPoint::PreCreateHostedConfigurationVersion;
     let mut tx = svc.store.read(&ctx.account).await?;
     // Associations first: most profiles have none, and then nothing else needs reading here
     // (the write re-checks that application and profile exist).
@@ -173,7 +174,7 @@ async fn run_pre_create_actions(
         invocation::applied_extensions(svc, ctx, &mut *tx, app_id, None, profile_id).await?;
     if !applied
         .iter()
-        .any(|a| a.extension.actions.contains_key(POINT))
+        .any(|a| a.extension.actions.contains_key(POINT.as_str()))
     {
         return Ok(content);
     }

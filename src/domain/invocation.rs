@@ -10,6 +10,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::deployments::ActionPoint;
 use super::error::{Error, Result};
 use super::extension_associations::{self, ExtensionAssociation};
 use super::extensions::{self, Extension};
@@ -37,22 +38,33 @@ pub struct ActionCall {
 
 impl ActionCall {
     /// The `ActionInvocation` recorded on the deployment event.
-    pub fn record(&self, error: Option<&InvokeError>) -> Value {
-        let mut v = json!({
-            "ExtensionIdentifier": self.extension_id,
-            "ActionName": self.action_name,
-            "Uri": self.uri,
-            "InvocationId": self.invocation_id,
-        });
-        if let Some(r) = &self.role_arn {
-            v["RoleArn"] = json!(r);
+    pub fn record(&self, error: Option<&InvokeError>) -> ActionInvocation {
+        ActionInvocation {
+            extension_identifier: self.extension_id.clone(),
+            action_name: self.action_name.clone(),
+            uri: self.uri.clone(),
+            invocation_id: self.invocation_id.clone(),
+            role_arn: self.role_arn.clone(),
+            error_code: error.map(|e| e.code.clone()),
+            error_message: error.map(|e| e.message.clone()),
         }
-        if let Some(e) = error {
-            v["ErrorCode"] = json!(e.code);
-            v["ErrorMessage"] = json!(e.message);
-        }
-        v
     }
+}
+
+/// The model's `ActionInvocation` shape: one call as a deployment event records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ActionInvocation {
+    pub extension_identifier: String,
+    pub action_name: String,
+    pub uri: String,
+    pub invocation_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,14 +216,14 @@ pub fn action_point_words(action_point: &str) -> Vec<String> {
 /// Builds the calls of every applied extension that has an action at `point`.
 pub fn calls_for(
     applied: &[Applied],
-    point: &str,
+    point: ActionPoint,
     ctx: &EventContext,
     dynamic: &BTreeMap<String, String>,
     content: Option<&EventContent<'_>>,
 ) -> Vec<ActionCall> {
     let mut calls = Vec::new();
     for a in applied {
-        let Some(actions) = a.extension.actions.get(point) else {
+        let Some(actions) = a.extension.actions.get(point.as_str()) else {
             continue;
         };
         for action in actions {
@@ -220,7 +232,7 @@ pub fn calls_for(
             let mut event = json!({
                 "InvocationId": invocation_id,
                 "Parameters": parameters,
-                "Type": event_type(point),
+                "Type": event_type(point.as_str()),
                 "Application": {"Id": ctx.application.0, "Name": ctx.application.1},
                 "ConfigurationProfile": {"Id": ctx.profile.0, "Name": ctx.profile.1},
                 "Description": ctx.description,
@@ -243,7 +255,7 @@ pub fn calls_for(
             }
             calls.push(ActionCall {
                 invocation_id,
-                action_point: point.to_string(),
+                action_point: point.as_str().to_string(),
                 extension_id: a.extension.id.clone(),
                 extension_arn: a.extension.arn.clone(),
                 association_id: a.association.id.clone(),
@@ -265,7 +277,7 @@ pub async fn run_pre_actions(
     svc: &Service,
     calls: Vec<ActionCall>,
     mut content: Vec<u8>,
-) -> Result<(Vec<u8>, Vec<Value>)> {
+) -> Result<(Vec<u8>, Vec<ActionInvocation>)> {
     let mut records = Vec::new();
     for mut call in calls {
         call.event["Content"] = json!(B64.encode(&content));

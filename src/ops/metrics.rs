@@ -19,6 +19,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::domain::deployments::DeploymentState;
 use crate::domain::Service;
 use crate::store::{Kind, ListQuery, StoreError};
 
@@ -26,17 +27,6 @@ use crate::store::{Kind, ListQuery, StoreError};
 /// StartDeployment with LAMBDA validators may take seconds.
 const LATENCY_BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
-
-/// Every deployment state, so each scrape shows all of them (0 included).
-const DEPLOYMENT_STATES: [&str; 7] = [
-    "VALIDATING",
-    "DEPLOYING",
-    "BAKING",
-    "ROLLING_BACK",
-    "COMPLETE",
-    "ROLLED_BACK",
-    "REVERTED",
 ];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -259,8 +249,11 @@ async fn store_metrics(svc: &Service, accounts: &[String]) -> Registry {
     let by_state = Family::<StateLabels, Gauge>::default();
     let live = Family::<LiveLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
     let up = Gauge::<i64>::default();
-    for state in DEPLOYMENT_STATES {
-        let _ = by_state.get_or_create(&StateLabels { state });
+    // Every deployment state, so each scrape shows all of them (0 included).
+    for state in DeploymentState::ALL {
+        let _ = by_state.get_or_create(&StateLabels {
+            state: state.as_str(),
+        });
     }
     up.set(1);
     for account in accounts {
@@ -309,11 +302,19 @@ async fn count_deployments(
             })
             .await?;
         for rec in &rows {
-            let state = rec.body["State"].as_str().unwrap_or_default();
-            if let Some(known) = DEPLOYMENT_STATES.iter().find(|s| **s == state) {
-                by_state.get_or_create(&StateLabels { state: known }).inc();
-            }
-            if crate::domain::deployments::is_active(state) {
+            let Ok(state) = rec.body["State"]
+                .as_str()
+                .unwrap_or_default()
+                .parse::<DeploymentState>()
+            else {
+                continue;
+            };
+            by_state
+                .get_or_create(&StateLabels {
+                    state: state.as_str(),
+                })
+                .inc();
+            if state.is_active() {
                 let text = |k: &str| rec.body[k].as_str().unwrap_or_default().to_string();
                 live.get_or_create(&LiveLabels {
                     application_id: text("ApplicationId"),

@@ -1,0 +1,286 @@
+//! StartDeployment: resolve everything in one snapshot, run validators and PRE_START_DEPLOYMENT
+//! actions outside any transaction, then create the deployment in one transaction.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::persist::{persist, RecordWrite, Transition};
+use super::types::{ActionPoint, DeploymentEventType, DeploymentState, TriggeredBy};
+use super::{latest_deployment, Deployment};
+use crate::domain::clock::iso8601;
+use crate::domain::configuration_profiles::{load_profile, ConfigurationProfile};
+use crate::domain::environments::Environment;
+use crate::domain::error::{Error, InvalidConfigurationDetail, Result};
+use crate::domain::hosted_versions::{version_key, HostedConfigurationVersion};
+use crate::domain::invocation::{self, ActionCall, Applied, EventContent, EventContext};
+use crate::domain::{check_tags, decode, deployment_strategies, ids, must_get};
+use crate::domain::{validation, Ctx, Service};
+use crate::store::{Kind, ListQuery, Record, Tx};
+
+/// Resolves `ConfigurationVersion` (a version number or a VersionLabel) to a hosted version.
+async fn resolve_version(
+    tx: &mut dyn Tx,
+    app_id: &str,
+    profile_id: &str,
+    version: &str,
+) -> Result<Record> {
+    let not_found = || Error::not_found("HostedConfigurationVersion", version);
+    if let Ok(n) = version.parse::<i64>() {
+        if let Some(r) = tx
+            .get(
+                Kind::HostedConfigurationVersion,
+                &version_key(app_id, profile_id, n),
+            )
+            .await?
+        {
+            return Ok(r);
+        }
+    }
+    let parent = format!("{app_id}/{profile_id}");
+    let rows = tx
+        .list(ListQuery {
+            kind: Kind::HostedConfigurationVersion,
+            parent: Some(&parent),
+            attr: Some(crate::store::AttrFilter::Equals(version.to_string())),
+            after_seq: 0,
+            limit: 1,
+            descending: false,
+        })
+        .await?;
+    rows.into_iter().next().ok_or_else(not_found)
+}
+
+/// Every dynamic parameter must address an applied extension that declares it Dynamic.
+fn check_dynamic(applied: &[Applied], dynamic: &BTreeMap<String, String>) -> Result<()> {
+    for key in dynamic.keys() {
+        let Some((reference, name)) = key.split_once('#') else {
+            return Err(Error::bad_request(format!(
+                "DynamicExtensionParameters key '{key}' must be '<extension>#<parameter>'."
+            )));
+        };
+        let target = applied.iter().find(|a| a.matches_reference(reference)).ok_or_else(|| {
+            Error::bad_request(format!(
+                "DynamicExtensionParameters key '{key}': no extension '{reference}' is associated with this deployment."
+            ))
+        })?;
+        match target.extension.parameters.get(name) {
+            Some(p) if p.dynamic => {}
+            _ => {
+                return Err(Error::bad_request(format!(
+                    "DynamicExtensionParameters key '{key}': extension {} has no dynamic parameter {name}.",
+                    target.extension.id
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// LAMBDA validators (a Lambda ARN or an http(s) URL) get AWS's validator event; any error fails.
+async fn run_lambda_validators(
+    svc: &Service,
+    profile: &ConfigurationProfile,
+    version: &str,
+    content: &[u8],
+) -> Result<()> {
+    use base64::Engine;
+    for v in profile.validators.iter().filter(|v| v.r#type == "LAMBDA") {
+        let call = ActionCall {
+            invocation_id: ids::new_id(),
+            action_point: "VALIDATOR".into(),
+            extension_id: String::new(),
+            extension_arn: String::new(),
+            association_id: String::new(),
+            association_arn: String::new(),
+            action_name: "LambdaValidator".into(),
+            uri: v.content.clone(),
+            role_arn: None,
+            parameters: BTreeMap::new(),
+            event: json!({
+                "ApplicationId": profile.application_id,
+                "ConfigurationProfileId": profile.id,
+                "ConfigurationVersion": version,
+                "Content": base64::engine::general_purpose::STANDARD.encode(content),
+                "Uri": v.content,
+            }),
+        };
+        if let Err(e) = svc.invoker.invoke(&call).await {
+            return Err(Error::invalid_configuration(
+                format!(
+                    "The configuration failed validation by {}: {}",
+                    v.content, e.message
+                ),
+                vec![InvalidConfigurationDetail {
+                    constraint: Some("LAMBDA".into()),
+                    location: Some("$".into()),
+                    reason: Some(format!("{}: {}", e.code, e.message)),
+                    r#type: Some("Validator".into()),
+                    value: None,
+                }],
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StartDeploymentRequest {
+    pub application_id: String,
+    pub environment_id: String,
+    pub deployment_strategy_id: String,
+    pub configuration_profile_id: String,
+    pub configuration_version: String,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    pub kms_key_identifier: Option<String>,
+    #[serde(default)]
+    pub dynamic_extension_parameters: BTreeMap<String, String>,
+}
+
+pub async fn start_deployment(
+    svc: &Service,
+    ctx: &Ctx,
+    input: StartDeploymentRequest,
+) -> Result<Value> {
+    check_tags(&input.tags)?;
+    let (app_id, env_id, profile_id) = (
+        input.application_id.clone(),
+        input.environment_id.clone(),
+        input.configuration_profile_id.clone(),
+    );
+    // 1. Resolve everything in one snapshot.
+    let mut tx = svc.store.read(&ctx.account).await?;
+    let app = must_get(&mut *tx, Kind::Application, &app_id, "", "Application").await?;
+    let env_rec = must_get(&mut *tx, Kind::Environment, &env_id, &app_id, "Environment").await?;
+    let env: Environment = decode(&env_rec)?;
+    let (_, profile) = load_profile(&mut *tx, &app_id, &profile_id).await?;
+    if !profile.is_hosted() {
+        return Err(Error::bad_request(format!(
+            "Configuration profile {profile_id} uses LocationUri '{}'; appconfigd deploys hosted configurations only.",
+            profile.location_uri
+        )));
+    }
+    let strategy = deployment_strategies::find(&mut *tx, &input.deployment_strategy_id).await?;
+    let version_rec =
+        resolve_version(&mut *tx, &app_id, &profile_id, &input.configuration_version).await?;
+    let version: HostedConfigurationVersion = decode(&version_rec)?;
+    let content = tx.get_content(&version_rec.id).await?.unwrap_or_default();
+    if let Some(active) = latest_deployment(&mut *tx, &app_id, &env_id).await? {
+        if active.state.is_active() {
+            return Err(conflict(&env_id, active.deployment_number));
+        }
+    }
+    let applied =
+        invocation::applied_extensions(svc, ctx, &mut *tx, &app_id, Some(&env_id), &profile_id)
+            .await?;
+    drop(tx);
+    check_dynamic(&applied, &input.dynamic_extension_parameters)?;
+    let version_text = version.version_number.to_string();
+
+    // 2. Validators, then PRE_START_DEPLOYMENT actions (synchronous; they may replace content).
+    validation::validate_content(&profile, &content)?;
+    run_lambda_validators(svc, &profile, &version_text, &content).await?;
+    let app_name = app.body["Name"].as_str().unwrap_or_default().to_string();
+    let event_ctx = EventContext {
+        application: (app_id.clone(), app_name.clone()),
+        environment: Some((env_id.clone(), env.name.clone())),
+        profile: (profile_id.clone(), profile.name.clone()),
+        deployment_number: None,
+        description: input.description.clone(),
+        configuration_version: Some(version_text.clone()),
+    };
+    let pre_calls = invocation::calls_for(
+        &applied,
+        ActionPoint::PreStartDeployment,
+        &event_ctx,
+        &input.dynamic_extension_parameters,
+        Some(&EventContent {
+            bytes: &content,
+            content_type: &version.content_type,
+        }),
+    );
+    let (content, pre_records) = invocation::run_pre_actions(svc, pre_calls, content).await?;
+
+    // 3. Create it: one transaction for the record, the content snapshot, the environment
+    //    state, the first timer and the ON_DEPLOYMENT_START outbox entries.
+    let mut tx = svc.store.write(&ctx.account).await?;
+    must_get(&mut *tx, Kind::Environment, &env_id, &app_id, "Environment").await?;
+    if let Some(active) = latest_deployment(&mut *tx, &app_id, &env_id).await? {
+        if active.state.is_active() {
+            return Err(conflict(&env_id, active.deployment_number));
+        }
+    }
+    let number = tx
+        .next_counter(&format!("deployment:{app_id}/{env_id}"))
+        .await?;
+    let now = svc.clock.wall_millis();
+    let mut dep = Deployment {
+        application_id: app_id.clone(),
+        environment_id: env_id.clone(),
+        deployment_strategy_id: strategy.id.clone(),
+        configuration_profile_id: profile_id.clone(),
+        deployment_number: number,
+        configuration_name: profile.name.clone(),
+        configuration_location_uri: profile.location_uri.clone(),
+        configuration_version: version_text,
+        description: input.description,
+        deployment_duration_in_minutes: strategy.deployment_duration_in_minutes,
+        growth_type: strategy.growth_type.clone(),
+        growth_factor: strategy.growth_factor,
+        final_bake_time_in_minutes: strategy.final_bake_time_in_minutes,
+        state: DeploymentState::Deploying,
+        event_log: Vec::new(),
+        percentage_complete: 0.0,
+        started_at: iso8601(now),
+        completed_at: None,
+        applied_extensions: applied
+            .iter()
+            .map(|a| a.to_wire(&input.dynamic_extension_parameters))
+            .collect(),
+        kms_key_arn: profile.kms_key_arn.clone(),
+        kms_key_identifier: input
+            .kms_key_identifier
+            .or(profile.kms_key_identifier.clone()),
+        version_label: version.version_label.clone(),
+        started_at_ms: now,
+        completed_at_ms: None,
+        steps_done: 0,
+        baking: false,
+        applied,
+        dynamic: input.dynamic_extension_parameters,
+        application_name: app_name,
+        environment_name: env.name.clone(),
+        content_type: version.content_type.clone(),
+        monitors: env.monitors.clone(),
+    };
+    let start_calls = dep.calls(ActionPoint::OnDeploymentStart);
+    let mut records = pre_records;
+    records.extend(start_calls.iter().map(|c| c.record(None)));
+    dep.push_event(
+        DeploymentEventType::DeploymentStarted,
+        TriggeredBy::User,
+        "Deployment started".into(),
+        now,
+        records,
+    );
+    let t = Transition {
+        write: RecordWrite::Create {
+            tags: input.tags,
+            content: &content,
+        },
+        before: None,
+        calls: start_calls,
+        next_due: now,
+    };
+    persist(svc, &ctx.account, tx, &dep, t, now).await
+}
+
+fn conflict(env_id: &str, number: i64) -> Error {
+    Error::Conflict(format!(
+        "Deployment number {number} is in progress in environment {env_id}. Only one deployment can run in an environment at a time."
+    ))
+}
