@@ -11,6 +11,7 @@ pub mod guard;
 mod lane;
 mod migrations;
 mod sql;
+mod tx;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_appconfig::operation::start_deployment::StartDeploymentError;
@@ -19,6 +19,19 @@ use crate::harness::*;
 
 /// What "promptly" means: a call that waits longer than this has stalled.
 const PROMPT: Duration = Duration::from_secs(2);
+
+/// Records how long each call of the mixed test took, keeping the slowest.
+trait Within: std::future::Future + Sized {
+    async fn within(self, slowest: &Mutex<Duration>) -> Self::Output {
+        let (out, took) = timed(self).await;
+        if let Ok(mut s) = slowest.lock() {
+            *s = (*s).max(took);
+        }
+        out
+    }
+}
+
+impl<F: std::future::Future> Within for F {}
 
 async fn timed<T>(f: impl std::future::Future<Output = T>) -> (T, Duration) {
     let t = Instant::now();
@@ -132,6 +145,7 @@ async fn mixed_call(
     shared_profile: &str,
     client: usize,
     round: usize,
+    slowest: &Mutex<Duration>,
 ) -> Result<Option<i32>, String> {
     let fail = |what: &str, e: &dyn std::fmt::Debug| format!("{what}: {e:?}");
     match (client + round) % 6 {
@@ -142,6 +156,7 @@ async fn mixed_call(
                 .name(&name)
                 .tags("team", "a")
                 .send()
+                .within(slowest)
                 .await
                 .map_err(|e| fail("CreateApplication", &e))?;
             let id = app.id().unwrap_or_default().to_string();
@@ -149,12 +164,14 @@ async fn mixed_call(
                 .resource_arn(app_arn(&id))
                 .tags("round", round.to_string())
                 .send()
+                .within(slowest)
                 .await
                 .map_err(|e| fail("TagResource", &e))?;
             c.update_application()
                 .application_id(&id)
                 .description("updated")
                 .send()
+                .within(slowest)
                 .await
                 .map_err(|e| fail("UpdateApplication", &e))?;
             let env = c
@@ -162,17 +179,20 @@ async fn mixed_call(
                 .application_id(&id)
                 .name("e")
                 .send()
+                .within(slowest)
                 .await
                 .map_err(|e| fail("CreateEnvironment", &e))?;
             c.delete_environment()
                 .application_id(&id)
                 .environment_id(env.id().unwrap_or_default())
                 .send()
+                .within(slowest)
                 .await
                 .map_err(|e| fail("DeleteEnvironment", &e))?;
             c.delete_application()
                 .application_id(&id)
                 .send()
+                .within(slowest)
                 .await
                 .map_err(|e| fail("DeleteApplication", &e))?;
             Ok(None)
@@ -185,6 +205,7 @@ async fn mixed_call(
                 .content(Blob::new(format!("{{\"c\":{client},\"r\":{round}}}")))
                 .content_type("application/json")
                 .send()
+                .within(slowest)
                 .await
                 .map_err(|e| fail("CreateHostedConfigurationVersion", &e))?;
             Ok(Some(out.version_number()))
@@ -197,6 +218,7 @@ async fn mixed_call(
                     .max_results(2)
                     .set_next_token(token)
                     .send()
+                    .within(slowest)
                     .await
                     .map_err(|e| fail("ListApplications", &e))?;
                 token = page.next_token().map(str::to_string);
@@ -209,6 +231,7 @@ async fn mixed_call(
                 .configuration_profile_id(shared_profile)
                 .max_results(5)
                 .send()
+                .within(slowest)
                 .await
                 .map_err(|e| fail("ListHostedConfigurationVersions", &e))?;
             Ok(None)
@@ -219,12 +242,14 @@ async fn mixed_call(
                 .configuration_profile_id(shared_profile)
                 .configuration_version("1")
                 .send()
+                .within(slowest)
                 .await
                 .map_err(|e| fail("ValidateConfiguration", &e))?;
             c.get_configuration_profile()
                 .application_id(shared_app)
                 .configuration_profile_id(shared_profile)
                 .send()
+                .within(slowest)
                 .await
                 .map_err(|e| fail("GetConfigurationProfile", &e))?;
             Ok(None)
@@ -241,6 +266,7 @@ async fn mixed_call(
                         .build()],
                 )
                 .send()
+                .within(slowest)
                 .await
                 .map_err(|e| fail("CreateExtension", &e))?;
             let assoc = c
@@ -248,21 +274,25 @@ async fn mixed_call(
                 .extension_identifier(ext.id().unwrap_or_default())
                 .resource_identifier(app_arn(shared_app))
                 .send()
+                .within(slowest)
                 .await
                 .map_err(|e| fail("CreateExtensionAssociation", &e))?;
             c.list_extension_associations()
                 .max_results(3)
                 .send()
+                .within(slowest)
                 .await
                 .map_err(|e| fail("ListExtensionAssociations", &e))?;
             c.delete_extension_association()
                 .extension_association_id(assoc.id().unwrap_or_default())
                 .send()
+                .within(slowest)
                 .await
                 .map_err(|e| fail("DeleteExtensionAssociation", &e))?;
             c.delete_extension()
                 .extension_identifier(ext.id().unwrap_or_default())
                 .send()
+                .within(slowest)
                 .await
                 .map_err(|e| fail("DeleteExtension", &e))?;
             Ok(None)
@@ -285,24 +315,22 @@ async fn mixed_operations_with_more_clients_than_connections() {
         let (c, app, profile) = (c.clone(), app.clone(), profile.clone());
         set.spawn(async move {
             let mut numbers = Vec::new();
-            let mut slowest = Duration::ZERO;
+            let slowest = Mutex::new(Duration::ZERO);
             let mut round = 0;
             while Instant::now() < stop_at {
-                let (out, took) = timed(mixed_call(&c, &app, &profile, client, round)).await;
-                slowest = slowest.max(took);
-                if let Some(n) = out? {
+                if let Some(n) = mixed_call(&c, &app, &profile, client, round, &slowest).await? {
                     numbers.push(n);
                 }
                 round += 1;
             }
+            let slowest = slowest.into_inner().unwrap_or_default();
             Ok::<_, String>((numbers, slowest, round))
         });
     }
     let (mut numbers, mut rounds) = (Vec::new(), 0);
     while let Some(r) = set.join_next().await {
         let (n, slowest, done) = r.unwrap().unwrap_or_else(|e| panic!("{e}"));
-        // A round is up to six calls; each must have answered promptly.
-        assert!(slowest < PROMPT * 2, "a round took {slowest:?}");
+        assert!(slowest < PROMPT, "a call took {slowest:?}");
         numbers.extend(n);
         rounds += done;
     }
