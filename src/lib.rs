@@ -19,6 +19,7 @@ pub mod dataplane;
 pub mod domain;
 pub mod engine;
 pub mod ops;
+pub mod query;
 pub mod server;
 pub mod store;
 pub mod wire;

@@ -204,7 +204,7 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), StartError> {
     let dataplane = DataPlane::start(service.clone())
         .await
         .map_err(|e| StartError::DataPlane(e.to_string()))?;
-    let app = wire::router(AppState {
+    let app = assemble(AppState {
         service,
         auth: Arc::new(auth),
         metrics_token: cfg.metrics_token.clone(),
@@ -400,4 +400,14 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutdown signal received; finishing in-flight requests");
     })
+}
+
+/// The HTTP surface: the AppConfig API with, outermost first, the endpoint classification
+/// (once per request) and the metrics middleware; the operator routes beside it.
+fn assemble(state: AppState) -> axum::Router {
+    use axum::middleware::from_fn;
+    wire::router(state.clone())
+        .layer(from_fn(crate::ops::metrics::track))
+        .layer(from_fn(wire::endpoint::classify))
+        .merge(crate::ops::routes(state))
 }

@@ -58,13 +58,11 @@ impl Route {
             Method::GET
                 if path.starts_with("/applications/") && path.contains("/configurations/") =>
             {
-                Some(
-                    if crate::wire::input::query_first(query, "client_id").is_some() {
-                        Route::GetConfiguration
-                    } else {
-                        Route::AgentRead
-                    },
-                )
+                Some(if crate::query::query_first(query, "client_id").is_some() {
+                    Route::GetConfiguration
+                } else {
+                    Route::AgentRead
+                })
             }
             _ => None,
         }
@@ -168,19 +166,20 @@ impl DataPlane {
     }
 
     /// Handles data-plane routes for an authenticated caller of `account`; `None` means
-    /// "not mine" (the control plane takes it).
+    /// "not mine" (the control plane takes it). Errors are returned for the wire layer to
+    /// render, like every other AWS error.
     #[allow(clippy::too_many_arguments)]
     pub async fn handle(
         &self,
         account: &str,
-        method: &Method,
+        route: Route,
         path: &str,
         query: Option<&str>,
         headers: &HeaderMap,
         body: &Bytes,
         peer: Option<SocketAddr>,
-    ) -> Option<Response> {
-        let result = match Route::of(method, path, query)? {
+    ) -> Option<Result<Response, DataError>> {
+        let result = match route {
             Route::StartConfigurationSession => {
                 self.start_configuration_session(account, body).await
             }
@@ -198,7 +197,7 @@ impl DataPlane {
                         .into_owned()
                 };
                 let (app, env, profile) = (decode(app), decode(env), decode(profile));
-                let q = crate::wire::input::parse_query(query);
+                let q = crate::query::parse_query(query);
                 if route == Route::GetConfiguration {
                     self.get_configuration(account, &app, &env, &profile, &q)
                         .await
@@ -208,7 +207,7 @@ impl DataPlane {
                 }
             }
         };
-        Some(result.unwrap_or_else(render_error))
+        Some(result)
     }
 
     // ---- StartConfigurationSession ------------------------------------------------------
@@ -278,7 +277,7 @@ impl DataPlane {
         account: &str,
         query: Option<&str>,
     ) -> Result<Response, DataError> {
-        let raw = crate::wire::input::query_first(query, "configuration_token")
+        let raw = crate::query::query_first(query, "configuration_token")
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
                 Error::bad_request(
@@ -675,45 +674,6 @@ fn select_flags(all: &Value, wanted: &[String]) -> Result<Bytes, DataError> {
     Ok(Bytes::from(v.to_string()))
 }
 
-fn render_error(e: DataError) -> Response {
-    let (status, kind, body) = match e {
-        DataError::Domain(err) => {
-            return crate::wire::output::error(&err, &ids::request_id());
-        }
-        DataError::Token(problem) => (
-            400,
-            "BadRequestException",
-            json!({
-                "Message": format!("The configuration token is invalid ({problem})."),
-                "Reason": "InvalidParameters",
-                "Details": {"InvalidParameters": {"ConfigurationToken": {"Problem": problem}}},
-            }),
-        ),
-        DataError::NotFound {
-            message,
-            resource_type,
-            referenced_by,
-        } => {
-            let refs: serde_json::Map<String, Value> = referenced_by
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), json!(v)))
-                .collect();
-            (
-                404,
-                "ResourceNotFoundException",
-                json!({"Message": message, "ResourceType": resource_type, "ReferencedBy": refs}),
-            )
-        }
-    };
-    Response::builder()
-        .status(status)
-        .header("x-amzn-ErrorType", kind)
-        .header("x-amzn-RequestId", ids::request_id())
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap_or_default()
-}
-
 /// The HMAC key for tokens: created once, kept in the store so every node and every restart
 /// shares it.
 async fn token_key(svc: &Service) -> Result<Vec<u8>> {
@@ -752,7 +712,7 @@ mod tests {
         for q in ["client_id=c", "flag=x&client_id", "client%5Fid=c"] {
             assert_eq!(of(Some(q)), Some(Route::GetConfiguration), "{q}");
             // The same decision `handle` would reach through the parsed query.
-            assert!(crate::wire::input::parse_query(Some(q)).contains_key("client_id"));
+            assert!(crate::query::parse_query(Some(q)).contains_key("client_id"));
         }
         assert_eq!(
             Route::of(&Method::POST, "/configurationsessions", None),

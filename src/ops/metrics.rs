@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
-use http::{Method, StatusCode};
+use http::StatusCode;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -168,25 +168,21 @@ impl Endpoint {
     }
 }
 
-/// The data plane's own classification; everything else is looked up in the model's routes.
-fn classify(method: &Method, path: &str, query: Option<&str>) -> Endpoint {
+/// Metrics' view of the endpoint the request was classified into (`wire::endpoint`).
+fn classify(req: &Request) -> Endpoint {
     use crate::dataplane::Route;
-    match Route::of(method, path, query) {
-        Some(Route::StartConfigurationSession) => Endpoint::Session,
-        Some(route) => Endpoint::Poll(route.name()),
-        None => match crate::wire::router::find(method.as_str(), path) {
-            crate::wire::router::RouteMatch::Found { op, .. } => {
-                Endpoint::Control(op.name.as_str())
-            }
-            _ => Endpoint::Control("unknown"),
-        },
+    use crate::wire::endpoint::Endpoint as Classified;
+    match Classified::of(req) {
+        Classified::Data(Route::StartConfigurationSession) => Endpoint::Session,
+        Classified::Data(route) => Endpoint::Poll(route.name()),
+        other => Endpoint::Control(other.name()),
     }
 }
 
 /// Axum middleware around the AppConfig API: counts and times every request.
 pub async fn track(req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let endpoint = classify(req.method(), req.uri().path(), req.uri().query());
+    let endpoint = classify(&req);
     let resp = next.run(req).await;
     record(endpoint, &resp, started.elapsed());
     resp
@@ -335,30 +331,6 @@ async fn count_deployments(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn data_plane_paths_are_classified_like_the_wire_layer() {
-        let get = Method::GET;
-        assert_eq!(
-            classify(&Method::POST, "/configurationsessions", None).name(),
-            "StartConfigurationSession"
-        );
-        assert_eq!(
-            classify(&get, "/configuration", Some("configuration_token=x")).name(),
-            "GetLatestConfiguration"
-        );
-        let read = "/applications/a/environments/e/configurations/p";
-        assert_eq!(classify(&get, read, None).name(), "AgentRead");
-        assert_eq!(
-            classify(&get, read, Some("client_id=1")).name(),
-            "GetConfiguration"
-        );
-        assert_eq!(
-            classify(&get, "/applications", None).name(),
-            "ListApplications"
-        );
-        assert_eq!(classify(&get, "/nowhere", None).name(), "unknown");
-    }
 
     #[test]
     fn invocation_outcomes_are_counted() {

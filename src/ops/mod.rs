@@ -1,8 +1,8 @@
 //! Operating the server: Prometheus metrics, health and readiness probes, and the web console.
 //!
-//! `attach` wraps the AppConfig API router: the metrics middleware goes around the API only,
-//! and the operator routes are added after it, outside AWS authentication (probes and
-//! scrapers carry no AWS signature; the console's own API calls are signed in the browser).
+//! `server.rs` puts the metrics middleware (`metrics::track`) around the AppConfig API only,
+//! and these operator routes beside it, outside AWS authentication (probes and scrapers carry
+//! no AWS signature; the console's own API calls are signed in the browser).
 
 pub mod health;
 pub mod metrics;
@@ -14,16 +14,13 @@ use axum::Router;
 
 use crate::wire::AppState;
 
-/// The API router with metrics around it, plus `/metrics`, `/healthz`, `/readyz` and
-/// `/console`. None of these paths is an AppConfig route.
-pub fn attach(api: Router, state: AppState) -> Router {
-    let ops = Router::new()
+/// `/metrics`, `/healthz`, `/readyz` and `/console`. None of these paths is an AppConfig route.
+pub fn routes(state: AppState) -> Router {
+    Router::new()
         .route("/metrics", get(metrics_page))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .with_state(state);
-    api.layer(axum::middleware::from_fn(metrics::track))
-        .merge(ops)
+        .with_state(state)
         .merge(crate::console::routes())
 }
 

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod dispatch;
+pub mod endpoint;
 pub mod input;
 pub mod model;
 pub mod output;
@@ -19,7 +20,7 @@ use axum::Router;
 use crate::dataplane::Route;
 use crate::domain::error::Error;
 use crate::domain::{hosted_versions, ids, Ctx, Service};
-use router::RouteMatch;
+use endpoint::Endpoint;
 
 /// Shared state of the HTTP server.
 #[derive(Clone)]
@@ -39,14 +40,13 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// A client has this long to send its whole body.
 const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// The AppConfig API (control and data plane). `server.rs` puts the endpoint classification
+/// and metrics around it and the operator routes beside it.
 pub fn router(state: AppState) -> Router {
-    crate::ops::attach(
-        Router::new().fallback(handle).with_state(state.clone()),
-        state,
-    )
+    Router::new().fallback(handle).with_state(state)
 }
 
-async fn handle(State(state): State<AppState>, req: Request) -> Response {
+async fn handle(State(state): State<AppState>, mut req: Request) -> Response {
     let started = Instant::now();
     if req.uri().to_string().len() > MAX_URI_BYTES {
         return output::error_with_status(
@@ -57,13 +57,18 @@ async fn handle(State(state): State<AppState>, req: Request) -> Response {
             "-",
         );
     }
-    if let Some(route) = Route::of(req.method(), req.uri().path(), req.uri().query()) {
-        return data_plane(&state, req, route).await;
-    }
+    let endpoint = match req.extensions_mut().remove::<Endpoint>() {
+        Some(e) => e,
+        None => Endpoint::classify(req.method(), req.uri().path(), req.uri().query()),
+    };
+    let endpoint = match endpoint {
+        Endpoint::Data(route) => return data_plane(&state, req, route).await,
+        other => other,
+    };
     let request_id = ids::request_id();
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
-    let (op_name, response) = match serve(&state, req, &request_id).await {
+    let (op_name, response) = match serve(&state, req, endpoint, &request_id).await {
         Ok((op, resp)) => (op, resp),
         Err((op, err)) => {
             if let Error::Internal(detail) = &err {
@@ -86,15 +91,15 @@ async fn handle(State(state): State<AppState>, req: Request) -> Response {
 
 type Served = Result<(&'static str, Response), (&'static str, Error)>;
 
-async fn serve(state: &AppState, req: Request, request_id: &str) -> Served {
+async fn serve(state: &AppState, req: Request, endpoint: Endpoint, request_id: &str) -> Served {
     // Strangers learn nothing, not even which paths exist, and upload nothing.
     let caller = state
         .auth
         .precheck(req.uri(), req.headers(), std::time::SystemTime::now())
         .map_err(|e| ("-", Error::from(e)))?;
-    let (op, labels) = match router::find(req.method().as_str(), req.uri().path()) {
-        RouteMatch::Found { op, labels } => (op, labels),
-        RouteMatch::MethodNotAllowed => {
+    let (op, labels) = match endpoint {
+        Endpoint::Operation { op, labels } => (op, labels),
+        Endpoint::MethodNotAllowed | Endpoint::Data(_) => {
             return Err((
                 "-",
                 Error::bad_request(format!(
@@ -104,7 +109,7 @@ async fn serve(state: &AppState, req: Request, request_id: &str) -> Served {
                 )),
             ))
         }
-        RouteMatch::NotFound => {
+        Endpoint::NotFound => {
             return Err((
                 "-",
                 Error::ResourceNotFound {
@@ -170,7 +175,7 @@ async fn data_plane(state: &AppState, req: Request, route: Route) -> Response {
         .dataplane
         .handle(
             &account,
-            &parts.method,
+            route,
             path,
             parts.uri.query(),
             &parts.headers,
@@ -178,6 +183,7 @@ async fn data_plane(state: &AppState, req: Request, route: Route) -> Response {
             peer,
         )
         .await
+        .map(|r| r.unwrap_or_else(output::data_error))
         .unwrap_or_else(|| output::error(&Error::bad_request("Unknown data-plane route."), "-"));
     // The read path runs millions of times a day: its log line is at debug level.
     tracing::debug!(

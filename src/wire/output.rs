@@ -9,7 +9,9 @@ use http::{HeaderName, HeaderValue, StatusCode};
 use serde_json::{json, Map, Value};
 
 use super::model::{appconfig, Location, Operation};
+use crate::dataplane::DataError;
 use crate::domain::error::Error;
+use crate::domain::ids;
 
 /// What a handler produced: the output shape as JSON, plus the raw payload for blob outputs.
 pub struct Reply {
@@ -95,7 +97,6 @@ pub fn error_with_status(status: StatusCode, err: &Error, request_id: &str) -> R
 }
 
 pub fn error(err: &Error, request_id: &str) -> Response {
-    let name = err.type_name();
     let mut body = json!({ "Message": err.to_string() });
     match err {
         Error::BadRequest {
@@ -117,9 +118,47 @@ pub fn error(err: &Error, request_id: &str) -> Response {
         Error::Internal(_) => body["Message"] = json!("An internal error occurred."),
         _ => {}
     }
+    aws_error(err.status(), err.type_name(), &body, request_id)
+}
+
+/// A data-plane error (AppConfigData's own shapes, or a domain error).
+pub fn data_error(e: DataError) -> Response {
+    let request_id = ids::request_id();
+    let (status, kind, body) = match e {
+        DataError::Domain(err) => return error(&err, &request_id),
+        DataError::Token(problem) => (
+            400,
+            "BadRequestException",
+            json!({
+                "Message": format!("The configuration token is invalid ({problem})."),
+                "Reason": "InvalidParameters",
+                "Details": {"InvalidParameters": {"ConfigurationToken": {"Problem": problem}}},
+            }),
+        ),
+        DataError::NotFound {
+            message,
+            resource_type,
+            referenced_by,
+        } => {
+            let refs: serde_json::Map<String, serde_json::Value> = referenced_by
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect();
+            (
+                404,
+                "ResourceNotFoundException",
+                json!({"Message": message, "ResourceType": resource_type, "ReferencedBy": refs}),
+            )
+        }
+    };
+    aws_error(status, kind, &body, &request_id)
+}
+
+/// The one AWS JSON error response: status, `x-amzn-ErrorType`, request id, JSON body.
+fn aws_error(status: u16, kind: &str, body: &serde_json::Value, request_id: &str) -> Response {
     let builder = Response::builder()
-        .status(err.status())
-        .header("x-amzn-ErrorType", name)
+        .status(status)
+        .header("x-amzn-ErrorType", kind)
         .header("x-amzn-RequestId", request_id)
         .header("content-type", "application/json");
     finish(builder, Body::from(body.to_string()))
