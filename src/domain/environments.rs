@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::error::{Error, Result};
 use super::{check_tags, decode, encode, insert_with_new_id, list_page, must_get, Ctx, Service};
-use crate::store::{Kind, Record};
+use crate::store::{Kind, Record, Tx};
 
 /// Environment states as the service sends them: CamelCase, which the SDK waiter
 /// `EnvironmentReadyForDeployment` matches (unlike the model's upper-snake enum).
@@ -83,28 +83,19 @@ pub async fn create_environment(
     Ok(rec.body)
 }
 
+/// An environment that must exist in an application that must exist (404 naming which not).
+pub async fn load_environment(tx: &mut dyn Tx, app_id: &str, env_id: &str) -> Result<Record> {
+    must_get(tx, Kind::Application, app_id, "", "Application").await?;
+    must_get(tx, Kind::Environment, env_id, app_id, "Environment").await
+}
+
 pub async fn get_environment(
     svc: &Service,
     ctx: &Ctx,
     input: GetEnvironmentRequest,
 ) -> Result<Value> {
     let mut tx = svc.store.read(&ctx.account).await?;
-    must_get(
-        &mut *tx,
-        Kind::Application,
-        &input.application_id,
-        "",
-        "Application",
-    )
-    .await?;
-    let rec = must_get(
-        &mut *tx,
-        Kind::Environment,
-        &input.environment_id,
-        &input.application_id,
-        "Environment",
-    )
-    .await?;
+    let rec = load_environment(&mut *tx, &input.application_id, &input.environment_id).await?;
     Ok(rec.body)
 }
 
@@ -114,22 +105,7 @@ pub async fn update_environment(
     input: UpdateEnvironmentRequest,
 ) -> Result<Value> {
     let mut tx = svc.store.write(&ctx.account).await?;
-    must_get(
-        &mut *tx,
-        Kind::Application,
-        &input.application_id,
-        "",
-        "Application",
-    )
-    .await?;
-    let mut rec = must_get(
-        &mut *tx,
-        Kind::Environment,
-        &input.environment_id,
-        &input.application_id,
-        "Environment",
-    )
-    .await?;
+    let mut rec = load_environment(&mut *tx, &input.application_id, &input.environment_id).await?;
     let mut env: Environment = decode(&rec)?;
     if let Some(n) = input.name {
         env.name = n;
@@ -154,22 +130,7 @@ pub async fn delete_environment(
     input: DeleteEnvironmentRequest,
 ) -> Result<Value> {
     let mut tx = svc.store.write(&ctx.account).await?;
-    must_get(
-        &mut *tx,
-        Kind::Application,
-        &input.application_id,
-        "",
-        "Application",
-    )
-    .await?;
-    let rec = must_get(
-        &mut *tx,
-        Kind::Environment,
-        &input.environment_id,
-        &input.application_id,
-        "Environment",
-    )
-    .await?;
+    let rec = load_environment(&mut *tx, &input.application_id, &input.environment_id).await?;
     super::settings::check_deletion_protection(
         svc,
         &mut *tx,

@@ -27,10 +27,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::decode;
 use super::environments::Monitor;
 use super::error::{Error, Result};
 use super::invocation::{self, ActionCall, Applied, EventContext};
-use super::{decode, must_get};
 use crate::store::{Kind, ListQuery, Record, Tx};
 
 pub use lifecycle::{tick_outcome, Rollback};
@@ -233,8 +233,7 @@ async fn load(
     env_id: &str,
     number: i64,
 ) -> Result<(Record, Deployment)> {
-    must_get(tx, Kind::Application, app_id, "", "Application").await?;
-    must_get(tx, Kind::Environment, env_id, app_id, "Environment").await?;
+    super::environments::load_environment(tx, app_id, env_id).await?;
     let rec = tx
         .get(Kind::Deployment, &deployment_key(app_id, env_id, number))
         .await?

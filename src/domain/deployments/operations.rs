@@ -1,5 +1,6 @@
 //! GetDeployment, ListDeployments and StopDeployment.
 
+use crate::domain::environments::load_environment;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -8,7 +9,7 @@ use super::persist::{persist, RecordWrite, Transition};
 use super::types::{DeploymentState, TriggeredBy};
 use super::{latest_deployment, load, Deployment};
 use crate::domain::error::{Error, Result};
-use crate::domain::{decode, list_scope, must_get, Ctx, Scope, Service};
+use crate::domain::{decode, list_scope, Ctx, Scope, Service};
 use crate::store::Kind;
 
 /// AWS lets a completed deployment be reverted for 72 hours.
@@ -54,22 +55,7 @@ pub async fn list_deployments(
     input: ListDeploymentsRequest,
 ) -> Result<Value> {
     let mut tx = svc.store.read(&ctx.account).await?;
-    must_get(
-        &mut *tx,
-        Kind::Application,
-        &input.application_id,
-        "",
-        "Application",
-    )
-    .await?;
-    must_get(
-        &mut *tx,
-        Kind::Environment,
-        &input.environment_id,
-        &input.application_id,
-        "Environment",
-    )
-    .await?;
+    load_environment(&mut *tx, &input.application_id, &input.environment_id).await?;
     let parent = format!("{}/{}", input.application_id, input.environment_id);
     let scope = Scope {
         kind: Kind::Deployment,
