@@ -16,6 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use aws_sdk_appconfig::config::http::HttpResponse;
 use aws_sdk_appconfig::config::retry::RetryConfig;
 use aws_sdk_appconfig::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_appconfig::error::{ProvideErrorMetadata, SdkError};
@@ -690,6 +691,43 @@ pub fn err<T: Debug, E: Debug>(
     result: Result<T, SdkError<E, aws_sdk_appconfig::config::http::HttpResponse>>,
 ) -> E {
     service_error(result).0
+}
+
+/// The service error of `result`, checked for its code and HTTP status; returns its message,
+/// which must not be empty.
+#[track_caller]
+pub fn expect_err<T: Debug, E: Debug + ProvideErrorMetadata>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+    expected_code: &str,
+    status: u16,
+) -> String {
+    let (e, got_status) = service_error(result);
+    assert_eq!(code(&e), expected_code, "{e:?}");
+    assert_eq!(got_status, status, "{e:?}");
+    let m = message(&e);
+    assert!(!m.is_empty(), "error without message: {e:?}");
+    m
+}
+
+#[track_caller]
+pub fn bad_request<T: Debug, E: Debug + ProvideErrorMetadata>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> String {
+    expect_err(result, "BadRequestException", 400)
+}
+
+#[track_caller]
+pub fn not_found<T: Debug, E: Debug + ProvideErrorMetadata>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> String {
+    expect_err(result, "ResourceNotFoundException", 404)
+}
+
+#[track_caller]
+pub fn conflict<T: Debug, E: Debug + ProvideErrorMetadata>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> String {
+    expect_err(result, "ConflictException", 409)
 }
 
 /// The error's message (empty if none).
