@@ -26,6 +26,7 @@ use data::types::{BadRequestDetails, BadRequestReason, InvalidParameterProblem, 
 use serde_json::{json, Value};
 
 use crate::harness::*;
+use crate::scenario::{Ids, Scenario};
 
 /// 15 s at `--time-scale 60`, plus a margin.
 const SHORT_INTERVAL: Duration = Duration::from_millis(300);
@@ -81,9 +82,12 @@ pub(crate) async fn fixture(c: &Client, prefix: &str) -> Fx {
     let app_name = format!("{prefix}-app");
     let env_name = format!("{prefix}-env");
     let profile_name = format!("{prefix}-profile");
-    let app = create_app(c, &app_name).await;
-    let env = create_env(c, &app, &env_name).await;
-    let profile = create_profile(c, &app, &profile_name).await;
+    let Ids { app, env, profile } = Scenario::new(c)
+        .app(&app_name)
+        .env(&env_name)
+        .profile(&profile_name)
+        .build()
+        .await;
     Fx {
         app,
         env,
@@ -91,6 +95,16 @@ pub(crate) async fn fixture(c: &Client, prefix: &str) -> Fx {
         app_name,
         env_name,
         profile_name,
+    }
+}
+
+impl Fx {
+    fn ids(&self) -> Ids {
+        Ids {
+            app: self.app.clone(),
+            env: self.env.clone(),
+            profile: self.profile.clone(),
+        }
     }
 }
 
@@ -110,12 +124,8 @@ pub(crate) async fn instant_strategy(c: &Client) -> String {
 }
 
 async fn start_deployment(c: &Client, fx: &Fx, version: i32, strategy: &str) -> i32 {
-    c.start_deployment()
-        .application_id(&fx.app)
-        .environment_id(&fx.env)
-        .configuration_profile_id(&fx.profile)
-        .configuration_version(version.to_string())
-        .deployment_strategy_id(strategy)
+    fx.ids()
+        .start_request(c, strategy, &version.to_string())
         .send()
         .await
         .unwrap_or_else(|e| panic!("start deployment: {}", DisplayErrorContext(&e)))
@@ -124,14 +134,7 @@ async fn start_deployment(c: &Client, fx: &Fx, version: i32, strategy: &str) -> 
 
 /// (state, percentage) of a deployment.
 async fn deployment(c: &Client, fx: &Fx, number: i32) -> (DeploymentState, f32) {
-    let d = c
-        .get_deployment()
-        .application_id(&fx.app)
-        .environment_id(&fx.env)
-        .deployment_number(number)
-        .send()
-        .await
-        .expect("get deployment");
+    let d = fx.ids().get(c, number).await;
     (
         d.state().cloned().expect("State"),
         d.percentage_complete().unwrap_or_default(),
@@ -139,18 +142,17 @@ async fn deployment(c: &Client, fx: &Fx, number: i32) -> (DeploymentState, f32) 
 }
 
 async fn wait_state(c: &Client, fx: &Fx, number: i32, want: DeploymentState) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (state, _) = deployment(c, fx, number).await;
-        if state == want {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "deployment {number} is {state:?}, waited for {want:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let what = format!("deployment {number} {want:?}");
+    fx.ids()
+        .wait_for(
+            c,
+            number,
+            Duration::from_secs(60),
+            Duration::from_millis(25),
+            &what,
+            |d| d.state() == Some(&want),
+        )
+        .await;
 }
 
 /// Creates a version with `content` (and optional label) and deploys it to COMPLETE with the
@@ -1417,23 +1419,36 @@ async fn protect(c: &Client, enabled: bool, minutes: i32) {
         .expect("update account settings");
 }
 
+/// `Ok(())`, or the service error's (code, HTTP status).
+fn outcome<
+    T: std::fmt::Debug,
+    E: std::fmt::Debug + aws_sdk_appconfig::error::ProvideErrorMetadata,
+>(
+    result: Result<
+        T,
+        aws_sdk_appconfig::error::SdkError<E, aws_sdk_appconfig::config::http::HttpResponse>,
+    >,
+) -> Result<(), (String, u16)> {
+    result.map(|_| ()).map_err(|e| {
+        let (e, status) = service_error::<(), _>(Err(e));
+        (code(&e), status)
+    })
+}
+
 async fn delete_env(
     c: &Client,
     fx: &Fx,
     env: &str,
     check: Option<DeletionProtectionCheck>,
 ) -> Result<(), (String, u16)> {
-    c.delete_environment()
-        .application_id(&fx.app)
-        .environment_id(env)
-        .set_deletion_protection_check(check)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            let (e, status) = service_error::<(), _>(Err(e));
-            (code(&e), status)
-        })
+    outcome(
+        c.delete_environment()
+            .application_id(&fx.app)
+            .environment_id(env)
+            .set_deletion_protection_check(check)
+            .send()
+            .await,
+    )
 }
 
 async fn delete_profile(
@@ -1442,17 +1457,14 @@ async fn delete_profile(
     profile: &str,
     check: Option<DeletionProtectionCheck>,
 ) -> Result<(), (String, u16)> {
-    c.delete_configuration_profile()
-        .application_id(&fx.app)
-        .configuration_profile_id(profile)
-        .set_deletion_protection_check(check)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            let (e, status) = service_error::<(), _>(Err(e));
-            (code(&e), status)
-        })
+    outcome(
+        c.delete_configuration_profile()
+            .application_id(&fx.app)
+            .configuration_profile_id(profile)
+            .set_deletion_protection_check(check)
+            .send()
+            .await,
+    )
 }
 
 async fn delete_versions(c: &Client, fx: &Fx, profile: &str) {
