@@ -69,14 +69,7 @@ async fn racing_hosted_versions_get_distinct_consecutive_numbers() {
     assert_eq!(numbers, (1..=N as i32).collect());
     // Each number holds the content of the request that got it.
     for (n, content) in by_number {
-        let got = c
-            .get_hosted_configuration_version()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .version_number(n)
-            .send()
-            .await
-            .unwrap();
+        let got = get_version(&c, &app, &profile, n).await;
         assert_eq!(got.content().unwrap().as_ref(), content.as_bytes());
     }
 }

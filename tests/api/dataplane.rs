@@ -26,7 +26,7 @@ use data::types::{BadRequestDetails, BadRequestReason, InvalidParameterProblem, 
 use serde_json::{json, Value};
 
 use crate::harness::*;
-use crate::scenario::{Ids, Scenario};
+use crate::scenario::{Ids, Scenario, StrategySpec};
 
 /// 15 s at `--time-scale 60`, plus a margin.
 const SHORT_INTERVAL: Duration = Duration::from_millis(300);
@@ -110,17 +110,7 @@ impl Fx {
 
 /// A custom strategy that deploys at once with no bake: COMPLETE on the first engine step.
 pub(crate) async fn instant_strategy(c: &Client) -> String {
-    c.create_deployment_strategy()
-        .name("instant")
-        .deployment_duration_in_minutes(0)
-        .growth_factor(100.0)
-        .final_bake_time_in_minutes(0)
-        .send()
-        .await
-        .expect("create instant strategy")
-        .id()
-        .expect("strategy id")
-        .to_string()
+    StrategySpec::plain("instant", 0, 100.0, 0).create(c).await
 }
 
 async fn start_deployment(c: &Client, fx: &Fx, version: i32, strategy: &str) -> i32 {
@@ -825,18 +815,8 @@ fn assert_no_flip_back(clients: &[Reader], old: u8, new: u8, what: &str) {
 }
 
 async fn strategy(c: &Client, name: &str, minutes: i32, growth: f32, bake: i32) -> String {
-    c.create_deployment_strategy()
-        .name(name)
-        .deployment_duration_in_minutes(minutes)
-        .growth_type(GrowthType::Linear)
-        .growth_factor(growth)
-        .final_bake_time_in_minutes(bake)
-        .send()
-        .await
-        .expect("create strategy")
-        .id()
-        .expect("strategy id")
-        .to_string()
+    let spec = StrategySpec::plain(name, minutes, growth, bake);
+    spec.growth(GrowthType::Linear).create(c).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1150,14 +1130,7 @@ async fn feature_flags_are_served_in_the_retrieval_form() {
     }
 
     // The stored document is untouched.
-    let stored = c
-        .get_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .version_number(1)
-        .send()
-        .await
-        .unwrap();
+    let stored = get_version(&c, &app, &profile, 1).await;
     assert_eq!(
         json_of(stored.content().unwrap().as_ref()),
         flags_document()

@@ -1122,14 +1122,7 @@ async fn pre_start_deployment_can_replace_the_content() {
     let second = &rx.events("/observe")[0];
     assert_eq!(unb64(second["Content"].as_str().unwrap()), replaced);
     // The stored version is not changed.
-    let v = c
-        .get_hosted_configuration_version()
-        .application_id(&st.app)
-        .configuration_profile_id(&st.profile)
-        .version_number(1)
-        .send()
-        .await
-        .unwrap();
+    let v = get_version(&c, &st.app, &st.profile, 1).await;
     assert_eq!(v.content().unwrap().as_ref(), br#"{"original": true}"#);
     wait_state(&c, &st, n, DeploymentState::Complete).await;
     // What clients get is the replaced content.
@@ -1194,14 +1187,7 @@ async fn pre_create_hosted_configuration_version_can_replace_or_refuse_content()
         .expect("create version");
     assert_eq!(created.version_number(), 1);
     assert_eq!(created.content().unwrap().as_ref(), replaced);
-    let got = c
-        .get_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .version_number(1)
-        .send()
-        .await
-        .unwrap();
+    let got = get_version(&c, &app, &profile, 1).await;
     assert_eq!(got.content().unwrap().as_ref(), replaced);
     assert_eq!(got.content_type(), Some("text/plain"));
     let e = &rx.events("/pre-create")[0];
@@ -1238,14 +1224,7 @@ async fn pre_create_hosted_configuration_version_can_replace_or_refuse_content()
         .send()
         .await
         .unwrap();
-    let got = c
-        .get_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .version_number(kept.version_number())
-        .send()
-        .await
-        .unwrap();
+    let got = get_version(&c, &app, &profile, kept.version_number()).await;
     assert_eq!(got.content().unwrap().as_ref(), b"kept");
 }
 

@@ -772,13 +772,18 @@ impl Debug for RawResponse {
     }
 }
 
+/// The value of header `name` (any case) among lower-cased `headers`.
+pub fn header_in<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    let name = name.to_ascii_lowercase();
+    headers
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.as_str())
+}
+
 impl RawResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
+        header_in(&self.headers, name)
     }
 
     pub fn json(&self) -> serde_json::Value {
@@ -926,10 +931,21 @@ pub async fn create_env(c: &Client, app: &str, name: &str) -> String {
 
 /// A hosted freeform profile.
 pub async fn create_profile(c: &Client, app: &str, name: &str) -> String {
+    create_profile_with(c, app, name, None).await
+}
+
+/// A hosted freeform profile with `validators` (none when `None`).
+pub async fn create_profile_with(
+    c: &Client,
+    app: &str,
+    name: &str,
+    validators: Option<Vec<aws_sdk_appconfig::types::Validator>>,
+) -> String {
     c.create_configuration_profile()
         .application_id(app)
         .name(name)
         .location_uri("hosted")
+        .set_validators(validators)
         .send()
         .await
         .expect("create configuration profile")
@@ -971,6 +987,23 @@ pub async fn create_version(
         .version_number()
 }
 
+/// GetHostedConfigurationVersion of version `n`.
+pub async fn get_version(
+    c: &Client,
+    app: &str,
+    profile: &str,
+    n: i32,
+) -> aws_sdk_appconfig::operation::get_hosted_configuration_version::GetHostedConfigurationVersionOutput
+{
+    c.get_hosted_configuration_version()
+        .application_id(app)
+        .configuration_profile_id(profile)
+        .version_number(n)
+        .send()
+        .await
+        .expect("get hosted configuration version")
+}
+
 pub async fn create_strategy(c: &Client, name: &str) -> String {
     c.create_deployment_strategy()
         .name(name)
@@ -983,6 +1016,18 @@ pub async fn create_strategy(c: &Client, name: &str) -> String {
         .expect("strategy id")
         .to_string()
 }
+
+/// Every item of a paginated list request, following all pages: a `Result` of the items.
+macro_rules! all_items {
+    ($req:expr) => {
+        $req.into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+    };
+}
+pub(crate) use all_items;
 
 /// Every application id, following all pages.
 pub async fn all_app_ids(c: &Client) -> Vec<String> {
@@ -1004,55 +1049,30 @@ pub async fn all_app_ids(c: &Client) -> Vec<String> {
 }
 
 pub async fn all_env_ids(c: &Client, app: &str) -> Vec<String> {
-    c.list_environments()
-        .application_id(app)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .expect("list environments")
-        .iter()
-        .filter_map(|e| e.id().map(String::from))
-        .collect()
+    let envs = all_items!(c.list_environments().application_id(app));
+    let ids = envs.expect("list environments").into_iter();
+    ids.filter_map(|e| e.id).collect()
 }
 
 pub async fn all_profile_ids(c: &Client, app: &str) -> Vec<String> {
-    c.list_configuration_profiles()
-        .application_id(app)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .expect("list configuration profiles")
-        .iter()
-        .filter_map(|p| p.id().map(String::from))
-        .collect()
+    let profiles = all_items!(c.list_configuration_profiles().application_id(app));
+    let profiles = profiles.expect("list configuration profiles");
+    profiles.into_iter().filter_map(|p| p.id).collect()
 }
 
 pub async fn all_version_numbers(c: &Client, app: &str, profile: &str) -> Vec<i32> {
-    c.list_hosted_configuration_versions()
+    all_items!(c
+        .list_hosted_configuration_versions()
         .application_id(app)
-        .configuration_profile_id(profile)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .expect("list hosted configuration versions")
-        .iter()
-        .map(|v| v.version_number())
-        .collect()
+        .configuration_profile_id(profile))
+    .expect("list hosted configuration versions")
+    .iter()
+    .map(|v| v.version_number())
+    .collect()
 }
 
 pub async fn all_strategy_ids(c: &Client) -> Vec<String> {
-    c.list_deployment_strategies()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
+    all_items!(c.list_deployment_strategies())
         .expect("list deployment strategies")
         .iter()
         .filter_map(|s| s.id().map(String::from))

@@ -10,7 +10,7 @@ use aws_sdk_appconfig::Client;
 use serde_json::{json, Value};
 
 use crate::harness::*;
-use crate::scenario::{Ids, Scenario};
+use crate::scenario::{Ids, Scenario, StrategySpec};
 use crate::support::{Receiver, Reply};
 
 // ---------------------------------------------------------------------------------------------
@@ -133,17 +133,10 @@ async fn deployable(c: &Client, name: &str) -> (String, String, String) {
 }
 
 async fn strategy(c: &Client, minutes: i32, factor: f32) -> String {
-    c.create_deployment_strategy()
-        .name(format!("s-{minutes}-{factor}"))
-        .deployment_duration_in_minutes(minutes)
-        .growth_factor(factor)
-        .final_bake_time_in_minutes(0)
-        .send()
+    let name = format!("s-{minutes}-{factor}");
+    StrategySpec::plain(&name, minutes, factor, 0)
+        .create(c)
         .await
-        .expect("create strategy")
-        .id()
-        .expect("strategy id")
-        .to_string()
 }
 
 async fn deploy(c: &Client, (app, env, profile): &(String, String, String), strategy: &str) -> i32 {

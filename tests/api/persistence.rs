@@ -179,14 +179,7 @@ async fn snapshot(c: &Client, ids: &Ids) -> Snapshot {
     }
     let mut versions = Vec::new();
     for n in all_version_numbers(c, &ids.app, &ids.profile).await {
-        let v = c
-            .get_hosted_configuration_version()
-            .application_id(&ids.app)
-            .configuration_profile_id(&ids.profile)
-            .version_number(n)
-            .send()
-            .await
-            .unwrap();
+        let v = get_version(c, &ids.app, &ids.profile, n).await;
         versions.push((
             n,
             v.content().unwrap().as_ref().to_vec(),

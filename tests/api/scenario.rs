@@ -16,11 +16,11 @@ use aws_sdk_appconfig::operation::list_deployments::builders::ListDeploymentsFlu
 use aws_sdk_appconfig::operation::start_deployment::builders::StartDeploymentFluentBuilder;
 use aws_sdk_appconfig::operation::stop_deployment::builders::StopDeploymentFluentBuilder;
 use aws_sdk_appconfig::types::{
-    Action, ActionPoint, DeploymentState, GrowthType, Validator, ValidatorType,
+    Action, ActionPoint, DeploymentState, GrowthType, ReplicateTo, Validator, ValidatorType,
 };
 use aws_sdk_appconfig::Client;
 
-use crate::harness::{create_app, create_env, create_profile, create_version};
+use crate::harness::{create_app, create_env, create_profile_with, create_version};
 
 /// `$req` scoped to the application and environment of `$ids`.
 macro_rules! in_env {
@@ -125,24 +125,40 @@ impl Ids {
     }
 }
 
-/// A deployment strategy to create.
+/// A deployment strategy to create. `growth` and `replicate_none` unset leave GrowthType and
+/// ReplicateTo out of the request.
 #[derive(Clone, Debug)]
 pub struct StrategySpec {
     pub name: String,
     pub duration: i32,
-    pub growth: GrowthType,
+    pub growth: Option<GrowthType>,
     pub factor: f32,
     pub bake: i32,
+    pub replicate_none: bool,
 }
 
 impl StrategySpec {
+    /// Named `s-{duration}-{factor}-{bake}`, with ReplicateTo NONE.
     pub fn new(duration: i32, growth: GrowthType, factor: f32, bake: i32) -> StrategySpec {
         StrategySpec {
             name: format!("s-{duration}-{factor}-{bake}"),
             duration,
-            growth,
+            growth: Some(growth),
             factor,
             bake,
+            replicate_none: true,
+        }
+    }
+
+    /// Only the members given: name, duration, growth factor and bake time.
+    pub fn plain(name: &str, duration: i32, factor: f32, bake: i32) -> StrategySpec {
+        StrategySpec {
+            name: name.into(),
+            duration,
+            growth: None,
+            factor,
+            bake,
+            replicate_none: false,
         }
     }
 
@@ -151,19 +167,25 @@ impl StrategySpec {
         StrategySpec::new(0, GrowthType::Linear, 100.0, 0)
     }
 
+    pub fn growth(mut self, growth: GrowthType) -> StrategySpec {
+        self.growth = Some(growth);
+        self
+    }
+
     pub async fn create(&self, c: &Client) -> String {
+        let replicate = Some(ReplicateTo::None).filter(|_| self.replicate_none);
         c.create_deployment_strategy()
             .name(&self.name)
             .deployment_duration_in_minutes(self.duration)
-            .growth_type(self.growth.clone())
+            .set_growth_type(self.growth.clone())
             .growth_factor(self.factor)
             .final_bake_time_in_minutes(self.bake)
-            .replicate_to(aws_sdk_appconfig::types::ReplicateTo::None)
+            .set_replicate_to(replicate)
             .send()
             .await
             .expect("create strategy")
             .id()
-            .unwrap()
+            .expect("strategy id")
             .to_string()
     }
 }
@@ -242,21 +264,8 @@ impl<'c> Scenario<'c> {
         let c = self.c;
         let app = create_app(c, &self.app).await;
         let env = create_env(c, &app, &self.env).await;
-        let profile = if self.validators.is_empty() {
-            create_profile(c, &app, &self.profile).await
-        } else {
-            c.create_configuration_profile()
-                .application_id(&app)
-                .name(&self.profile)
-                .location_uri("hosted")
-                .set_validators(Some(self.validators.clone()))
-                .send()
-                .await
-                .expect("create configuration profile")
-                .id()
-                .expect("profile id")
-                .to_string()
-        };
+        let validators = Some(self.validators.clone()).filter(|v| !v.is_empty());
+        let profile = create_profile_with(c, &app, &self.profile, validators).await;
         for (content, content_type) in &self.versions {
             create_version(c, &app, &profile, content, content_type).await;
         }
