@@ -1048,6 +1048,24 @@ pub async fn all_app_ids(c: &Client) -> Vec<String> {
     }
 }
 
+/// The application ids of every page from `token` on, `page_size` a page.
+pub async fn app_ids_from(c: &Client, token: String, page_size: i32) -> Vec<String> {
+    let mut rest = Vec::new();
+    let mut token = Some(token);
+    while let Some(t) = token {
+        let page = c
+            .list_applications()
+            .max_results(page_size)
+            .next_token(t)
+            .send()
+            .await
+            .unwrap();
+        rest.extend(page.items().iter().map(|a| a.id().unwrap().to_string()));
+        token = page.next_token().map(String::from);
+    }
+    rest
+}
+
 pub async fn all_env_ids(c: &Client, app: &str) -> Vec<String> {
     let envs = all_items!(c.list_environments().application_id(app));
     let ids = envs.expect("list environments").into_iter();

@@ -500,18 +500,6 @@ async fn deletes_between_pages_do_not_skip_survivors() {
             .await
             .unwrap();
     }
-    let mut rest = Vec::new();
-    let mut token = Some(token);
-    while let Some(t) = token {
-        let page = c
-            .list_applications()
-            .max_results(2)
-            .next_token(t)
-            .send()
-            .await
-            .unwrap();
-        rest.extend(page.items().iter().map(|a| a.id().unwrap().to_string()));
-        token = page.next_token().map(String::from);
-    }
+    let rest = app_ids_from(&c, token, 2).await;
     assert_eq!(rest, ids[3..]);
 }
