@@ -31,14 +31,23 @@ const LONG: Duration = Duration::from_secs(30);
 /// An application with an environment, a hosted profile and version 1 of `content`.
 type Setup = Ids;
 
-async fn setup(c: &Client, content: &str) -> Setup {
+fn scenario<'c>(c: &'c Client, content: &str) -> Scenario<'c> {
     Scenario::new(c)
         .app("deploy-app")
         .env("deploy-env")
         .profile("deploy-profile")
         .version(content.as_bytes(), "application/json")
-        .build()
-        .await
+}
+
+async fn setup(c: &Client, content: &str) -> Setup {
+    scenario(c, content).build().await
+}
+
+/// `setup` deployed with an instant strategy, waited for until COMPLETE: (setup, number).
+async fn complete(c: &Client, content: &str) -> (Setup, i32) {
+    let d = scenario(c, content).instant_strategy().deploy().await;
+    wait_state(c, &d.ids, d.number, DeploymentState::Complete).await;
+    (d.ids, d.number)
 }
 
 async fn strategy(c: &Client, duration: i32, growth: GrowthType, factor: f32, bake: i32) -> String {
@@ -748,10 +757,7 @@ async fn the_revert_window_is_72_scaled_hours() {
     // 72 h / 200000 ≈ 1.3 s.
     let s = Server::start_with(&["--time-scale", "200000"]);
     let c = s.client();
-    let st = setup(&c, "{}").await;
-    let strat = instant(&c).await;
-    let n = start(&c, &st, &strat).await;
-    wait_state(&c, &st, n, DeploymentState::Complete).await;
+    let (st, n) = complete(&c, "{}").await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let m = bad_request(st.stop_request(&c, n).allow_revert(true).send().await);
     assert!(m.contains("72"), "{m}");
@@ -2026,10 +2032,7 @@ async fn a_graceful_restart_mid_deployment_loses_nothing() {
 async fn deployment_json_on_the_wire() {
     let s = Server::start_with(SCALE_600);
     let c = s.client();
-    let st = setup(&c, "{}").await;
-    let strat = instant(&c).await;
-    let n = start(&c, &st, &strat).await;
-    wait_state(&c, &st, n, DeploymentState::Complete).await;
+    let (st, n) = complete(&c, "{}").await;
     let r = raw_request(
         s.addr(),
         "GET",
