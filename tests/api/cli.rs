@@ -126,14 +126,7 @@ async fn hosted_version_and_strategy_delete_through_the_cli() {
     assert_eq!(meta["VersionNumber"], 1);
     assert_eq!(meta["VersionLabel"], "cli-v1");
     assert_eq!(std::fs::read(&output).unwrap(), content);
-    let got = c
-        .get_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .version_number(1)
-        .send()
-        .await
-        .unwrap();
+    let got = get_version(&c, &app, &profile, 1).await;
     assert_eq!(got.content().unwrap().as_ref(), content);
 
     // The CLI sends DeleteDeploymentStrategy to the misspelled path too.

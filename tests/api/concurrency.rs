@@ -2,7 +2,10 @@
 //! updates must hold when requests race (PostgreSQL runs them on many connections).
 
 use std::collections::{BTreeSet, HashMap};
+use std::fmt::Debug;
 
+use aws_sdk_appconfig::config::http::HttpResponse;
+use aws_sdk_appconfig::error::SdkError;
 use aws_sdk_appconfig::operation::create_application::CreateApplicationError;
 use aws_sdk_appconfig::operation::create_environment::CreateEnvironmentError;
 use aws_sdk_appconfig::operation::create_hosted_configuration_version::CreateHostedConfigurationVersionError;
@@ -15,6 +18,25 @@ use crate::harness::*;
 
 const N: usize = 12;
 
+/// (successes, failures) of the calls racing in `set`; every failure must be `expected`.
+async fn tally<T: Debug + 'static, E: Debug + 'static>(
+    set: &mut JoinSet<Result<T, SdkError<E, HttpResponse>>>,
+    expected: impl Fn(&E) -> bool,
+) -> (usize, usize) {
+    let (mut ok, mut failed) = (0, 0);
+    while let Some(r) = set.join_next().await {
+        match r.unwrap() {
+            Ok(_) => ok += 1,
+            Err(e) => {
+                let e = err::<(), _>(Err(e));
+                assert!(expected(&e), "{e:?}");
+                failed += 1;
+            }
+        }
+    }
+    (ok, failed)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_creates_respect_the_application_quota() {
     let server = Server::start_with(&["--quota-applications", "5"]);
@@ -24,20 +46,10 @@ async fn racing_creates_respect_the_application_quota() {
         let c = c.clone();
         set.spawn(async move { c.create_application().name(format!("app-{i}")).send().await });
     }
-    let (mut ok, mut over) = (0, 0);
-    while let Some(r) = set.join_next().await {
-        match r.unwrap() {
-            Ok(_) => ok += 1,
-            Err(e) => {
-                let e = err::<(), _>(Err(e));
-                assert!(
-                    matches!(e, CreateApplicationError::ServiceQuotaExceededException(_)),
-                    "{e:?}"
-                );
-                over += 1;
-            }
-        }
-    }
+    let (ok, over) = tally(&mut set, |e| {
+        matches!(e, CreateApplicationError::ServiceQuotaExceededException(_))
+    })
+    .await;
     assert_eq!((ok, over), (5, N - 5));
     assert_eq!(all_app_ids(&c).await.len(), 5);
 }
@@ -69,14 +81,7 @@ async fn racing_hosted_versions_get_distinct_consecutive_numbers() {
     assert_eq!(numbers, (1..=N as i32).collect());
     // Each number holds the content of the request that got it.
     for (n, content) in by_number {
-        let got = c
-            .get_hosted_configuration_version()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .version_number(n)
-            .send()
-            .await
-            .unwrap();
+        let got = get_version(&c, &app, &profile, n).await;
         assert_eq!(got.content().unwrap().as_ref(), content.as_bytes());
     }
 }
@@ -100,23 +105,13 @@ async fn race_hosted_creates(
             .set_version_label(label.map(String::from));
         set.spawn(req.send());
     }
-    let (mut ok, mut conflicts) = (0, 0);
-    while let Some(r) = set.join_next().await {
-        match r.unwrap() {
-            Ok(_) => ok += 1,
-            Err(e) => {
-                let e = err::<(), _>(Err(e));
-                assert!(
-                    matches!(
-                        e,
-                        CreateHostedConfigurationVersionError::ConflictException(_)
-                    ),
-                    "{e:?}"
-                );
-                conflicts += 1;
-            }
-        }
-    }
+    let (ok, conflicts) = tally(&mut set, |e| {
+        matches!(
+            e,
+            CreateHostedConfigurationVersionError::ConflictException(_)
+        )
+    })
+    .await;
     (ok, conflicts)
 }
 
@@ -227,20 +222,10 @@ async fn racing_deletes_succeed_exactly_once() {
     for _ in 0..N {
         set.spawn(c.delete_application().application_id(&app).send());
     }
-    let (mut ok, mut missing) = (0, 0);
-    while let Some(r) = set.join_next().await {
-        match r.unwrap() {
-            Ok(_) => ok += 1,
-            Err(e) => {
-                let e = err::<(), _>(Err(e));
-                assert!(
-                    matches!(e, DeleteApplicationError::ResourceNotFoundException(_)),
-                    "{e:?}"
-                );
-                missing += 1;
-            }
-        }
-    }
+    let (ok, missing) = tally(&mut set, |e| {
+        matches!(e, DeleteApplicationError::ResourceNotFoundException(_))
+    })
+    .await;
     assert_eq!((ok, missing), (1, N - 1));
 }
 

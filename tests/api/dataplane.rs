@@ -26,6 +26,7 @@ use data::types::{BadRequestDetails, BadRequestReason, InvalidParameterProblem, 
 use serde_json::{json, Value};
 
 use crate::harness::*;
+use crate::scenario::{Ids, Scenario, StrategySpec};
 
 /// 15 s at `--time-scale 60`, plus a margin.
 const SHORT_INTERVAL: Duration = Duration::from_millis(300);
@@ -81,9 +82,12 @@ pub(crate) async fn fixture(c: &Client, prefix: &str) -> Fx {
     let app_name = format!("{prefix}-app");
     let env_name = format!("{prefix}-env");
     let profile_name = format!("{prefix}-profile");
-    let app = create_app(c, &app_name).await;
-    let env = create_env(c, &app, &env_name).await;
-    let profile = create_profile(c, &app, &profile_name).await;
+    let Ids { app, env, profile } = Scenario::new(c)
+        .app(&app_name)
+        .env(&env_name)
+        .profile(&profile_name)
+        .build()
+        .await;
     Fx {
         app,
         env,
@@ -94,28 +98,24 @@ pub(crate) async fn fixture(c: &Client, prefix: &str) -> Fx {
     }
 }
 
+impl Fx {
+    fn ids(&self) -> Ids {
+        Ids {
+            app: self.app.clone(),
+            env: self.env.clone(),
+            profile: self.profile.clone(),
+        }
+    }
+}
+
 /// A custom strategy that deploys at once with no bake: COMPLETE on the first engine step.
 pub(crate) async fn instant_strategy(c: &Client) -> String {
-    c.create_deployment_strategy()
-        .name("instant")
-        .deployment_duration_in_minutes(0)
-        .growth_factor(100.0)
-        .final_bake_time_in_minutes(0)
-        .send()
-        .await
-        .expect("create instant strategy")
-        .id()
-        .expect("strategy id")
-        .to_string()
+    StrategySpec::plain("instant", 0, 100.0, 0).create(c).await
 }
 
 async fn start_deployment(c: &Client, fx: &Fx, version: i32, strategy: &str) -> i32 {
-    c.start_deployment()
-        .application_id(&fx.app)
-        .environment_id(&fx.env)
-        .configuration_profile_id(&fx.profile)
-        .configuration_version(version.to_string())
-        .deployment_strategy_id(strategy)
+    fx.ids()
+        .start_request(c, strategy, &version.to_string())
         .send()
         .await
         .unwrap_or_else(|e| panic!("start deployment: {}", DisplayErrorContext(&e)))
@@ -124,14 +124,7 @@ async fn start_deployment(c: &Client, fx: &Fx, version: i32, strategy: &str) -> 
 
 /// (state, percentage) of a deployment.
 async fn deployment(c: &Client, fx: &Fx, number: i32) -> (DeploymentState, f32) {
-    let d = c
-        .get_deployment()
-        .application_id(&fx.app)
-        .environment_id(&fx.env)
-        .deployment_number(number)
-        .send()
-        .await
-        .expect("get deployment");
+    let d = fx.ids().get(c, number).await;
     (
         d.state().cloned().expect("State"),
         d.percentage_complete().unwrap_or_default(),
@@ -139,18 +132,17 @@ async fn deployment(c: &Client, fx: &Fx, number: i32) -> (DeploymentState, f32) 
 }
 
 async fn wait_state(c: &Client, fx: &Fx, number: i32, want: DeploymentState) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (state, _) = deployment(c, fx, number).await;
-        if state == want {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "deployment {number} is {state:?}, waited for {want:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let what = format!("deployment {number} {want:?}");
+    fx.ids()
+        .wait_for(
+            c,
+            number,
+            Duration::from_secs(60),
+            Duration::from_millis(25),
+            &what,
+            |d| d.state() == Some(&want),
+        )
+        .await;
 }
 
 /// Creates a version with `content` (and optional label) and deploys it to COMPLETE with the
@@ -823,18 +815,8 @@ fn assert_no_flip_back(clients: &[Reader], old: u8, new: u8, what: &str) {
 }
 
 async fn strategy(c: &Client, name: &str, minutes: i32, growth: f32, bake: i32) -> String {
-    c.create_deployment_strategy()
-        .name(name)
-        .deployment_duration_in_minutes(minutes)
-        .growth_type(GrowthType::Linear)
-        .growth_factor(growth)
-        .final_bake_time_in_minutes(bake)
-        .send()
-        .await
-        .expect("create strategy")
-        .id()
-        .expect("strategy id")
-        .to_string()
+    let spec = StrategySpec::plain(name, minutes, growth, bake);
+    spec.growth(GrowthType::Linear).create(c).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1148,14 +1130,7 @@ async fn feature_flags_are_served_in_the_retrieval_form() {
     }
 
     // The stored document is untouched.
-    let stored = c
-        .get_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .version_number(1)
-        .send()
-        .await
-        .unwrap();
+    let stored = get_version(&c, &app, &profile, 1).await;
     assert_eq!(
         json_of(stored.content().unwrap().as_ref()),
         flags_document()
@@ -1417,23 +1392,36 @@ async fn protect(c: &Client, enabled: bool, minutes: i32) {
         .expect("update account settings");
 }
 
+/// `Ok(())`, or the service error's (code, HTTP status).
+fn outcome<
+    T: std::fmt::Debug,
+    E: std::fmt::Debug + aws_sdk_appconfig::error::ProvideErrorMetadata,
+>(
+    result: Result<
+        T,
+        aws_sdk_appconfig::error::SdkError<E, aws_sdk_appconfig::config::http::HttpResponse>,
+    >,
+) -> Result<(), (String, u16)> {
+    result.map(|_| ()).map_err(|e| {
+        let (e, status) = service_error::<(), _>(Err(e));
+        (code(&e), status)
+    })
+}
+
 async fn delete_env(
     c: &Client,
     fx: &Fx,
     env: &str,
     check: Option<DeletionProtectionCheck>,
 ) -> Result<(), (String, u16)> {
-    c.delete_environment()
-        .application_id(&fx.app)
-        .environment_id(env)
-        .set_deletion_protection_check(check)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            let (e, status) = service_error::<(), _>(Err(e));
-            (code(&e), status)
-        })
+    outcome(
+        c.delete_environment()
+            .application_id(&fx.app)
+            .environment_id(env)
+            .set_deletion_protection_check(check)
+            .send()
+            .await,
+    )
 }
 
 async fn delete_profile(
@@ -1442,17 +1430,14 @@ async fn delete_profile(
     profile: &str,
     check: Option<DeletionProtectionCheck>,
 ) -> Result<(), (String, u16)> {
-    c.delete_configuration_profile()
-        .application_id(&fx.app)
-        .configuration_profile_id(profile)
-        .set_deletion_protection_check(check)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            let (e, status) = service_error::<(), _>(Err(e));
-            (code(&e), status)
-        })
+    outcome(
+        c.delete_configuration_profile()
+            .application_id(&fx.app)
+            .configuration_profile_id(profile)
+            .set_deletion_protection_check(check)
+            .send()
+            .await,
+    )
 }
 
 async fn delete_versions(c: &Client, fx: &Fx, profile: &str) {

@@ -7,21 +7,19 @@
 //! closed local port unless a test gives it a moto endpoint.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Debug;
 use std::time::{Duration, Instant};
 
-use aws_sdk_appconfig::config::http::HttpResponse;
-use aws_sdk_appconfig::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_appconfig::operation::get_deployment::GetDeploymentOutput;
 use aws_sdk_appconfig::types::{
-    Action, ActionInvocation, ActionPoint, DeploymentEvent, DeploymentEventType, DeploymentState,
-    GrowthType, Monitor, Parameter, Validator, ValidatorType,
+    ActionInvocation, ActionPoint, DeploymentEvent, DeploymentEventType, DeploymentState,
+    GrowthType, Monitor, Parameter, ValidatorType,
 };
 use aws_sdk_appconfig::Client;
 use aws_smithy_types::Blob;
 use serde_json::{json, Value};
 
 use crate::harness::*;
+use crate::scenario::*;
 use crate::support::*;
 
 /// One strategy minute is one wall second.
@@ -30,83 +28,45 @@ const SCALE_60: &[&str] = &["--time-scale", "60"];
 const SCALE_600: &[&str] = &["--time-scale", "600"];
 const LONG: Duration = Duration::from_secs(30);
 
-#[track_caller]
-fn expect_err<T: Debug, E: Debug + ProvideErrorMetadata>(
-    result: Result<T, SdkError<E, HttpResponse>>,
-    expected_code: &str,
-    status: u16,
-) -> String {
-    let (e, got_status) = service_error(result);
-    assert_eq!(code(&e), expected_code, "{e:?}");
-    assert_eq!(got_status, status, "{e:?}");
-    message(&e)
-}
-
 /// An application with an environment, a hosted profile and version 1 of `content`.
-struct Setup {
-    app: String,
-    env: String,
-    profile: String,
+type Setup = Ids;
+
+fn scenario<'c>(c: &'c Client, content: &str) -> Scenario<'c> {
+    Scenario::new(c)
+        .app("deploy-app")
+        .env("deploy-env")
+        .profile("deploy-profile")
+        .version(content.as_bytes(), "application/json")
 }
 
 async fn setup(c: &Client, content: &str) -> Setup {
-    let app = c
-        .create_application()
-        .name("deploy-app")
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
-    let env = create_env(c, &app, "deploy-env").await;
-    let profile = create_profile(c, &app, "deploy-profile").await;
-    create_version(c, &app, &profile, content.as_bytes(), "application/json").await;
-    Setup { app, env, profile }
+    scenario(c, content).build().await
+}
+
+/// `setup` deployed with an instant strategy, waited for until COMPLETE: (setup, number).
+async fn complete(c: &Client, content: &str) -> (Setup, i32) {
+    let d = scenario(c, content).instant_strategy().deploy().await;
+    wait_state(c, &d.ids, d.number, DeploymentState::Complete).await;
+    (d.ids, d.number)
 }
 
 async fn strategy(c: &Client, duration: i32, growth: GrowthType, factor: f32, bake: i32) -> String {
-    c.create_deployment_strategy()
-        .name(format!("s-{duration}-{factor}-{bake}"))
-        .deployment_duration_in_minutes(duration)
-        .growth_type(growth)
-        .growth_factor(factor)
-        .final_bake_time_in_minutes(bake)
-        .replicate_to(aws_sdk_appconfig::types::ReplicateTo::None)
-        .send()
+    StrategySpec::new(duration, growth, factor, bake)
+        .create(c)
         .await
-        .expect("create strategy")
-        .id()
-        .unwrap()
-        .to_string()
 }
 
 /// A strategy that completes at once (duration 0, no bake).
 async fn instant(c: &Client) -> String {
-    strategy(c, 0, GrowthType::Linear, 100.0, 0).await
+    StrategySpec::instant().create(c).await
 }
 
 async fn start(c: &Client, s: &Setup, strategy: &str) -> i32 {
-    c.start_deployment()
-        .application_id(&s.app)
-        .environment_id(&s.env)
-        .deployment_strategy_id(strategy)
-        .configuration_profile_id(&s.profile)
-        .configuration_version("1")
-        .send()
-        .await
-        .expect("start deployment")
-        .deployment_number()
+    s.start(c, strategy, "1").await
 }
 
 async fn get(c: &Client, s: &Setup, n: i32) -> GetDeploymentOutput {
-    c.get_deployment()
-        .application_id(&s.app)
-        .environment_id(&s.env)
-        .deployment_number(n)
-        .send()
-        .await
-        .expect("get deployment")
+    s.get(c, n).await
 }
 
 /// Polls GetDeployment until `done` holds.
@@ -118,22 +78,12 @@ async fn wait_for(
     what: &str,
     done: impl Fn(&GetDeploymentOutput) -> bool,
 ) -> GetDeploymentOutput {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let d = get(c, s, n).await;
-        if done(&d) {
-            return d;
-        }
-        if Instant::now() > deadline {
-            panic!("timed out after {timeout:?} waiting for {what}: {d:#?}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    s.wait_for(c, n, timeout, Duration::from_millis(100), what, done)
+        .await
 }
 
 async fn wait_state(c: &Client, s: &Setup, n: i32, state: DeploymentState) -> GetDeploymentOutput {
-    let what = format!("deployment {n} {state:?}");
-    wait_for(c, s, n, LONG, &what, |d| d.state() == Some(&state)).await
+    s.wait_state(c, n, state, LONG).await
 }
 
 /// The environment's State as sent: AWS's CamelCase (`ReadyForDeployment`), which the Rust
@@ -170,6 +120,15 @@ fn events(log: &[DeploymentEvent]) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// The descriptions of the PERCENTAGE_UPDATED events, newest first.
+fn percent_steps(log: &[DeploymentEvent]) -> Vec<String> {
+    events(log)
+        .into_iter()
+        .filter(|e| e.0 == "PERCENTAGE_UPDATED")
+        .map(|e| e.2)
+        .collect()
+}
+
 fn ev(t: &str, by: &str, d: &str) -> (String, String, String) {
     (t.to_string(), by.to_string(), d.to_string())
 }
@@ -186,46 +145,8 @@ fn millis(t: Option<&aws_smithy_types::DateTime>) -> i64 {
     t.expect("timestamp").to_millis().expect("millis")
 }
 
-fn webhook_action(name: &str, url: &str) -> Action {
-    Action::builder()
-        .name(name)
-        .description(format!("{name} action"))
-        .uri(url)
-        .role_arn("arn:aws:iam::000000000000:role/appconfig-extension")
-        .build()
-}
-
-/// An extension whose every action point in `points` posts to `url`; returns its id.
-async fn webhook_extension(c: &Client, name: &str, points: &[ActionPoint], url: &str) -> String {
-    let mut req = c.create_extension().name(name);
-    for p in points {
-        req = req.actions(
-            p.clone(),
-            vec![webhook_action(&format!("{name}-{}", p.as_str()), url)],
-        );
-    }
-    req.send()
-        .await
-        .expect("create webhook extension")
-        .id()
-        .unwrap()
-        .to_string()
-}
-
 async fn associate(c: &Client, ext: &str, resource: &str, params: &[(&str, &str)]) -> String {
-    let mut req = c
-        .create_extension_association()
-        .extension_identifier(ext)
-        .resource_identifier(resource);
-    for (k, v) in params {
-        req = req.parameters(*k, *v);
-    }
-    req.send()
-        .await
-        .expect("create extension association")
-        .id()
-        .unwrap()
-        .to_string()
+    associate_with(c, ext, resource, params).await
 }
 
 /// The ActionInvocations recorded on events of type `t`.
@@ -269,13 +190,8 @@ async fn a_deployment_runs_to_completion_with_every_field() {
         .unwrap();
     let strat = strategy(&c, 2, GrowthType::Linear, 50.0, 1).await;
     let before = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
-    let d = c
-        .start_deployment()
-        .application_id(&st.app)
-        .environment_id(&st.env)
-        .deployment_strategy_id(&strat)
-        .configuration_profile_id(&st.profile)
-        .configuration_version("release-2")
+    let d = st
+        .start_request(&c, &strat, "release-2")
         .description("ship v2")
         .kms_key_identifier("alias/appconfig-test")
         .tags("release", "2")
@@ -348,13 +264,7 @@ async fn a_deployment_runs_to_completion_with_every_field() {
     assert_eq!(done.final_bake_time_in_minutes(), 1);
 
     // ListDeployments summary.
-    let list = c
-        .list_deployments()
-        .application_id(&st.app)
-        .environment_id(&st.env)
-        .send()
-        .await
-        .unwrap();
+    let list = st.list_request(&c).send().await.unwrap();
     assert_eq!(list.items().len(), 1);
     let sum = &list.items()[0];
     assert_eq!(sum.deployment_number(), 1);
@@ -422,11 +332,7 @@ async fn linear_growth_climbs_then_bakes_then_completes() {
     assert!(env_states.contains("Deploying"), "{env_states:?}");
 
     let d = get(&c, &st, n).await;
-    let steps: Vec<String> = events(d.event_log())
-        .into_iter()
-        .filter(|e| e.0 == "PERCENTAGE_UPDATED")
-        .map(|e| e.2)
-        .collect();
+    let steps: Vec<String> = percent_steps(d.event_log());
     assert_eq!(
         steps,
         ["100.00", "75.00", "50.00", "25.00"].map(pct_text).to_vec()
@@ -453,11 +359,7 @@ async fn exponential_growth_doubles_until_100() {
     let d = wait_state(&c, &st, n, DeploymentState::Complete).await;
     assert_eq!(d.growth_type(), Some(&GrowthType::Exponential));
     assert_eq!(d.growth_factor(), Some(10.0));
-    let steps: Vec<String> = events(d.event_log())
-        .into_iter()
-        .filter(|e| e.0 == "PERCENTAGE_UPDATED")
-        .map(|e| e.2)
-        .collect();
+    let steps: Vec<String> = percent_steps(d.event_log());
     assert_eq!(
         steps,
         ["100.00", "80.00", "40.00", "20.00", "10.00"]
@@ -516,10 +418,8 @@ async fn deployment_numbers_count_per_environment_and_list_newest_first() {
     }
     assert_eq!(start(&c, &other, &strat).await, 1);
 
-    let all: Vec<i32> = c
-        .list_deployments()
-        .application_id(&st.app)
-        .environment_id(&st.env)
+    let all: Vec<i32> = st
+        .list_request(&c)
         .send()
         .await
         .unwrap()
@@ -532,10 +432,8 @@ async fn deployment_numbers_count_per_environment_and_list_newest_first() {
     let mut paged = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let page = c
-            .list_deployments()
-            .application_id(&st.app)
-            .environment_id(&st.env)
+        let page = st
+            .list_request(&c)
             .max_results(3)
             .set_next_token(token.clone())
             .send()
@@ -549,54 +447,26 @@ async fn deployment_numbers_count_per_environment_and_list_newest_first() {
         }
     }
     assert_eq!(paged, all);
-    let other_list = c
-        .list_deployments()
-        .application_id(&other.app)
-        .environment_id(&other.env)
-        .send()
-        .await
-        .unwrap();
+    let other_list = other.list_request(&c).send().await.unwrap();
     assert_eq!(other_list.items().len(), 1);
     // Errors.
-    expect_err(
-        c.get_deployment()
-            .application_id(&st.app)
-            .environment_id(&st.env)
-            .deployment_number(99)
-            .send()
-            .await,
-        "ResourceNotFoundException",
-        404,
-    );
-    expect_err(
+    not_found(st.get_request(&c, 99).send().await);
+    not_found(
         c.get_deployment()
             .application_id(&st.app)
             .environment_id("zzzzzzz")
             .deployment_number(1)
             .send()
             .await,
-        "ResourceNotFoundException",
-        404,
     );
-    expect_err(
+    not_found(
         c.list_deployments()
             .application_id("zzzzzzz")
             .environment_id(&st.env)
             .send()
             .await,
-        "ResourceNotFoundException",
-        404,
     );
-    expect_err(
-        c.stop_deployment()
-            .application_id(&st.app)
-            .environment_id(&st.env)
-            .deployment_number(99)
-            .send()
-            .await,
-        "ResourceNotFoundException",
-        404,
-    );
+    not_found(st.stop_request(&c, 99).send().await);
 }
 
 #[tokio::test]
@@ -622,13 +492,8 @@ async fn configuration_version_by_number_or_label() {
         ("1", "1", None),
         ("two", "2", Some("two")),
     ] {
-        let d = c
-            .start_deployment()
-            .application_id(&st.app)
-            .environment_id(&st.env)
-            .deployment_strategy_id(&strat)
-            .configuration_profile_id(&st.profile)
-            .configuration_version(given)
+        let d = st
+            .start_request(&c, &strat, given)
             .send()
             .await
             .unwrap_or_else(|e| panic!("deploy {given}: {e:?}"));
@@ -637,43 +502,13 @@ async fn configuration_version_by_number_or_label() {
         wait_state(&c, &st, d.deployment_number(), DeploymentState::Complete).await;
     }
     for missing in ["9", "nine", "Two"] {
-        expect_err(
-            c.start_deployment()
-                .application_id(&st.app)
-                .environment_id(&st.env)
-                .deployment_strategy_id(&strat)
-                .configuration_profile_id(&st.profile)
-                .configuration_version(missing)
-                .send()
-                .await,
-            "ResourceNotFoundException",
-            404,
-        );
+        not_found(st.start_request(&c, &strat, missing).send().await);
     }
     // Missing application, environment, profile or strategy.
-    let base = || {
-        c.start_deployment()
-            .application_id(&st.app)
-            .environment_id(&st.env)
-            .deployment_strategy_id(&strat)
-            .configuration_profile_id(&st.profile)
-            .configuration_version("1")
-    };
-    expect_err(
-        base().environment_id("zzzzzzz").send().await,
-        "ResourceNotFoundException",
-        404,
-    );
-    expect_err(
-        base().configuration_profile_id("zzzzzzz").send().await,
-        "ResourceNotFoundException",
-        404,
-    );
-    expect_err(
-        base().deployment_strategy_id("zzzzzzz").send().await,
-        "ResourceNotFoundException",
-        404,
-    );
+    let base = || st.start_request(&c, &strat, "1");
+    not_found(base().environment_id("zzzzzzz").send().await);
+    not_found(base().configuration_profile_id("zzzzzzz").send().await);
+    not_found(base().deployment_strategy_id("zzzzzzz").send().await);
     // A predefined strategy by id works.
     let d = base()
         .deployment_strategy_id("AppConfig.AllAtOnce")
@@ -716,16 +551,7 @@ async fn strategy_numbers_are_copied_at_start() {
         2
     );
     // The next deployment takes the new numbers.
-    let next = c
-        .start_deployment()
-        .application_id(&st.app)
-        .environment_id(&st.env)
-        .deployment_strategy_id(&strat)
-        .configuration_profile_id(&st.profile)
-        .configuration_version("1")
-        .send()
-        .await
-        .unwrap();
+    let next = st.start_request(&c, &strat, "1").send().await.unwrap();
     assert_eq!(next.deployment_duration_in_minutes(), 30);
     assert_eq!(next.growth_type(), Some(&GrowthType::Exponential));
 }
@@ -737,18 +563,7 @@ async fn one_deployment_at_a_time_per_environment() {
     let st = setup(&c, "{}").await;
     let slow = strategy(&c, 60, GrowthType::Linear, 10.0, 0).await;
     let n = start(&c, &st, &slow).await;
-    let m = expect_err(
-        c.start_deployment()
-            .application_id(&st.app)
-            .environment_id(&st.env)
-            .deployment_strategy_id(&slow)
-            .configuration_profile_id(&st.profile)
-            .configuration_version("1")
-            .send()
-            .await,
-        "ConflictException",
-        409,
-    );
+    let m = conflict(st.start_request(&c, &slow, "1").send().await);
     assert!(!m.is_empty());
     // Another environment is independent.
     let other = Setup {
@@ -758,115 +573,46 @@ async fn one_deployment_at_a_time_per_environment() {
     };
     assert_eq!(start(&c, &other, &slow).await, 1);
     // An environment with a running deployment cannot be deleted.
-    expect_err(
+    conflict(
         c.delete_environment()
             .application_id(&st.app)
             .environment_id(&st.env)
             .send()
             .await,
-        "ConflictException",
-        409,
     );
     // Once stopped, the next one starts.
-    c.stop_deployment()
-        .application_id(&st.app)
-        .environment_id(&st.env)
-        .deployment_number(n)
-        .send()
-        .await
-        .unwrap();
+    st.stop_request(&c, n).send().await.unwrap();
     assert_eq!(start(&c, &st, &slow).await, 2);
-    assert_eq!(
-        c.list_deployments()
-            .application_id(&st.app)
-            .environment_id(&st.env)
-            .send()
-            .await
-            .unwrap()
-            .items()
-            .len(),
-        2
-    );
+    assert_eq!(st.list_request(&c).send().await.unwrap().items().len(), 2);
 }
 
 #[tokio::test]
 async fn a_json_schema_failure_blocks_the_start_and_creates_nothing() {
     let s = Server::start_with(SCALE_600);
     let c = s.client();
-    let app = create_app(&c, "validated").await;
-    let env = create_env(&c, &app, "env").await;
     let schema = json!({
         "$schema": "http://json-schema.org/draft-04/schema#",
         "type": "object",
         "properties": {"limit": {"type": "integer"}},
         "required": ["limit"]
     });
-    let profile = c
-        .create_configuration_profile()
-        .application_id(&app)
-        .name("with-schema")
-        .location_uri("hosted")
-        .validators(
-            Validator::builder()
-                .r#type(ValidatorType::JsonSchema)
-                .content(schema.to_string())
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
-    let st = Setup { app, env, profile };
-    create_version(
-        &c,
-        &st.app,
-        &st.profile,
-        br#"{"limit": "ten"}"#,
-        "application/json",
-    )
-    .await;
-    create_version(
-        &c,
-        &st.app,
-        &st.profile,
-        br#"{"limit": 10}"#,
-        "application/json",
-    )
-    .await;
+    let st = Scenario::new(&c)
+        .app("validated")
+        .profile("with-schema")
+        .validator(ValidatorType::JsonSchema, &schema.to_string())
+        .version(br#"{"limit": "ten"}"#, "application/json")
+        .version(br#"{"limit": 10}"#, "application/json")
+        .build()
+        .await;
     let strat = instant(&c).await;
-    let m = expect_err(
-        c.start_deployment()
-            .application_id(&st.app)
-            .environment_id(&st.env)
-            .deployment_strategy_id(&strat)
-            .configuration_profile_id(&st.profile)
-            .configuration_version("1")
-            .send()
-            .await,
-        "BadRequestException",
-        400,
-    );
+    let m = bad_request(st.start_request(&c, &strat, "1").send().await);
     assert!(!m.is_empty());
-    let list = c
-        .list_deployments()
-        .application_id(&st.app)
-        .environment_id(&st.env)
-        .send()
-        .await
-        .unwrap();
+    let list = st.list_request(&c).send().await.unwrap();
     assert!(list.items().is_empty());
     assert_eq!(env_state(&c, &st).await, "ReadyForDeployment");
     // A valid version deploys, and is number 1: the failed attempt used nothing up.
-    let d = c
-        .start_deployment()
-        .application_id(&st.app)
-        .environment_id(&st.env)
-        .deployment_strategy_id(&strat)
-        .configuration_profile_id(&st.profile)
-        .configuration_version("2")
+    let d = st
+        .start_request(&c, &strat, "2")
         .send()
         .await
         .expect("valid content deploys");
@@ -878,49 +624,16 @@ async fn a_webhook_lambda_validator_runs_at_start() {
     let s = Server::start_with(SCALE_600);
     let c = s.client();
     let rx = Receiver::start();
-    let app = create_app(&c, "lambda-validated").await;
-    let env = create_env(&c, &app, "env").await;
-    let profile = c
-        .create_configuration_profile()
-        .application_id(&app)
-        .name("with-lambda")
-        .location_uri("hosted")
-        .validators(
-            Validator::builder()
-                .r#type(ValidatorType::Lambda)
-                .content(rx.url("/validate"))
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
-    let st = Setup { app, env, profile };
-    create_version(
-        &c,
-        &st.app,
-        &st.profile,
-        br#"{"ok": false}"#,
-        "application/json",
-    )
-    .await;
+    let st = Scenario::new(&c)
+        .app("lambda-validated")
+        .profile("with-lambda")
+        .validator(ValidatorType::Lambda, &rx.url("/validate"))
+        .version(br#"{"ok": false}"#, "application/json")
+        .build()
+        .await;
     let strat = instant(&c).await;
     rx.reply("/validate", Reply::status(400));
-    expect_err(
-        c.start_deployment()
-            .application_id(&st.app)
-            .environment_id(&st.env)
-            .deployment_strategy_id(&strat)
-            .configuration_profile_id(&st.profile)
-            .configuration_version("1")
-            .send()
-            .await,
-        "BadRequestException",
-        400,
-    );
+    bad_request(st.start_request(&c, &strat, "1").send().await);
     let calls = rx.events("/validate");
     assert_eq!(calls.len(), 1);
     let e = &calls[0];
@@ -929,15 +642,7 @@ async fn a_webhook_lambda_validator_runs_at_start() {
     assert_eq!(e["ConfigurationVersion"], "1");
     assert_eq!(unb64(e["Content"].as_str().unwrap()), br#"{"ok": false}"#);
     assert_eq!(e["Uri"], rx.url("/validate").as_str());
-    assert!(c
-        .list_deployments()
-        .application_id(&st.app)
-        .environment_id(&st.env)
-        .send()
-        .await
-        .unwrap()
-        .items()
-        .is_empty());
+    assert!(st.no_deployments(&c).await);
     rx.reply("/validate", Reply::ok());
     assert_eq!(start(&c, &st, &strat).await, 1);
 }
@@ -989,17 +694,7 @@ async fn stopping_a_running_deployment_rolls_it_back() {
     assert_eq!(later.state(), Some(&DeploymentState::RolledBack));
     // A rolled-back deployment cannot be stopped or reverted.
     for revert in [false, true] {
-        expect_err(
-            c.stop_deployment()
-                .application_id(&st.app)
-                .environment_id(&st.env)
-                .deployment_number(n)
-                .allow_revert(revert)
-                .send()
-                .await,
-            "BadRequestException",
-            400,
-        );
+        bad_request(st.stop_request(&c, n).allow_revert(revert).send().await);
     }
 }
 
@@ -1009,64 +704,32 @@ async fn a_complete_deployment_reverts_only_with_allow_revert() {
     let c = s.client();
     let rx = Receiver::start();
     let st = setup(&c, "{}").await;
-    let ext = webhook_extension(
+    webhook_on(
         &c,
         "rollback-hook",
         &[ActionPoint::OnDeploymentRolledBack],
         &rx.url("/rolled-back"),
+        &env_arn(&st.app, &st.env),
     )
     .await;
-    associate(&c, &ext, &env_arn(&st.app, &st.env), &[]).await;
     let strat = instant(&c).await;
     let first = start(&c, &st, &strat).await;
     wait_state(&c, &st, first, DeploymentState::Complete).await;
     let n = start(&c, &st, &strat).await;
     wait_state(&c, &st, n, DeploymentState::Complete).await;
 
-    let m = expect_err(
-        c.stop_deployment()
-            .application_id(&st.app)
-            .environment_id(&st.env)
-            .deployment_number(n)
-            .send()
-            .await,
-        "BadRequestException",
-        400,
-    );
+    let m = bad_request(st.stop_request(&c, n).send().await);
     assert!(!m.is_empty());
-    expect_err(
-        c.stop_deployment()
-            .application_id(&st.app)
-            .environment_id(&st.env)
-            .deployment_number(n)
-            .allow_revert(false)
-            .send()
-            .await,
-        "BadRequestException",
-        400,
-    );
+    bad_request(st.stop_request(&c, n).allow_revert(false).send().await);
     // Only the newest deployment can be reverted.
-    expect_err(
-        c.stop_deployment()
-            .application_id(&st.app)
-            .environment_id(&st.env)
-            .deployment_number(first)
-            .allow_revert(true)
-            .send()
-            .await,
-        "BadRequestException",
-        400,
-    );
+    bad_request(st.stop_request(&c, first).allow_revert(true).send().await);
     assert_eq!(
         get(&c, &st, n).await.state(),
         Some(&DeploymentState::Complete)
     );
 
-    let reverted = c
-        .stop_deployment()
-        .application_id(&st.app)
-        .environment_id(&st.env)
-        .deployment_number(n)
+    let reverted = st
+        .stop_request(&c, n)
         .allow_revert(true)
         .send()
         .await
@@ -1086,17 +749,7 @@ async fn a_complete_deployment_reverts_only_with_allow_revert() {
     assert_eq!(recorded.len(), 1);
     assert_eq!(recorded[0].invocation_id(), got[0]["InvocationId"].as_str());
     // Once reverted, never again.
-    expect_err(
-        c.stop_deployment()
-            .application_id(&st.app)
-            .environment_id(&st.env)
-            .deployment_number(n)
-            .allow_revert(true)
-            .send()
-            .await,
-        "BadRequestException",
-        400,
-    );
+    bad_request(st.stop_request(&c, n).allow_revert(true).send().await);
 }
 
 #[tokio::test]
@@ -1104,22 +757,9 @@ async fn the_revert_window_is_72_scaled_hours() {
     // 72 h / 200000 ≈ 1.3 s.
     let s = Server::start_with(&["--time-scale", "200000"]);
     let c = s.client();
-    let st = setup(&c, "{}").await;
-    let strat = instant(&c).await;
-    let n = start(&c, &st, &strat).await;
-    wait_state(&c, &st, n, DeploymentState::Complete).await;
+    let (st, n) = complete(&c, "{}").await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let m = expect_err(
-        c.stop_deployment()
-            .application_id(&st.app)
-            .environment_id(&st.env)
-            .deployment_number(n)
-            .allow_revert(true)
-            .send()
-            .await,
-        "BadRequestException",
-        400,
-    );
+    let m = bad_request(st.stop_request(&c, n).allow_revert(true).send().await);
     assert!(m.contains("72"), "{m}");
     assert_eq!(
         get(&c, &st, n).await.state(),
@@ -1171,13 +811,8 @@ async fn webhook_receives_every_deployment_event_with_the_documented_payload() {
     )
     .await;
     let strat = strategy(&c, 2, GrowthType::Linear, 50.0, 1).await;
-    let started = c
-        .start_deployment()
-        .application_id(&st.app)
-        .environment_id(&st.env)
-        .deployment_strategy_id(&strat)
-        .configuration_profile_id(&st.profile)
-        .configuration_version("1")
+    let started = st
+        .start_request(&c, &strat, "1")
         .description("with hooks")
         .dynamic_extension_parameters("observer#Tier", "gold")
         .send()
@@ -1306,30 +941,11 @@ async fn dynamic_parameters_must_name_an_applied_dynamic_parameter() {
         .unwrap();
     let assoc = associate(&c, "dyn", &app_arn(&st.app), &[("Tier", "default")]).await;
     let strat = instant(&c).await;
-    let base = || {
-        c.start_deployment()
-            .application_id(&st.app)
-            .environment_id(&st.env)
-            .deployment_strategy_id(&strat)
-            .configuration_profile_id(&st.profile)
-            .configuration_version("1")
-    };
+    let base = || st.start_request(&c, &strat, "1");
     for bad in ["dyn#Static", "dyn#Nope", "other#Tier", "no-hash"] {
-        expect_err(
-            base().dynamic_extension_parameters(bad, "x").send().await,
-            "BadRequestException",
-            400,
-        );
+        bad_request(base().dynamic_extension_parameters(bad, "x").send().await);
     }
-    assert!(c
-        .list_deployments()
-        .application_id(&st.app)
-        .environment_id(&st.env)
-        .send()
-        .await
-        .unwrap()
-        .items()
-        .is_empty());
+    assert!(st.no_deployments(&c).await);
     // Without a dynamic value, the association's value is the default; addressed by the
     // extension ARN or the association id, it overrides.
     let mut n = 0;
@@ -1431,38 +1047,23 @@ async fn pre_start_deployment_can_block_the_start() {
         Reply::json(403, json!({"message": "change freeze"})),
     );
     let st = setup(&c, r#"{"x": 1}"#).await;
-    let ext = webhook_extension(
+    webhook_on(
         &c,
         "gate",
         &[ActionPoint::PreStartDeployment],
         &rx.url("/gate"),
+        &env_arn(&st.app, &st.env),
     )
     .await;
-    associate(&c, &ext, &env_arn(&st.app, &st.env), &[]).await;
     let strat = instant(&c).await;
-    let m = expect_err(
-        c.start_deployment()
-            .application_id(&st.app)
-            .environment_id(&st.env)
-            .deployment_strategy_id(&strat)
-            .configuration_profile_id(&st.profile)
-            .configuration_version("1")
+    let m = bad_request(
+        st.start_request(&c, &strat, "1")
             .description("blocked")
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
     assert!(m.contains("gate") || m.contains("403"), "{m}");
-    assert!(c
-        .list_deployments()
-        .application_id(&st.app)
-        .environment_id(&st.env)
-        .send()
-        .await
-        .unwrap()
-        .items()
-        .is_empty());
+    assert!(st.no_deployments(&c).await);
     assert_eq!(env_state(&c, &st).await, "ReadyForDeployment");
     // The PRE event carries the content.
     let e = &rx.events("/gate")[0];
@@ -1476,13 +1077,8 @@ async fn pre_start_deployment_can_block_the_start() {
 
     // Open the gate: the deployment starts and the PRE invocation is on DEPLOYMENT_STARTED.
     rx.reply("/gate", Reply::ok());
-    let d = c
-        .start_deployment()
-        .application_id(&st.app)
-        .environment_id(&st.env)
-        .deployment_strategy_id(&strat)
-        .configuration_profile_id(&st.profile)
-        .configuration_version("1")
+    let d = st
+        .start_request(&c, &strat, "1")
         .send()
         .await
         .expect("gate open");
@@ -1532,14 +1128,7 @@ async fn pre_start_deployment_can_replace_the_content() {
     let second = &rx.events("/observe")[0];
     assert_eq!(unb64(second["Content"].as_str().unwrap()), replaced);
     // The stored version is not changed.
-    let v = c
-        .get_hosted_configuration_version()
-        .application_id(&st.app)
-        .configuration_profile_id(&st.profile)
-        .version_number(1)
-        .send()
-        .await
-        .unwrap();
+    let v = get_version(&c, &st.app, &st.profile, 1).await;
     assert_eq!(v.content().unwrap().as_ref(), br#"{"original": true}"#);
     wait_state(&c, &st, n, DeploymentState::Complete).await;
     // What clients get is the replaced content.
@@ -1560,18 +1149,7 @@ async fn pre_start_deployment_can_replace_the_content() {
         "/replace",
         Reply::json(200, json!({"Content": "%%% not base64 %%%"})),
     );
-    expect_err(
-        c.start_deployment()
-            .application_id(&st.app)
-            .environment_id(&st.env)
-            .deployment_strategy_id(&strat)
-            .configuration_profile_id(&st.profile)
-            .configuration_version("1")
-            .send()
-            .await,
-        "BadRequestException",
-        400,
-    );
+    bad_request(st.start_request(&c, &strat, "1").send().await);
 }
 
 #[tokio::test]
@@ -1579,31 +1157,29 @@ async fn pre_create_hosted_configuration_version_can_replace_or_refuse_content()
     let s = Server::start();
     let c = s.client();
     let rx = Receiver::start();
-    let app = create_app(&c, "pre-create").await;
-    let env = create_env(&c, &app, "env").await;
-    let profile = create_profile(&c, &app, "profile").await;
+    let Ids { app, env, profile } = Scenario::new(&c).app("pre-create").build().await;
     let replaced = b"replaced by the extension";
     rx.reply(
         "/pre-create",
         Reply::json(200, json!({"Content": b64(replaced)})),
     );
-    let ext = webhook_extension(
+    webhook_on(
         &c,
         "pre-create",
         &[ActionPoint::PreCreateHostedConfigurationVersion],
         &rx.url("/pre-create"),
+        &profile_arn(&app, &profile),
     )
     .await;
-    associate(&c, &ext, &profile_arn(&app, &profile), &[]).await;
     // On an environment it does not fire (there is no environment in this workflow).
-    let env_only = webhook_extension(
+    webhook_on(
         &c,
         "env-only",
         &[ActionPoint::PreCreateHostedConfigurationVersion],
         &rx.url("/env-only"),
+        &env_arn(&app, &env),
     )
     .await;
-    associate(&c, &env_only, &env_arn(&app, &env), &[]).await;
 
     let created = c
         .create_hosted_configuration_version()
@@ -1617,14 +1193,7 @@ async fn pre_create_hosted_configuration_version_can_replace_or_refuse_content()
         .expect("create version");
     assert_eq!(created.version_number(), 1);
     assert_eq!(created.content().unwrap().as_ref(), replaced);
-    let got = c
-        .get_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .version_number(1)
-        .send()
-        .await
-        .unwrap();
+    let got = get_version(&c, &app, &profile, 1).await;
     assert_eq!(got.content().unwrap().as_ref(), replaced);
     assert_eq!(got.content_type(), Some("text/plain"));
     let e = &rx.events("/pre-create")[0];
@@ -1640,7 +1209,7 @@ async fn pre_create_hosted_configuration_version_can_replace_or_refuse_content()
 
     // Refused: nothing stored.
     rx.reply("/pre-create", Reply::status(422));
-    expect_err(
+    bad_request(
         c.create_hosted_configuration_version()
             .application_id(&app)
             .configuration_profile_id(&profile)
@@ -1648,8 +1217,6 @@ async fn pre_create_hosted_configuration_version_can_replace_or_refuse_content()
             .content_type("text/plain")
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
     assert_eq!(all_version_numbers(&c, &app, &profile).await, vec![1]);
     // Answering 2xx without Content keeps the content.
@@ -1663,14 +1230,7 @@ async fn pre_create_hosted_configuration_version_can_replace_or_refuse_content()
         .send()
         .await
         .unwrap();
-    let got = c
-        .get_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .version_number(kept.version_number())
-        .send()
-        .await
-        .unwrap();
+    let got = get_version(&c, &app, &profile, kept.version_number()).await;
     assert_eq!(got.content().unwrap().as_ref(), b"kept");
 }
 
@@ -1680,7 +1240,7 @@ async fn at_deployment_tick_can_roll_back() {
     let c = s.client();
     let rx = Receiver::start();
     let st = setup(&c, "{}").await;
-    let ext = webhook_extension(
+    webhook_on(
         &c,
         "ticker",
         &[
@@ -1688,9 +1248,9 @@ async fn at_deployment_tick_can_roll_back() {
             ActionPoint::OnDeploymentRolledBack,
         ],
         &rx.url("/tick"),
+        &env_arn(&st.app, &st.env),
     )
     .await;
-    associate(&c, &ext, &env_arn(&st.app, &st.env), &[]).await;
     let strat = strategy(&c, 3, GrowthType::Linear, 34.0, 0).await;
 
     // A tick target that is happy: the deployment completes, each tick recorded.
@@ -1746,7 +1306,7 @@ async fn on_deployment_rolled_back_fires_when_stopped() {
     let c = s.client();
     let rx = Receiver::start();
     let st = setup(&c, "{}").await;
-    let ext = webhook_extension(
+    webhook_on(
         &c,
         "rb",
         &[
@@ -1754,18 +1314,12 @@ async fn on_deployment_rolled_back_fires_when_stopped() {
             ActionPoint::OnDeploymentComplete,
         ],
         &rx.url("/rb"),
+        &app_arn(&st.app),
     )
     .await;
-    associate(&c, &ext, &app_arn(&st.app), &[]).await;
     let slow = strategy(&c, 60, GrowthType::Linear, 10.0, 0).await;
     let n = start(&c, &st, &slow).await;
-    c.stop_deployment()
-        .application_id(&st.app)
-        .environment_id(&st.env)
-        .deployment_number(n)
-        .send()
-        .await
-        .unwrap();
+    st.stop_request(&c, n).send().await.unwrap();
     let got = rx.wait_events("/rb", 1, LONG).await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0]["Type"], "OnDeploymentRolledBack");
@@ -1852,14 +1406,14 @@ async fn an_unhealthy_http_monitor_rolls_back() {
     assert!(!rx.requests_to("/health").is_empty());
 
     // Unhealthy: rolled back within 5 s, by CLOUDWATCH_ALARM; then ON_DEPLOYMENT_ROLLED_BACK.
-    let ext = webhook_extension(
+    webhook_on(
         &c,
         "rolled-back",
         &[ActionPoint::OnDeploymentRolledBack],
         &rx.url("/rolled-back"),
+        &env_arn(&st.app, &st.env),
     )
     .await;
-    associate(&c, &ext, &env_arn(&st.app, &st.env), &[]).await;
     rx.reply("/health", Reply::status(500));
     let slow = strategy(&c, 60, GrowthType::Linear, 10.0, 0).await;
     let t0 = Instant::now();
@@ -1925,13 +1479,8 @@ async fn aws_authored_notification_extensions_deliver_to_sqs_sns_and_eventbridge
         .await
         .unwrap();
     let strat = instant(&c).await;
-    let d = c
-        .start_deployment()
-        .application_id(&st.app)
-        .environment_id(&st.env)
-        .deployment_strategy_id(&strat)
-        .configuration_profile_id(&st.profile)
-        .configuration_version("1")
+    let d = st
+        .start_request(&c, &strat, "1")
         .description("notify everyone")
         .send()
         .await
@@ -1982,13 +1531,7 @@ async fn aws_authored_notification_extensions_deliver_to_sqs_sns_and_eventbridge
     // A rollback is announced too.
     let slow = strategy(&c, 600, GrowthType::Linear, 1.0, 0).await;
     let n = start(&c, &st, &slow).await;
-    c.stop_deployment()
-        .application_id(&st.app)
-        .environment_id(&st.env)
-        .deployment_number(n)
-        .send()
-        .await
-        .unwrap();
+    st.stop_request(&c, n).send().await.unwrap();
     let sqs = moto.receive_json(&sqs_url, 2, LONG).await;
     let types: Vec<&str> = sqs.iter().map(|m| m["Type"].as_str().unwrap()).collect();
     assert_eq!(types, vec!["OnDeploymentStart", "OnDeploymentRolledBack"]);
@@ -2029,14 +1572,14 @@ async fn custom_actions_call_lambda_sqs_sns_and_eventbridge_arns() {
         .await
         .unwrap();
     associate(&c, "aws-targets", &app_arn(&st.app), &[("Team", "core")]).await;
-    let observer = webhook_extension(
+    webhook_on(
         &c,
         "observer",
         &[ActionPoint::PreStartDeployment],
         &rx.url("/observe"),
+        &profile_arn(&st.app, &st.profile),
     )
     .await;
-    associate(&c, &observer, &profile_arn(&st.app, &st.profile), &[]).await;
     // The Lambda (moto's) answers with replaced content; the next PRE action sees it.
     let replaced = br#"{"from": "lambda"}"#;
     moto.queue_lambda_result(&json!({"Content": b64(replaced)}));
@@ -2207,14 +1750,14 @@ async fn a_failing_or_slow_tick_target_rolls_back_with_the_error_recorded() {
     let c = s.client();
     let rx = Receiver::start();
     let st = setup(&c, "{}").await;
-    let ext = webhook_extension(
+    webhook_on(
         &c,
         "ticker",
         &[ActionPoint::AtDeploymentTick],
         &rx.url("/tick"),
+        &env_arn(&st.app, &st.env),
     )
     .await;
-    associate(&c, &ext, &env_arn(&st.app, &st.env), &[]).await;
     let strat = strategy(&c, 3, GrowthType::Linear, 34.0, 0).await;
     for reply in [
         Reply::status(500),
@@ -2242,42 +1785,23 @@ async fn a_slow_pre_start_target_times_out_and_blocks_the_start() {
     let rx = Receiver::start();
     rx.reply("/slow", Reply::ok().delayed(Duration::from_secs(4)));
     let st = setup(&c, "{}").await;
-    let ext = webhook_extension(
+    webhook_on(
         &c,
         "slow",
         &[ActionPoint::PreStartDeployment],
         &rx.url("/slow"),
+        &app_arn(&st.app),
     )
     .await;
-    associate(&c, &ext, &app_arn(&st.app), &[]).await;
     let strat = instant(&c).await;
     let t0 = Instant::now();
-    let m = expect_err(
-        c.start_deployment()
-            .application_id(&st.app)
-            .environment_id(&st.env)
-            .deployment_strategy_id(&strat)
-            .configuration_profile_id(&st.profile)
-            .configuration_version("1")
-            .send()
-            .await,
-        "BadRequestException",
-        400,
-    );
+    let m = bad_request(st.start_request(&c, &strat, "1").send().await);
     assert!(t0.elapsed() < Duration::from_secs(4), "{:?}", t0.elapsed());
     assert!(
         m.to_lowercase().contains("timeout") || m.to_lowercase().contains("timed out"),
         "{m}"
     );
-    assert!(c
-        .list_deployments()
-        .application_id(&st.app)
-        .environment_id(&st.env)
-        .send()
-        .await
-        .unwrap()
-        .items()
-        .is_empty());
+    assert!(st.no_deployments(&c).await);
 }
 
 #[tokio::test]
@@ -2288,11 +1812,8 @@ async fn stopping_while_baking_rolls_back() {
     let strat = strategy(&c, 1, GrowthType::Linear, 100.0, 60).await;
     let n = start(&c, &st, &strat).await;
     wait_state(&c, &st, n, DeploymentState::Baking).await;
-    let stopped = c
-        .stop_deployment()
-        .application_id(&st.app)
-        .environment_id(&st.env)
-        .deployment_number(n)
+    let stopped = st
+        .stop_request(&c, n)
         .send()
         .await
         .expect("stop while baking");
@@ -2322,16 +1843,7 @@ async fn an_environment_takes_its_finished_deployments_along() {
         .send()
         .await
         .expect("delete environment after its deployment finished");
-    expect_err(
-        c.get_deployment()
-            .application_id(&st.app)
-            .environment_id(&st.env)
-            .deployment_number(n)
-            .send()
-            .await,
-        "ResourceNotFoundException",
-        404,
-    );
+    not_found(st.get_request(&c, n).send().await);
     // A new environment numbers from 1 again.
     let fresh = Setup {
         app: st.app.clone(),
@@ -2405,7 +1917,7 @@ async fn kill_9_mid_deployment_then_restart_finishes_without_duplicates() {
     // its retry) when the server dies.
     rx.reply("/durable", Reply::status(503));
     let st = setup(&c, "{}").await;
-    let ext = webhook_extension(
+    webhook_on(
         &c,
         "durable",
         &[
@@ -2414,9 +1926,9 @@ async fn kill_9_mid_deployment_then_restart_finishes_without_duplicates() {
             ActionPoint::OnDeploymentComplete,
         ],
         &rx.url("/durable"),
+        &env_arn(&st.app, &st.env),
     )
     .await;
-    associate(&c, &ext, &env_arn(&st.app, &st.env), &[]).await;
     // Steps at 1.2, 2.4, 3.6, 4.8 and 6 s; complete at 7 s.
     let strat = strategy(&c, 6, GrowthType::Linear, 20.0, 1).await;
     let n = start(&c, &st, &strat).await;
@@ -2445,11 +1957,7 @@ async fn kill_9_mid_deployment_then_restart_finishes_without_duplicates() {
         count(d.event_log(), DeploymentEventType::DeploymentCompleted),
         1
     );
-    let steps: Vec<String> = events(d.event_log())
-        .into_iter()
-        .filter(|e| e.0 == "PERCENTAGE_UPDATED")
-        .map(|e| e.2)
-        .collect();
+    let steps: Vec<String> = percent_steps(d.event_log());
     assert_eq!(
         steps,
         ["100.00", "80.00", "60.00", "40.00", "20.00"]
@@ -2510,11 +2018,7 @@ async fn a_graceful_restart_mid_deployment_loses_nothing() {
     s.restart();
     let c = s.client();
     let d = wait_state(&c, &st, n, DeploymentState::Complete).await;
-    let steps: Vec<String> = events(d.event_log())
-        .into_iter()
-        .filter(|e| e.0 == "PERCENTAGE_UPDATED")
-        .map(|e| e.2)
-        .collect();
+    let steps: Vec<String> = percent_steps(d.event_log());
     assert_eq!(steps, ["100.00", "68.00", "34.00"].map(pct_text).to_vec());
     assert_eq!(env_state(&c, &st).await, "ReadyForDeployment");
     // And the numbering continues.
@@ -2528,10 +2032,7 @@ async fn a_graceful_restart_mid_deployment_loses_nothing() {
 async fn deployment_json_on_the_wire() {
     let s = Server::start_with(SCALE_600);
     let c = s.client();
-    let st = setup(&c, "{}").await;
-    let strat = instant(&c).await;
-    let n = start(&c, &st, &strat).await;
-    wait_state(&c, &st, n, DeploymentState::Complete).await;
+    let (st, n) = complete(&c, "{}").await;
     let r = raw_request(
         s.addr(),
         "GET",
@@ -2589,7 +2090,7 @@ async fn only_associations_on_the_deployed_resources_apply() {
     let other_env = create_env(&c, &st.app, "other-env").await;
     let other_profile = create_profile(&c, &st.app, "other-profile").await;
     let other_app = create_app(&c, "other-app").await;
-    let ext = webhook_extension(
+    let ext = webhook_on(
         &c,
         "elsewhere",
         &[
@@ -2597,9 +2098,9 @@ async fn only_associations_on_the_deployed_resources_apply() {
             ActionPoint::PreStartDeployment,
         ],
         &rx.url("/elsewhere"),
+        &env_arn(&st.app, &other_env),
     )
     .await;
-    associate(&c, &ext, &env_arn(&st.app, &other_env), &[]).await;
     associate(&c, &ext, &profile_arn(&st.app, &other_profile), &[]).await;
     associate(&c, &ext, &app_arn(&other_app), &[]).await;
     let here = webhook_extension(
@@ -2611,16 +2112,7 @@ async fn only_associations_on_the_deployed_resources_apply() {
     .await;
     let on_app = associate(&c, &here, &app_arn(&st.app), &[]).await;
     let strat = instant(&c).await;
-    let d = c
-        .start_deployment()
-        .application_id(&st.app)
-        .environment_id(&st.env)
-        .deployment_strategy_id(&strat)
-        .configuration_profile_id(&st.profile)
-        .configuration_version("1")
-        .send()
-        .await
-        .unwrap();
+    let d = st.start_request(&c, &strat, "1").send().await.unwrap();
     let applied: Vec<&str> = d
         .applied_extensions()
         .iter()

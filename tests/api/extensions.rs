@@ -3,14 +3,12 @@
 //! identifiers, the AWS-authored extensions, deletion rules, tags and persistence.
 
 use std::collections::{BTreeSet, HashMap};
-use std::fmt::Debug;
 
-use aws_sdk_appconfig::config::http::HttpResponse;
-use aws_sdk_appconfig::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_appconfig::types::{Action, ActionPoint, Parameter};
 use aws_sdk_appconfig::Client;
 
 use crate::harness::*;
+use crate::scenario::{associate_with, Ids, Scenario};
 
 const HOOK: &str = "https://hooks.example.com/appconfig";
 
@@ -22,21 +20,6 @@ const AWS_AUTHORED: [&str; 5] = [
     "AWS.AppConfig.DeploymentNotificationsToSqs",
     "AWS.AppConfig.DeploymentNotificationsToSns",
 ];
-
-/// Asserts a failed call answered `code` with HTTP `status`; returns the message.
-#[track_caller]
-fn expect_err<T: Debug, E: Debug + ProvideErrorMetadata>(
-    result: Result<T, SdkError<E, HttpResponse>>,
-    expected_code: &str,
-    status: u16,
-) -> String {
-    let (e, got_status) = service_error(result);
-    assert_eq!(code(&e), expected_code, "{e:?}");
-    assert_eq!(got_status, status, "{e:?}");
-    let m = message(&e);
-    assert!(!m.is_empty(), "error without message: {e:?}");
-    m
-}
 
 fn action(name: &str, uri: &str) -> Action {
     Action::builder().name(name).uri(uri).build()
@@ -102,22 +85,17 @@ async fn new_version(c: &Client, name: &str, latest: i32, description: &str) -> 
 
 /// An application with one environment and one hosted profile: (app, env, profile).
 async fn resources(c: &Client) -> (String, String, String) {
-    let app = create_app(c, "ext-app").await;
-    let env = create_env(c, &app, "ext-env").await;
-    let profile = create_profile(c, &app, "ext-profile").await;
+    let Ids { app, env, profile } = Scenario::new(c)
+        .app("ext-app")
+        .env("ext-env")
+        .profile("ext-profile")
+        .build()
+        .await;
     (app, env, profile)
 }
 
 async fn associate(c: &Client, ext: &str, resource: &str) -> String {
-    c.create_extension_association()
-        .extension_identifier(ext)
-        .resource_identifier(resource)
-        .send()
-        .await
-        .expect("create extension association")
-        .id()
-        .unwrap()
-        .to_string()
+    associate_with(c, ext, resource, &[]).await
 }
 
 /// Every extension summary, following all pages with `page_size`.
@@ -356,14 +334,12 @@ async fn extension_names_follow_the_model_pattern() {
         "new\nline",
         &too_long,
     ] {
-        let m = expect_err(
+        let m = bad_request(
             c.create_extension()
                 .name(bad)
                 .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
                 .send()
                 .await,
-            "BadRequestException",
-            400,
         );
         assert!(m.to_lowercase().contains("name"), "{bad:?}: {m}");
     }
@@ -381,13 +357,11 @@ async fn extension_names_follow_the_model_pattern() {
 async fn name_and_actions_are_required() {
     let s = Server::start();
     let c = s.client();
-    expect_err(
+    bad_request(
         c.create_extension()
             .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
     let r = raw_request(
         s.addr(),
@@ -405,14 +379,12 @@ async fn one_to_five_valid_action_points() {
     let s = Server::start();
     let c = s.client();
     // None.
-    expect_err(
+    bad_request(
         c.create_extension()
             .name("zero-points")
             .set_actions(Some(HashMap::new()))
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
     // Five is the most.
     let points = [
@@ -439,14 +411,12 @@ async fn one_to_five_valid_action_points() {
         .await
         .expect("five action points");
     assert_eq!(five.actions().unwrap().len(), 5);
-    expect_err(
+    bad_request(
         c.create_extension()
             .name("six-points")
             .set_actions(Some(map(6)))
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
     // Each of the eight action points is valid on its own.
     for (i, p) in points.iter().enumerate() {
@@ -465,14 +435,12 @@ async fn one_to_five_valid_action_points() {
         "on_deployment_start",
         "BOGUS",
     ] {
-        let m = expect_err(
+        let m = bad_request(
             c.create_extension()
                 .name("bad-point")
                 .actions(ActionPoint::from(bad), vec![action("a", HOOK)])
                 .send()
                 .await,
-            "BadRequestException",
-            400,
         );
         assert!(
             m.contains(bad) || m.to_lowercase().contains("action"),
@@ -480,23 +448,19 @@ async fn one_to_five_valid_action_points() {
         );
     }
     // Also through UpdateExtension.
-    expect_err(
+    bad_request(
         c.update_extension()
             .extension_identifier("five-points")
             .actions(ActionPoint::from("BOGUS"), vec![action("a", HOOK)])
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
-    expect_err(
+    bad_request(
         c.update_extension()
             .extension_identifier("five-points")
             .set_actions(Some(map(6)))
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
     let names: Vec<String> = all_extensions(&c, 50)
         .await
@@ -512,16 +476,14 @@ async fn one_to_five_valid_action_points() {
 async fn exactly_one_action_per_action_point() {
     let s = Server::start();
     let c = s.client();
-    expect_err(
+    bad_request(
         c.create_extension()
             .name("no-action")
             .actions(ActionPoint::OnDeploymentStart, vec![])
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
-    expect_err(
+    bad_request(
         c.create_extension()
             .name("two-actions")
             .actions(
@@ -530,11 +492,9 @@ async fn exactly_one_action_per_action_point() {
             )
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
     create_ext(&c, "one-action").await;
-    expect_err(
+    bad_request(
         c.update_extension()
             .extension_identifier("one-action")
             .actions(
@@ -543,8 +503,6 @@ async fn exactly_one_action_per_action_point() {
             )
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
 }
 
@@ -585,18 +543,16 @@ async fn action_uris_accept_aws_targets_and_webhooks_only() {
         "not a uri",
     ];
     for uri in bad {
-        expect_err(
+        bad_request(
             c.create_extension()
                 .name("bad-uri")
                 .actions(ActionPoint::OnDeploymentStart, vec![action("a", uri)])
                 .send()
                 .await,
-            "BadRequestException",
-            400,
         );
     }
     // Name and Uri are needed on every action.
-    expect_err(
+    bad_request(
         c.create_extension()
             .name("no-uri")
             .actions(
@@ -605,10 +561,8 @@ async fn action_uris_accept_aws_targets_and_webhooks_only() {
             )
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
-    expect_err(
+    bad_request(
         c.create_extension()
             .name("no-name")
             .actions(
@@ -617,11 +571,9 @@ async fn action_uris_accept_aws_targets_and_webhooks_only() {
             )
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
     // And on update.
-    expect_err(
+    bad_request(
         c.update_extension()
             .extension_identifier("good-0")
             .actions(
@@ -630,8 +582,6 @@ async fn action_uris_accept_aws_targets_and_webhooks_only() {
             )
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
 }
 
@@ -639,36 +589,30 @@ async fn action_uris_accept_aws_targets_and_webhooks_only() {
 async fn a_dynamic_parameter_cannot_be_required() {
     let s = Server::start();
     let c = s.client();
-    expect_err(
+    bad_request(
         c.create_extension()
             .name("dyn-required")
             .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
             .parameters("Tier", param(true, true))
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
     let id = create_ext_with_params(&c, "params-ok").await;
-    expect_err(
+    bad_request(
         c.update_extension()
             .extension_identifier(&id)
             .parameters("Tier", param(true, true))
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
     // Parameter names follow the same pattern as extension names.
-    expect_err(
+    bad_request(
         c.create_extension()
             .name("bad-param-name")
             .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
             .parameters("a#b", param(false, false))
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
     let got = c
         .get_extension()
@@ -693,25 +637,21 @@ async fn new_versions_need_the_latest_version_number() {
     assert_eq!(arn1, ext_arn(&id, 1));
 
     // Existing name without the header → Conflict; a stale or future number → Conflict.
-    expect_err(
+    conflict(
         c.create_extension()
             .name("versioned")
             .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
             .send()
             .await,
-        "ConflictException",
-        409,
     );
     for stale in [0, 2, 7] {
-        expect_err(
+        conflict(
             c.create_extension()
                 .name("versioned")
                 .latest_version_number(stale)
                 .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
                 .send()
                 .await,
-            "ConflictException",
-            409,
         );
     }
     // The right number → version 2, same Id and Name, its own ARN and definition.
@@ -732,15 +672,13 @@ async fn new_versions_need_the_latest_version_number() {
     assert_eq!(v2.version_number(), 2);
     assert_eq!(v2.arn(), Some(ext_arn(&id, 2).as_str()));
     // Now 1 is stale.
-    expect_err(
+    conflict(
         c.create_extension()
             .name("versioned")
             .latest_version_number(1)
             .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
             .send()
             .await,
-        "ConflictException",
-        409,
     );
     assert_eq!(new_version(&c, "versioned", 2, "third").await, 3);
 
@@ -783,22 +721,18 @@ async fn new_versions_need_the_latest_version_number() {
         .unwrap();
     assert_eq!(explicit.version_number(), 1);
     // Unknown versions.
-    expect_err(
+    not_found(
         c.get_extension()
             .extension_identifier(&id)
             .version_number(9)
             .send()
             .await,
-        "ResourceNotFoundException",
-        404,
     );
-    expect_err(
+    not_found(
         c.get_extension()
             .extension_identifier(ext_arn(&id, 9))
             .send()
             .await,
-        "ResourceNotFoundException",
-        404,
     );
     // ListExtensions shows one row per version.
     let rows: Vec<i32> = all_extensions(&c, 50)
@@ -816,14 +750,12 @@ async fn the_extension_name_is_unique() {
     let c = s.client();
     create_ext(&c, "unique").await;
     // The same name with a new-extension request (no header) does not create a second one.
-    expect_err(
+    conflict(
         c.create_extension()
             .name("unique")
             .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
             .send()
             .await,
-        "ConflictException",
-        409,
     );
     let same: Vec<_> = all_extensions(&c, 50)
         .await
@@ -913,24 +845,20 @@ async fn update_extension_edits_one_version_in_place() {
         .unwrap();
     assert_eq!(v1.description(), Some("edited v1"));
 
-    expect_err(
+    not_found(
         c.update_extension()
             .extension_identifier("editable")
             .version_number(5)
             .description("x")
             .send()
             .await,
-        "ResourceNotFoundException",
-        404,
     );
-    expect_err(
+    not_found(
         c.update_extension()
             .extension_identifier("no-such-extension")
             .description("x")
             .send()
             .await,
-        "ResourceNotFoundException",
-        404,
     );
 }
 
@@ -948,14 +876,12 @@ async fn delete_extension_removes_one_version_default_the_highest() {
         .send()
         .await
         .expect("delete version 2");
-    expect_err(
+    not_found(
         c.get_extension()
             .extension_identifier(&id)
             .version_number(2)
             .send()
             .await,
-        "ResourceNotFoundException",
-        404,
     );
     // No version: the highest (3) goes.
     c.delete_extension()
@@ -983,21 +909,17 @@ async fn delete_extension_removes_one_version_default_the_highest() {
         .send()
         .await
         .expect("delete the last version");
-    expect_err(
+    not_found(
         c.get_extension()
             .extension_identifier("deletable")
             .send()
             .await,
-        "ResourceNotFoundException",
-        404,
     );
-    expect_err(
+    not_found(
         c.delete_extension()
             .extension_identifier("deletable")
             .send()
             .await,
-        "ResourceNotFoundException",
-        404,
     );
     // The name is free again: a fresh version 1.
     let (new_id, _) = create_ext(&c, "deletable").await;
@@ -1019,37 +941,27 @@ async fn unknown_and_malformed_identifiers() {
         "abcdefg".to_string(),
         ext_arn("abcdefg", 1),
     ] {
-        expect_err(
-            c.get_extension().extension_identifier(&ident).send().await,
-            "ResourceNotFoundException",
-            404,
-        );
-        expect_err(
+        not_found(c.get_extension().extension_identifier(&ident).send().await);
+        not_found(
             c.delete_extension()
                 .extension_identifier(&ident)
                 .send()
                 .await,
-            "ResourceNotFoundException",
-            404,
         );
-        expect_err(
+        not_found(
             c.create_extension_association()
                 .extension_identifier(&ident)
                 .resource_identifier(app_arn("abcdefg"))
                 .send()
                 .await,
-            "ResourceNotFoundException",
-            404,
         );
     }
     // An ARN that is not an extension ARN.
-    expect_err(
+    bad_request(
         c.get_extension()
             .extension_identifier(app_arn("abcdefg"))
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
 }
 
@@ -1115,21 +1027,9 @@ async fn list_extensions_includes_the_aws_authored_ones_and_paginates() {
         .items()
         .is_empty());
     // Bad page arguments.
-    expect_err(
-        c.list_extensions().max_results(0).send().await,
-        "BadRequestException",
-        400,
-    );
-    expect_err(
-        c.list_extensions().max_results(51).send().await,
-        "BadRequestException",
-        400,
-    );
-    expect_err(
-        c.list_extensions().next_token("garbage!").send().await,
-        "BadRequestException",
-        400,
-    );
+    bad_request(c.list_extensions().max_results(0).send().await);
+    bad_request(c.list_extensions().max_results(51).send().await);
+    bad_request(c.list_extensions().next_token("garbage!").send().await);
 }
 
 #[tokio::test]
@@ -1164,30 +1064,22 @@ async fn aws_authored_extensions_can_be_read_but_not_changed() {
             .unwrap();
         assert_eq!(by_name.id(), Some(id));
 
-        expect_err(
+        bad_request(
             c.update_extension()
                 .extension_identifier(id)
                 .description("mine now")
                 .send()
                 .await,
-            "BadRequestException",
-            400,
         );
-        expect_err(
-            c.delete_extension().extension_identifier(id).send().await,
-            "BadRequestException",
-            400,
-        );
+        bad_request(c.delete_extension().extension_identifier(id).send().await);
         // (Tags: see aws_authored_extension_arns_carry_no_tags_and_refuse_them.)
         // Their ids and names cannot be taken.
-        expect_err(
+        conflict(
             c.create_extension()
                 .name(id)
                 .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
                 .send()
                 .await,
-            "ConflictException",
-            409,
         );
     }
     let sqs = c
@@ -1204,14 +1096,12 @@ async fn aws_authored_extensions_can_be_read_but_not_changed() {
         .await
         .unwrap();
     assert!(sns.parameters().unwrap()["topicArn"].required());
-    expect_err(
+    not_found(
         c.get_extension()
             .extension_identifier("AWS.AppConfig.FeatureFlags")
             .version_number(2)
             .send()
             .await,
-        "ResourceNotFoundException",
-        404,
     );
     assert_eq!(all_extensions(&c, 50).await.len(), 5);
 }
@@ -1231,23 +1121,19 @@ async fn aws_authored_extension_arns_carry_no_tags_and_refuse_them() {
             .await
             .unwrap_or_else(|e| panic!("ListTagsForResource {arn}: {e:?}"));
         assert!(tags.tags().is_none_or(|t| t.is_empty()));
-        expect_err(
+        bad_request(
             c.tag_resource()
                 .resource_arn(&arn)
                 .tags("k", "v")
                 .send()
                 .await,
-            "BadRequestException",
-            400,
         );
-        expect_err(
+        bad_request(
             c.untag_resource()
                 .resource_arn(&arn)
                 .tag_keys("k")
                 .send()
                 .await,
-            "BadRequestException",
-            400,
         );
     }
 }
@@ -1334,30 +1220,24 @@ async fn association_round_trip_on_application_environment_and_profile() {
             .send()
             .await
             .unwrap();
-        expect_err(
+        not_found(
             c.get_extension_association()
                 .extension_association_id(&id)
                 .send()
                 .await,
-            "ResourceNotFoundException",
-            404,
         );
-        expect_err(
+        not_found(
             c.delete_extension_association()
                 .extension_association_id(&id)
                 .send()
                 .await,
-            "ResourceNotFoundException",
-            404,
         );
-        expect_err(
+        not_found(
             c.update_extension_association()
                 .extension_association_id(&id)
                 .parameters("Channel", "x")
                 .send()
                 .await,
-            "ResourceNotFoundException",
-            404,
         );
     }
     // Wire status codes.
@@ -1405,14 +1285,12 @@ async fn association_targets_must_exist_and_be_well_formed() {
         format!("arn:aws:appconfig:eu-west-1:{ACCOUNT}:application/{app}"),
     ];
     for resource in &missing {
-        expect_err(
+        not_found(
             c.create_extension_association()
                 .extension_identifier("target-ext")
                 .resource_identifier(resource)
                 .send()
                 .await,
-            "ResourceNotFoundException",
-            404,
         );
     }
     let malformed = [
@@ -1424,32 +1302,26 @@ async fn association_targets_must_exist_and_be_well_formed() {
         arn("extension/abcdefg/1"),
     ];
     for resource in &malformed {
-        expect_err(
+        bad_request(
             c.create_extension_association()
                 .extension_identifier("target-ext")
                 .resource_identifier(resource)
                 .send()
                 .await,
-            "BadRequestException",
-            400,
         );
     }
     // Required members.
-    expect_err(
+    bad_request(
         c.create_extension_association()
             .extension_identifier("target-ext")
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
-    expect_err(
+    bad_request(
         c.create_extension_association()
             .resource_identifier(app_arn(&app))
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
     assert!(list_assocs(&c, None, None, None, 50).await.is_empty());
 }
@@ -1463,19 +1335,17 @@ async fn association_parameters_are_checked_against_the_extension() {
     let target = app_arn(&app);
 
     // A Required parameter missing → BadRequest naming it.
-    let m = expect_err(
+    let m = bad_request(
         c.create_extension_association()
             .extension_identifier("param-ext")
             .resource_identifier(&target)
             .parameters("Optional", "x")
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
     assert!(m.contains("Channel"), "{m}");
     // An unknown parameter → BadRequest naming it.
-    let m = expect_err(
+    let m = bad_request(
         c.create_extension_association()
             .extension_identifier("param-ext")
             .resource_identifier(&target)
@@ -1483,8 +1353,6 @@ async fn association_parameters_are_checked_against_the_extension() {
             .parameters("Bogus", "x")
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
     assert!(m.contains("Bogus"), "{m}");
     assert!(list_assocs(&c, None, None, None, 50).await.is_empty());
@@ -1503,25 +1371,21 @@ async fn association_parameters_are_checked_against_the_extension() {
         .unwrap()
         .to_string();
     // The same rules on update.
-    let m = expect_err(
+    let m = bad_request(
         c.update_extension_association()
             .extension_association_id(&id)
             .parameters("Channel", "c")
             .parameters("Nope", "x")
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
     assert!(m.contains("Nope"), "{m}");
-    let m = expect_err(
+    let m = bad_request(
         c.update_extension_association()
             .extension_association_id(&id)
             .parameters("Optional", "x")
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
     assert!(m.contains("Channel"), "{m}");
     let kept = c
@@ -1533,14 +1397,12 @@ async fn association_parameters_are_checked_against_the_extension() {
     assert_eq!(kept.parameters().unwrap()["Tier"], "silver");
 
     // The AWS-authored SQS extension requires queueArn.
-    let m = expect_err(
+    let m = bad_request(
         c.create_extension_association()
             .extension_identifier("AWS.AppConfig.DeploymentNotificationsToSqs")
             .resource_identifier(&target)
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
     assert!(m.contains("queueArn"), "{m}");
     let sqs = c
@@ -1557,15 +1419,13 @@ async fn association_parameters_are_checked_against_the_extension() {
     );
     assert_eq!(sqs.extension_version_number(), 1);
     // An extension without parameters refuses any.
-    let m = expect_err(
+    let m = bad_request(
         c.create_extension_association()
             .extension_identifier("AWS.AppConfig.DeploymentNotificationsToEventBridge")
             .resource_identifier(&target)
             .parameters("x", "y")
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
     assert!(m.contains('x'), "{m}");
 }
@@ -1577,14 +1437,12 @@ async fn the_same_extension_cannot_be_associated_twice_with_one_resource() {
     let (app, env, _) = resources(&c).await;
     create_ext(&c, "twice").await;
     associate(&c, "twice", &app_arn(&app)).await;
-    expect_err(
+    bad_request(
         c.create_extension_association()
             .extension_identifier("twice")
             .resource_identifier(app_arn(&app))
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
     // Another resource is fine.
     associate(&c, "twice", &env_arn(&app, &env)).await;
@@ -1630,15 +1488,13 @@ async fn associations_pin_an_extension_version() {
     assert_eq!(by_arn.extension_version_number(), 1);
     // A missing version.
     let app2 = create_app(&c, "app2").await;
-    expect_err(
+    not_found(
         c.create_extension_association()
             .extension_identifier(&id)
             .extension_version_number(3)
             .resource_identifier(app_arn(&app2))
             .send()
             .await,
-        "ResourceNotFoundException",
-        404,
     );
     // A later version does not move existing associations.
     new_version(&c, "pinned", 2, "v3").await;
@@ -1741,26 +1597,18 @@ async fn list_associations_filters_and_paginates() {
         .await
         .is_empty());
     // Bad arguments.
-    expect_err(
-        c.list_extension_associations().max_results(0).send().await,
-        "BadRequestException",
-        400,
-    );
-    expect_err(
+    bad_request(c.list_extension_associations().max_results(0).send().await);
+    bad_request(
         c.list_extension_associations()
             .next_token("garbage!")
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
-    expect_err(
+    not_found(
         c.list_extension_associations()
             .extension_identifier("no-such-extension")
             .send()
             .await,
-        "ResourceNotFoundException",
-        404,
     );
 }
 
@@ -1787,14 +1635,12 @@ async fn an_extension_with_associations_cannot_be_deleted() {
         .unwrap()
         .to_string();
 
-    let m = expect_err(
+    let m = bad_request(
         c.delete_extension()
             .extension_identifier(&id)
             .version_number(1)
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
     assert!(m.to_lowercase().contains("association"), "{m}");
     // Nothing removed.
@@ -1817,11 +1663,7 @@ async fn an_extension_with_associations_cannot_be_deleted() {
         .await
         .expect("delete the unused version");
     // Default version is now 1, which is in use.
-    expect_err(
-        c.delete_extension().extension_identifier(&id).send().await,
-        "BadRequestException",
-        400,
-    );
+    bad_request(c.delete_extension().extension_identifier(&id).send().await);
     c.delete_extension_association()
         .extension_association_id(&assoc)
         .send()
@@ -1859,7 +1701,7 @@ async fn deleting_a_resource_removes_its_associations() {
         .send()
         .await
         .unwrap();
-    expect_err(get(on_env.clone()).await, "ResourceNotFoundException", 404);
+    not_found(get(on_env.clone()).await);
     get(on_app.clone()).await.expect("app association stays");
     get(on_profile.clone())
         .await
@@ -1871,11 +1713,7 @@ async fn deleting_a_resource_removes_its_associations() {
         .send()
         .await
         .unwrap();
-    expect_err(
-        get(on_profile.clone()).await,
-        "ResourceNotFoundException",
-        404,
-    );
+    not_found(get(on_profile.clone()).await);
     assert_eq!(
         list_assocs(&c, None, None, None, 50).await,
         vec![on_app.clone()]
@@ -1886,7 +1724,7 @@ async fn deleting_a_resource_removes_its_associations() {
         .send()
         .await
         .unwrap();
-    expect_err(get(on_app).await, "ResourceNotFoundException", 404);
+    not_found(get(on_app).await);
     assert!(list_assocs(&c, None, None, None, 50).await.is_empty());
     // And with no associations left, the extension can go.
     c.delete_extension()
@@ -1975,41 +1813,33 @@ async fn tags_on_extension_versions_and_associations() {
     assert_eq!(tags.len(), 1);
     assert_eq!(tags["extra"], "1");
     // Reserved keys are refused.
-    expect_err(
+    bad_request(
         c.tag_resource()
             .resource_arn(&assoc_arn)
             .tags("aws:x", "1")
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
-    expect_err(
+    bad_request(
         c.create_extension()
             .name("reserved-tags")
             .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
             .tags("aws:x", "1")
             .send()
             .await,
-        "BadRequestException",
-        400,
     );
     // Unknown ARNs of these kinds.
-    expect_err(
+    not_found(
         c.list_tags_for_resource()
             .resource_arn(arn("extensionassociation/zzzzzzz"))
             .send()
             .await,
-        "ResourceNotFoundException",
-        404,
     );
-    expect_err(
+    not_found(
         c.list_tags_for_resource()
             .resource_arn(ext_arn(v1.id().unwrap(), 7))
             .send()
             .await,
-        "ResourceNotFoundException",
-        404,
     );
     // Deleting removes the tags with the resource.
     c.delete_extension_association()
@@ -2017,13 +1847,11 @@ async fn tags_on_extension_versions_and_associations() {
         .send()
         .await
         .unwrap();
-    expect_err(
+    not_found(
         c.list_tags_for_resource()
             .resource_arn(&assoc_arn)
             .send()
             .await,
-        "ResourceNotFoundException",
-        404,
     );
 }
 
@@ -2242,22 +2070,18 @@ async fn extension_arns_of_another_account_or_region_are_not_found() {
         format!("arn:aws:appconfig:{REGION}:111122223333:extension/{id}/1"),
         format!("arn:aws:appconfig:eu-west-1:{ACCOUNT}:extension/{id}/1"),
     ] {
-        expect_err(
+        not_found(
             c.get_extension()
                 .extension_identifier(&foreign)
                 .send()
                 .await,
-            "ResourceNotFoundException",
-            404,
         );
-        expect_err(
+        not_found(
             c.create_extension_association()
                 .extension_identifier(&foreign)
                 .resource_identifier(app_arn(&app))
                 .send()
                 .await,
-            "ResourceNotFoundException",
-            404,
         );
     }
 }
@@ -2272,26 +2096,8 @@ async fn list_associations_by_a_versioned_extension_arn_filters_that_version() {
     let (app, env, _) = resources(&c).await;
     let (id, v1_arn) = create_ext(&c, "two-versions").await;
     new_version(&c, "two-versions", 1, "v2").await;
-    let on_v1 = c
-        .create_extension_association()
-        .extension_identifier(&v1_arn)
-        .resource_identifier(app_arn(&app))
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
-    let on_v2 = c
-        .create_extension_association()
-        .extension_identifier(ext_arn(&id, 2))
-        .resource_identifier(env_arn(&app, &env))
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
+    let on_v1 = associate(&c, &v1_arn, &app_arn(&app)).await;
+    let on_v2 = associate(&c, &ext_arn(&id, 2), &env_arn(&app, &env)).await;
     assert_eq!(
         list_assocs(&c, None, Some(&v1_arn), None, 50).await,
         vec![on_v1]

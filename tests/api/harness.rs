@@ -16,6 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use aws_sdk_appconfig::config::http::HttpResponse;
 use aws_sdk_appconfig::config::retry::RetryConfig;
 use aws_sdk_appconfig::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_appconfig::error::{ProvideErrorMetadata, SdkError};
@@ -692,6 +693,43 @@ pub fn err<T: Debug, E: Debug>(
     service_error(result).0
 }
 
+/// The service error of `result`, checked for its code and HTTP status; returns its message,
+/// which must not be empty.
+#[track_caller]
+pub fn expect_err<T: Debug, E: Debug + ProvideErrorMetadata>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+    expected_code: &str,
+    status: u16,
+) -> String {
+    let (e, got_status) = service_error(result);
+    assert_eq!(code(&e), expected_code, "{e:?}");
+    assert_eq!(got_status, status, "{e:?}");
+    let m = message(&e);
+    assert!(!m.is_empty(), "error without message: {e:?}");
+    m
+}
+
+#[track_caller]
+pub fn bad_request<T: Debug, E: Debug + ProvideErrorMetadata>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> String {
+    expect_err(result, "BadRequestException", 400)
+}
+
+#[track_caller]
+pub fn not_found<T: Debug, E: Debug + ProvideErrorMetadata>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> String {
+    expect_err(result, "ResourceNotFoundException", 404)
+}
+
+#[track_caller]
+pub fn conflict<T: Debug, E: Debug + ProvideErrorMetadata>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> String {
+    expect_err(result, "ConflictException", 409)
+}
+
 /// The error's message (empty if none).
 pub fn message<E: ProvideErrorMetadata>(e: &E) -> String {
     e.message().unwrap_or_default().to_string()
@@ -734,13 +772,18 @@ impl Debug for RawResponse {
     }
 }
 
+/// The value of header `name` (any case) among lower-cased `headers`.
+pub fn header_in<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    let name = name.to_ascii_lowercase();
+    headers
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.as_str())
+}
+
 impl RawResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
+        header_in(&self.headers, name)
     }
 
     pub fn json(&self) -> serde_json::Value {
@@ -888,10 +931,21 @@ pub async fn create_env(c: &Client, app: &str, name: &str) -> String {
 
 /// A hosted freeform profile.
 pub async fn create_profile(c: &Client, app: &str, name: &str) -> String {
+    create_profile_with(c, app, name, None).await
+}
+
+/// A hosted freeform profile with `validators` (none when `None`).
+pub async fn create_profile_with(
+    c: &Client,
+    app: &str,
+    name: &str,
+    validators: Option<Vec<aws_sdk_appconfig::types::Validator>>,
+) -> String {
     c.create_configuration_profile()
         .application_id(app)
         .name(name)
         .location_uri("hosted")
+        .set_validators(validators)
         .send()
         .await
         .expect("create configuration profile")
@@ -933,6 +987,23 @@ pub async fn create_version(
         .version_number()
 }
 
+/// GetHostedConfigurationVersion of version `n`.
+pub async fn get_version(
+    c: &Client,
+    app: &str,
+    profile: &str,
+    n: i32,
+) -> aws_sdk_appconfig::operation::get_hosted_configuration_version::GetHostedConfigurationVersionOutput
+{
+    c.get_hosted_configuration_version()
+        .application_id(app)
+        .configuration_profile_id(profile)
+        .version_number(n)
+        .send()
+        .await
+        .expect("get hosted configuration version")
+}
+
 pub async fn create_strategy(c: &Client, name: &str) -> String {
     c.create_deployment_strategy()
         .name(name)
@@ -945,6 +1016,18 @@ pub async fn create_strategy(c: &Client, name: &str) -> String {
         .expect("strategy id")
         .to_string()
 }
+
+/// Every item of a paginated list request, following all pages: a `Result` of the items.
+macro_rules! all_items {
+    ($req:expr) => {
+        $req.into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+    };
+}
+pub(crate) use all_items;
 
 /// Every application id, following all pages.
 pub async fn all_app_ids(c: &Client) -> Vec<String> {
@@ -965,56 +1048,49 @@ pub async fn all_app_ids(c: &Client) -> Vec<String> {
     }
 }
 
+/// The application ids of every page from `token` on, `page_size` a page.
+pub async fn app_ids_from(c: &Client, token: String, page_size: i32) -> Vec<String> {
+    let mut rest = Vec::new();
+    let mut token = Some(token);
+    while let Some(t) = token {
+        let page = c
+            .list_applications()
+            .max_results(page_size)
+            .next_token(t)
+            .send()
+            .await
+            .unwrap();
+        rest.extend(page.items().iter().map(|a| a.id().unwrap().to_string()));
+        token = page.next_token().map(String::from);
+    }
+    rest
+}
+
 pub async fn all_env_ids(c: &Client, app: &str) -> Vec<String> {
-    c.list_environments()
-        .application_id(app)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .expect("list environments")
-        .iter()
-        .filter_map(|e| e.id().map(String::from))
-        .collect()
+    let envs = all_items!(c.list_environments().application_id(app));
+    let ids = envs.expect("list environments").into_iter();
+    ids.filter_map(|e| e.id).collect()
 }
 
 pub async fn all_profile_ids(c: &Client, app: &str) -> Vec<String> {
-    c.list_configuration_profiles()
-        .application_id(app)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .expect("list configuration profiles")
-        .iter()
-        .filter_map(|p| p.id().map(String::from))
-        .collect()
+    let profiles = all_items!(c.list_configuration_profiles().application_id(app));
+    let profiles = profiles.expect("list configuration profiles");
+    profiles.into_iter().filter_map(|p| p.id).collect()
 }
 
 pub async fn all_version_numbers(c: &Client, app: &str, profile: &str) -> Vec<i32> {
-    c.list_hosted_configuration_versions()
+    all_items!(c
+        .list_hosted_configuration_versions()
         .application_id(app)
-        .configuration_profile_id(profile)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .expect("list hosted configuration versions")
-        .iter()
-        .map(|v| v.version_number())
-        .collect()
+        .configuration_profile_id(profile))
+    .expect("list hosted configuration versions")
+    .iter()
+    .map(|v| v.version_number())
+    .collect()
 }
 
 pub async fn all_strategy_ids(c: &Client) -> Vec<String> {
-    c.list_deployment_strategies()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
+    all_items!(c.list_deployment_strategies())
         .expect("list deployment strategies")
         .iter()
         .filter_map(|s| s.id().map(String::from))

@@ -18,14 +18,7 @@ async fn setup(c: &Client) -> (String, String) {
 }
 
 async fn get_content(c: &Client, app: &str, profile: &str, v: i32) -> (Vec<u8>, Option<String>) {
-    let out = c
-        .get_hosted_configuration_version()
-        .application_id(app)
-        .configuration_profile_id(profile)
-        .version_number(v)
-        .send()
-        .await
-        .unwrap();
+    let out = get_version(c, app, profile, v).await;
     (
         out.content().unwrap().as_ref().to_vec(),
         out.content_type().map(String::from),
@@ -57,14 +50,7 @@ async fn create_then_get_round_trips_content_and_metadata() {
     assert_eq!(created.version_label(), Some("v1.0"));
     assert_eq!(created.content().unwrap().as_ref(), body, "content echoed");
 
-    let got = c
-        .get_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .version_number(1)
-        .send()
-        .await
-        .unwrap();
+    let got = get_version(&c, &app, &profile, 1).await;
     assert_eq!(got.version_number(), 1);
     assert_eq!(got.application_id(), Some(app.as_str()));
     assert_eq!(got.configuration_profile_id(), Some(profile.as_str()));

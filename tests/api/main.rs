@@ -6,6 +6,7 @@
 //! --test api` on PostgreSQL (see `harness`).
 
 mod harness;
+mod scenario;
 mod support;
 
 mod applications;

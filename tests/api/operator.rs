@@ -10,6 +10,7 @@ use aws_sdk_appconfig::Client;
 use serde_json::{json, Value};
 
 use crate::harness::*;
+use crate::scenario::{Ids, Scenario, StrategySpec};
 use crate::support::{Receiver, Reply};
 
 // ---------------------------------------------------------------------------------------------
@@ -121,38 +122,30 @@ async fn wait_metric(server: &Server, series: &str, at_least: f64) -> BTreeMap<S
 
 /// Application, environment and hosted profile with one JSON version.
 async fn deployable(c: &Client, name: &str) -> (String, String, String) {
-    let app = create_app(c, name).await;
-    let env = create_env(c, &app, "prod").await;
-    let profile = create_profile(c, &app, "cfg").await;
-    create_version(c, &app, &profile, br#"{"on": true}"#, "application/json").await;
+    let Ids { app, env, profile } = Scenario::new(c)
+        .app(name)
+        .env("prod")
+        .profile("cfg")
+        .version(br#"{"on": true}"#, "application/json")
+        .build()
+        .await;
     (app, env, profile)
 }
 
 async fn strategy(c: &Client, minutes: i32, factor: f32) -> String {
-    c.create_deployment_strategy()
-        .name(format!("s-{minutes}-{factor}"))
-        .deployment_duration_in_minutes(minutes)
-        .growth_factor(factor)
-        .final_bake_time_in_minutes(0)
-        .send()
+    let name = format!("s-{minutes}-{factor}");
+    StrategySpec::plain(&name, minutes, factor, 0)
+        .create(c)
         .await
-        .expect("create strategy")
-        .id()
-        .expect("strategy id")
-        .to_string()
 }
 
 async fn deploy(c: &Client, (app, env, profile): &(String, String, String), strategy: &str) -> i32 {
-    c.start_deployment()
-        .application_id(app)
-        .environment_id(env)
-        .configuration_profile_id(profile)
-        .configuration_version("1")
-        .deployment_strategy_id(strategy)
-        .send()
-        .await
-        .expect("start deployment")
-        .deployment_number()
+    let ids = Ids {
+        app: app.clone(),
+        env: env.clone(),
+        profile: profile.clone(),
+    };
+    ids.start(c, strategy, "1").await
 }
 
 // ---------------------------------------------------------------------------------------------

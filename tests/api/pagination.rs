@@ -140,74 +140,43 @@ async fn sdk_paginators_walk_every_list_operation() {
     }
 
     for max in [1, 2, 3, 7, 50] {
-        let got: Vec<String> = c
-            .list_applications()
-            .max_results(max)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
+        let got: Vec<String> = all_items!(c.list_applications().max_results(max))
             .unwrap()
             .iter()
             .map(|a| a.id().unwrap().to_string())
             .collect();
         assert_eq!(got, std::slice::from_ref(&app), "applications, max {max}");
 
-        let got: Vec<String> = c
-            .list_environments()
-            .application_id(&app)
-            .max_results(max)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .unwrap()
-            .iter()
-            .map(|e| e.id().unwrap().to_string())
-            .collect();
+        let got: Vec<String> =
+            all_items!(c.list_environments().application_id(&app).max_results(max))
+                .unwrap()
+                .iter()
+                .map(|e| e.id().unwrap().to_string())
+                .collect();
         assert_eq!(got, envs, "environments, max {max}");
 
-        let got: Vec<String> = c
+        let got: Vec<String> = all_items!(c
             .list_configuration_profiles()
             .application_id(&app)
-            .max_results(max)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .unwrap()
-            .iter()
-            .map(|p| p.id().unwrap().to_string())
-            .collect();
+            .max_results(max))
+        .unwrap()
+        .iter()
+        .map(|p| p.id().unwrap().to_string())
+        .collect();
         assert_eq!(got, profiles, "profiles, max {max}");
 
-        let got: Vec<i32> = c
+        let got: Vec<i32> = all_items!(c
             .list_hosted_configuration_versions()
             .application_id(&app)
             .configuration_profile_id(profile)
-            .max_results(max)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .unwrap()
-            .iter()
-            .map(|v| v.version_number())
-            .collect();
+            .max_results(max))
+        .unwrap()
+        .iter()
+        .map(|v| v.version_number())
+        .collect();
         assert_eq!(got, [1, 2, 3, 4, 5, 6, 7], "versions, max {max}");
 
-        let got: Vec<String> = c
-            .list_deployment_strategies()
-            .max_results(max)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
+        let got: Vec<String> = all_items!(c.list_deployment_strategies().max_results(max))
             .unwrap()
             .iter()
             .map(|s| s.id().unwrap().to_string())
@@ -259,20 +228,15 @@ async fn filters_combine_with_pagination() {
         create_profile(&c, &app, &format!("plain-{i}")).await;
         flags.push(create_flags_profile(&c, &app, &format!("flags-{i}")).await);
     }
-    let got: Vec<String> = c
+    let got: Vec<String> = all_items!(c
         .list_configuration_profiles()
         .application_id(&app)
         .r#type("AWS.AppConfig.FeatureFlags")
-        .max_results(2)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .unwrap()
-        .iter()
-        .map(|p| p.id().unwrap().to_string())
-        .collect();
+        .max_results(2))
+    .unwrap()
+    .iter()
+    .map(|p| p.id().unwrap().to_string())
+    .collect();
     assert_eq!(got, flags);
 }
 
@@ -298,21 +262,16 @@ async fn version_label_prefix_filter_combines_with_pagination() {
             .await
             .unwrap();
     }
-    let got: Vec<String> = c
+    let got: Vec<String> = all_items!(c
         .list_hosted_configuration_versions()
         .application_id(&app)
         .configuration_profile_id(&profile)
         .version_label("rel-*")
-        .max_results(1)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .unwrap()
-        .iter()
-        .map(|v| v.version_label().unwrap().to_string())
-        .collect();
+        .max_results(1))
+    .unwrap()
+    .iter()
+    .map(|v| v.version_label().unwrap().to_string())
+    .collect();
     assert_eq!(got, ["rel-0", "rel-2", "rel-4"]);
 }
 
@@ -541,18 +500,6 @@ async fn deletes_between_pages_do_not_skip_survivors() {
             .await
             .unwrap();
     }
-    let mut rest = Vec::new();
-    let mut token = Some(token);
-    while let Some(t) = token {
-        let page = c
-            .list_applications()
-            .max_results(2)
-            .next_token(t)
-            .send()
-            .await
-            .unwrap();
-        rest.extend(page.items().iter().map(|a| a.id().unwrap().to_string()));
-        token = page.next_token().map(String::from);
-    }
+    let rest = app_ids_from(&c, token, 2).await;
     assert_eq!(rest, ids[3..]);
 }

@@ -179,14 +179,7 @@ async fn snapshot(c: &Client, ids: &Ids) -> Snapshot {
     }
     let mut versions = Vec::new();
     for n in all_version_numbers(c, &ids.app, &ids.profile).await {
-        let v = c
-            .get_hosted_configuration_version()
-            .application_id(&ids.app)
-            .configuration_profile_id(&ids.profile)
-            .version_number(n)
-            .send()
-            .await
-            .unwrap();
+        let v = get_version(c, &ids.app, &ids.profile, n).await;
         versions.push((
             n,
             v.content().unwrap().as_ref().to_vec(),
@@ -340,19 +333,7 @@ async fn next_tokens_stay_valid_across_a_restart() {
 
     server.restart();
     let c = server.client();
-    let mut rest = Vec::new();
-    let mut token = Some(token);
-    while let Some(t) = token {
-        let page = c
-            .list_applications()
-            .max_results(2)
-            .next_token(t)
-            .send()
-            .await
-            .unwrap();
-        rest.extend(page.items().iter().map(|a| a.id().unwrap().to_string()));
-        token = page.next_token().map(String::from);
-    }
+    let rest = app_ids_from(&c, token, 2).await;
     assert_eq!(rest, ids[2..]);
 }
 

@@ -410,14 +410,7 @@ async fn delete_refuses_while_hosted_versions_exist_and_removes_nothing() {
         .await
         .unwrap();
     assert_eq!(all_version_numbers(&c, &app, &profile).await, vec![v1, v2]);
-    let content = c
-        .get_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .version_number(v2)
-        .send()
-        .await
-        .unwrap();
+    let content = get_version(&c, &app, &profile, v2).await;
     assert_eq!(content.content().unwrap().as_ref(), b"{\"a\":2}");
 
     for v in [v1, v2] {

@@ -52,6 +52,20 @@ fn invalid_configuration(e: ValidateConfigurationError) -> Vec<(String, String)>
         .collect()
 }
 
+/// ValidateConfiguration of `version` of the profile.
+fn validate(
+    c: &Client,
+    app: &str,
+    profile: &str,
+    version: impl Into<String>,
+) -> aws_sdk_appconfig::operation::validate_configuration::builders::ValidateConfigurationFluentBuilder
+{
+    c.validate_configuration()
+        .application_id(app)
+        .configuration_profile_id(profile)
+        .configuration_version(version)
+}
+
 #[tokio::test]
 async fn passes_when_content_satisfies_the_schema() {
     let server = Server::start();
@@ -66,10 +80,7 @@ async fn passes_when_content_satisfies_the_schema() {
         "application/json",
     )
     .await;
-    c.validate_configuration()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .configuration_version(v.to_string())
+    validate(&c, &app, &profile, v.to_string())
         .send()
         .await
         .unwrap();
@@ -90,14 +101,7 @@ async fn fails_with_invalid_configuration_details_when_content_breaks_the_schema
         "application/json",
     )
     .await;
-    let (e, status) = service_error(
-        c.validate_configuration()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .configuration_version(v.to_string())
-            .send()
-            .await,
-    );
+    let (e, status) = service_error(validate(&c, &app, &profile, v.to_string()).send().await);
     assert_eq!(status, 400);
     let details = invalid_configuration(e);
     assert!(
@@ -106,13 +110,7 @@ async fn fails_with_invalid_configuration_details_when_content_breaks_the_schema
     );
 
     let v = create_version(&c, &app, &profile, br#"{"name": 1}"#, "application/json").await;
-    let e = err(c
-        .validate_configuration()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .configuration_version(v.to_string())
-        .send()
-        .await);
+    let e = err(validate(&c, &app, &profile, v.to_string()).send().await);
     let details = invalid_configuration(e);
     assert!(
         details.len() >= 2,
@@ -127,13 +125,7 @@ async fn fails_when_content_is_not_json() {
     let app = create_app(&c, "app").await;
     let profile = schema_profile(&c, &app).await;
     let v = create_version(&c, &app, &profile, b"limit = 5", "text/plain").await;
-    let e = err(c
-        .validate_configuration()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .configuration_version(v.to_string())
-        .send()
-        .await);
+    let e = err(validate(&c, &app, &profile, v.to_string()).send().await);
     invalid_configuration(e);
 }
 
@@ -151,10 +143,7 @@ async fn a_profile_without_validators_always_passes() {
         "application/octet-stream",
     )
     .await;
-    c.validate_configuration()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .configuration_version(v.to_string())
+    validate(&c, &app, &profile, v.to_string())
         .send()
         .await
         .unwrap();
@@ -168,10 +157,7 @@ async fn feature_flag_profiles_validate_their_documents() {
     let profile = create_flags_profile(&c, &app, "flags").await;
     let doc = br#"{"version": "1", "flags": {"beta": {"name": "Beta"}}, "values": {"beta": {"enabled": true}}}"#;
     let v = create_version(&c, &app, &profile, doc, "application/json").await;
-    c.validate_configuration()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .configuration_version(v.to_string())
+    validate(&c, &app, &profile, v.to_string())
         .send()
         .await
         .unwrap();
@@ -186,14 +172,7 @@ async fn unknown_version_or_profile_is_not_found() {
     let v = create_version(&c, &app, &profile, br#"{"limit": 1}"#, "application/json").await;
 
     for version in ["99", "not-a-number"] {
-        let (e, status) = service_error(
-            c.validate_configuration()
-                .application_id(&app)
-                .configuration_profile_id(&profile)
-                .configuration_version(version)
-                .send()
-                .await,
-        );
+        let (e, status) = service_error(validate(&c, &app, &profile, version).send().await);
         assert_eq!(status, 404, "{version}");
         assert!(
             matches!(e, ValidateConfigurationError::ResourceNotFoundException(_)),
@@ -208,13 +187,7 @@ async fn unknown_version_or_profile_is_not_found() {
         .send()
         .await
         .unwrap();
-    let e = err(c
-        .validate_configuration()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .configuration_version(v.to_string())
-        .send()
-        .await);
+    let e = err(validate(&c, &app, &profile, v.to_string()).send().await);
     assert!(
         matches!(e, ValidateConfigurationError::ResourceNotFoundException(_)),
         "{e:?}"
