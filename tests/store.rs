@@ -6,79 +6,15 @@
 //! PostgreSQL database (`APPCONFIGD_TEST_POSTGRES_URL`, default
 //! `postgres://postgres@127.0.0.1:5432`), dropped afterwards.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use appconfigd::store::{connect, DynStore, Kind, Record};
+use appconfigd::store::{Kind, Record};
+use common::fresh;
 use serde_json::json;
 use tokio::task::JoinSet;
-
-/// A fresh store; keep the guard alive as long as the store.
-struct Fresh {
-    store: DynStore,
-    _dir: Option<tempfile::TempDir>,
-    pg: Option<(String, String)>,
-}
-
-impl Drop for Fresh {
-    fn drop(&mut self) {
-        if let Some((base, name)) = &self.pg {
-            let _ = psql(
-                base,
-                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            );
-        }
-    }
-}
-
-fn psql(base: &str, sql: &str) -> std::io::Result<std::process::Output> {
-    Command::new("psql")
-        .args(["-X", "-q", "-d", &format!("{base}/postgres"), "-c", sql])
-        .output()
-}
-
-async fn fresh() -> Fresh {
-    let postgres = matches!(
-        std::env::var("APPCONFIGD_TEST_BACKEND").as_deref(),
-        Ok("postgres") | Ok("postgresql") | Ok("pg")
-    );
-    if postgres {
-        let base = std::env::var("APPCONFIGD_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-        let base = base.trim_end_matches('/').to_string();
-        let name = format!("appconfigd_store_{}_{}", std::process::id(), fastrand_id());
-        let out = psql(&base, &format!("CREATE DATABASE {name}")).expect("run psql");
-        assert!(out.status.success(), "{out:?}");
-        let store = connect(&format!("{base}/{name}")).await.expect("connect");
-        Fresh {
-            store,
-            _dir: None,
-            pg: Some((base, name)),
-        }
-    } else {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("store.db").display());
-        let store = connect(&url).await.expect("connect");
-        Fresh {
-            store,
-            _dir: Some(dir),
-            pg: None,
-        }
-    }
-}
-
-fn fastrand_id() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos(),
-    );
-    h.finish() % 1_000_000_000
-}
 
 fn app(id: &str) -> Record {
     Record::new(Kind::Application, id, "", json!({ "Id": id }))
