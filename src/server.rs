@@ -160,7 +160,8 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), StartError> {
     let service = Service {
         store: store.clone(),
         clock: Arc::new(ScaledClock::new(cfg.time_scale)),
-        invoker: Arc::new(invoker),
+        // Counted in /metrics by ops, around the engine's invoker (the engine knows no ops).
+        invoker: Arc::new(crate::ops::metrics::Counted(invoker)),
         wake: Arc::new(tokio::sync::Notify::new()),
         changes: feed.clone(),
         settings: Arc::new(Settings {

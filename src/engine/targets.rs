@@ -291,9 +291,7 @@ fn sdk_error<E: std::error::Error>(what: &str, e: E) -> InvokeError {
 #[async_trait::async_trait]
 impl Invoker for TargetInvoker {
     async fn invoke(&self, call: &ActionCall) -> Outcome {
-        let outcome = self.call_target(call).await;
-        crate::ops::metrics::invocation(&call.action_point, outcome.is_ok());
-        outcome
+        self.call_target(call).await
     }
 }
 

@@ -328,6 +328,22 @@ async fn count_deployments(
     }
 }
 
+/// An invoker that counts every extension invocation by action point and outcome around the
+/// one it wraps (`server.rs` wraps the engine's), so the engine needs no knowledge of metrics.
+pub struct Counted<I>(pub I);
+
+#[async_trait::async_trait]
+impl<I: crate::domain::invocation::Invoker> crate::domain::invocation::Invoker for Counted<I> {
+    async fn invoke(
+        &self,
+        call: &crate::domain::invocation::ActionCall,
+    ) -> Result<Option<serde_json::Value>, crate::domain::invocation::InvokeError> {
+        let outcome = self.0.invoke(call).await;
+        invocation(&call.action_point, outcome.is_ok());
+        outcome
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
