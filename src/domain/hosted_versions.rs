@@ -44,17 +44,7 @@ pub async fn latest_version(
     profile_id: &str,
 ) -> Result<Option<Record>> {
     let parent = format!("{app_id}/{profile_id}");
-    let mut rows = tx
-        .list(ListQuery {
-            kind: Kind::HostedConfigurationVersion,
-            parent: Some(&parent),
-            attr: None,
-            after_seq: 0,
-            limit: 1,
-            descending: true,
-        })
-        .await?;
-    Ok(rows.pop())
+    super::newest(tx, Kind::HostedConfigurationVersion, &parent).await
 }
 
 #[derive(Debug, Deserialize)]

@@ -178,6 +178,21 @@ pub async fn must_get(
     }
 }
 
+/// The most recently created record of `kind` under `parent` (one indexed row).
+pub async fn newest(tx: &mut dyn Tx, kind: Kind, parent: &str) -> Result<Option<Record>> {
+    let mut rows = tx
+        .list(crate::store::ListQuery {
+            kind,
+            parent: Some(parent),
+            attr: None,
+            after_seq: 0,
+            limit: 1,
+            descending: true,
+        })
+        .await?;
+    Ok(rows.pop())
+}
+
 /// Creates a record with a fresh random id, retrying on the (unlikely) collision.
 pub async fn insert_with_new_id(tx: &mut dyn Tx, mut rec: Record) -> Result<Record> {
     for _ in 0..8 {

@@ -78,16 +78,9 @@ async fn parallel_start_deployments_into_many_environments_and_into_one() {
     }
     let mut set = JoinSet::new();
     for env in &envs {
-        let (c, app, env, profile, strategy) = (
-            c.clone(),
-            app.clone(),
-            env.clone(),
-            profile.clone(),
-            strategy.clone(),
-        );
-        set.spawn(async move {
-            timed(start_deployment(&c, &app, &env, &profile, &strategy).send()).await
-        });
+        // The fluent builder owns its client and input: each task takes one.
+        let call = start_deployment(&c, &app, env, &profile, &strategy);
+        set.spawn(async move { timed(call.send()).await });
     }
     while let Some(r) = set.join_next().await {
         let (out, took) = r.unwrap();
@@ -100,16 +93,8 @@ async fn parallel_start_deployments_into_many_environments_and_into_one() {
     let env = create_env(&c, &app, "contended").await;
     let mut set = JoinSet::new();
     for _ in 0..24 {
-        let (c, app, env, profile, strategy) = (
-            c.clone(),
-            app.clone(),
-            env.clone(),
-            profile.clone(),
-            strategy.clone(),
-        );
-        set.spawn(async move {
-            timed(start_deployment(&c, &app, &env, &profile, &strategy).send()).await
-        });
+        let call = start_deployment(&c, &app, &env, &profile, &strategy);
+        set.spawn(async move { timed(call.send()).await });
     }
     let (mut won, mut conflicts) = (0, 0);
     while let Some(r) = set.join_next().await {

@@ -183,18 +183,8 @@ pub async fn latest_deployment(
     app_id: &str,
     env_id: &str,
 ) -> Result<Option<Deployment>> {
-    let parent = format!("{app_id}/{env_id}");
-    let rows = tx
-        .list(ListQuery {
-            kind: Kind::Deployment,
-            parent: Some(&parent),
-            attr: None,
-            after_seq: 0,
-            limit: 1,
-            descending: true,
-        })
-        .await?;
-    rows.first().map(decode).transpose()
+    let newest = super::newest(tx, Kind::Deployment, &format!("{app_id}/{env_id}")).await?;
+    newest.as_ref().map(decode).transpose()
 }
 
 /// Every deployment record of an environment, newest first.
