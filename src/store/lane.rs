@@ -32,7 +32,6 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Executor, Pool};
@@ -98,7 +97,6 @@ pub struct Lane<DB: Database> {
     begin_sql: &'static str,
     /// Run right after BEGIN (PostgreSQL: takes the account's write lock across nodes).
     lock_sql: Option<String>,
-    acquire_timeout: Duration,
     /// Keep the connection between batches (SQLite: the lane is the pool's only user).
     keep_conn: bool,
     undo: Undo<DB>,
@@ -121,7 +119,6 @@ where
         pool: Pool<DB>,
         begin_sql: &'static str,
         lock_sql: Option<String>,
-        acquire_timeout: Duration,
         keep_conn: bool,
         undo: Undo<DB>,
     ) -> Arc<Self> {
@@ -142,7 +139,6 @@ where
             })),
             begin_sql,
             lock_sql,
-            acquire_timeout,
             keep_conn,
             undo,
         })
@@ -160,10 +156,8 @@ where
             self.commit_batch(&mut g).await;
         }
         if g.conn.is_none() {
-            let conn = tokio::time::timeout(self.acquire_timeout, self.pool.acquire())
-                .await
-                .map_err(|_| StoreError::Db(sqlx::Error::PoolTimedOut))??;
-            g.conn = Some(conn);
+            // The pool's own acquire timeout bounds the wait (sql.rs: ACQUIRE_TIMEOUT).
+            g.conn = Some(self.pool.acquire().await?);
         }
         if !g.open {
             // BEGIN, the lock and the batch savepoint in one round trip (plain statements

@@ -81,14 +81,7 @@ pub async fn connect(url: &str) -> StoreResult<DynStore> {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(opts.read_only(true))
             .await?;
-        let lane = Lane::new(
-            writer,
-            "BEGIN IMMEDIATE",
-            None,
-            ACQUIRE_TIMEOUT,
-            true,
-            Undo::Savepoints,
-        );
+        let lane = Lane::new(writer, "BEGIN IMMEDIATE", None, true, Undo::Savepoints);
         SqlStore::Sqlite { lane, readers }
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         // A node that stops mid-transaction (paused, partitioned) must not hold the account's
@@ -134,7 +127,6 @@ impl SqlStore {
                 pool.clone(),
                 "BEGIN",
                 Some(pg_account_lock_sql(account)),
-                ACQUIRE_TIMEOUT,
                 false,
                 Undo::Replay {
                     account: account.to_string(),
