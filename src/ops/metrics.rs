@@ -172,7 +172,16 @@ impl Endpoint {
 fn classify(req: &Request) -> Endpoint {
     use crate::dataplane::Route;
     use crate::wire::endpoint::Endpoint as Classified;
-    match Classified::of(req) {
+    // Borrowed: the label is all metrics needs, not a copy of the path labels.
+    let fresh;
+    let classified = match req.extensions().get::<Classified>() {
+        Some(e) => e,
+        None => {
+            fresh = Classified::classify(req.method(), req.uri().path(), req.uri().query());
+            &fresh
+        }
+    };
+    match classified {
         Classified::Data(Route::StartConfigurationSession) => Endpoint::Session,
         Classified::Data(route) => Endpoint::Poll(route.name()),
         other => Endpoint::Control(other.name()),

@@ -47,16 +47,6 @@ impl Endpoint {
             Endpoint::MethodNotAllowed | Endpoint::NotFound => "unknown",
         }
     }
-
-    /// The endpoint a request was classified into (classifying it now if no middleware did).
-    pub fn of(req: &Request) -> Endpoint {
-        req.extensions()
-            .get::<Endpoint>()
-            .cloned()
-            .unwrap_or_else(|| {
-                Endpoint::classify(req.method(), req.uri().path(), req.uri().query())
-            })
-    }
 }
 
 /// Axum middleware, outermost around the API: classifies the request.
