@@ -86,22 +86,13 @@ fn client_at(endpoint: &str, at: SystemTime) -> Client {
 async fn signed_requests_work_and_see_only_their_account() {
     let s = secured(&[]);
     let (a, b) = (as_a(&s), as_b(&s));
-    let created = a
-        .create_application()
-        .name("shared-name")
-        .send()
-        .await
-        .expect("create as A");
+    let created = send!(a.create_application().name("shared-name")).expect("create as A");
     let app_a = created.id().expect("id").to_string();
     // ARNs carry the signing key's account.
-    let tags = a
-        .list_tags_for_resource()
-        .resource_arn(format!(
-            "arn:aws:appconfig:{REGION}:{ACCOUNT_A}:application/{app_a}"
-        ))
-        .send()
-        .await
-        .expect("tags of A's app by A");
+    let tags = send!(a.list_tags_for_resource().resource_arn(format!(
+        "arn:aws:appconfig:{REGION}:{ACCOUNT_A}:application/{app_a}"
+    )))
+    .expect("tags of A's app by A");
     assert!(tags.tags().is_none_or(|t| t.is_empty()));
 
     // B sees nothing of A's, and cannot touch it: 404 as if absent.
@@ -112,51 +103,37 @@ async fn signed_requests_work_and_see_only_their_account() {
         (code(&e).as_str(), status),
         ("ResourceNotFoundException", 404)
     );
-    let (_, status) = service_error(
-        b.update_application()
-            .application_id(&app_a)
-            .name("stolen")
-            .send()
-            .await,
-    );
+    let (_, status) = service_error(send!(b
+        .update_application()
+        .application_id(&app_a)
+        .name("stolen")));
     assert_eq!(status, 404);
     let (_, status) = service_error(b.delete_application().application_id(&app_a).send().await);
     assert_eq!(status, 404);
-    let (_, status) = service_error(
-        b.tag_resource()
-            .resource_arn(format!(
-                "arn:aws:appconfig:{REGION}:{ACCOUNT_A}:application/{app_a}"
-            ))
-            .tags("k", "v")
-            .send()
-            .await,
-    );
+    let (_, status) = service_error(send!(b
+        .tag_resource()
+        .resource_arn(format!(
+            "arn:aws:appconfig:{REGION}:{ACCOUNT_A}:application/{app_a}"
+        ))
+        .tags("k", "v")));
     assert_eq!(status, 404);
 
     // B may use the same name in its own account; A's app is unchanged.
     let app_b = create_app(&b, "shared-name").await;
     assert_ne!(app_a, app_b);
-    let got = a
-        .get_application()
-        .application_id(&app_a)
-        .send()
-        .await
-        .expect("A still has its app");
+    let got = send!(a.get_application().application_id(&app_a)).expect("A still has its app");
     assert_eq!(got.name(), Some("shared-name"));
     assert_eq!(a.list_applications().send().await.unwrap().items().len(), 1);
     assert_eq!(b.list_applications().send().await.unwrap().items().len(), 1);
 
     // Account settings and quotas are per account too.
-    a.update_account_settings()
-        .deletion_protection(
-            aws_sdk_appconfig::types::DeletionProtectionSettings::builder()
-                .enabled(true)
-                .protection_period_in_minutes(30)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("A's settings");
+    send!(a.update_account_settings().deletion_protection(
+        aws_sdk_appconfig::types::DeletionProtectionSettings::builder()
+            .enabled(true)
+            .protection_period_in_minutes(30)
+            .build(),
+    ))
+    .expect("A's settings");
     let b_settings = b.get_account_settings().send().await.expect("B's settings");
     assert_eq!(
         b_settings.deletion_protection().and_then(|d| d.enabled()),
@@ -182,14 +159,12 @@ async fn data_plane_is_per_account_and_tokens_do_not_cross() {
         (&fx.app, &fx.env, &fx.profile),
         (&fx.app_name, &fx.env_name, &fx.profile_name),
     ] {
-        let e = db
+        let e = send!(db
             .start_configuration_session()
             .application_identifier(app)
             .environment_identifier(env)
-            .configuration_profile_identifier(profile)
-            .send()
-            .await
-            .expect_err("B must not see A's application");
+            .configuration_profile_identifier(profile))
+        .expect_err("B must not see A's application");
         let se = e.into_service_error();
         assert_eq!(se.code(), Some("ResourceNotFoundException"), "{se:?}");
     }
@@ -309,10 +284,7 @@ async fn unsigned_unknown_key_bad_signature_and_skew_are_refused_with_403() {
         .expect("10 minutes of skew is within the window");
 
     // Nothing was written by any refused request.
-    let names: Vec<_> = a
-        .list_applications()
-        .send()
-        .await
+    let names: Vec<_> = send!(a.list_applications())
         .unwrap()
         .items()
         .iter()
@@ -330,44 +302,35 @@ async fn every_operation_with_labels_and_queries_verifies() {
     let app = create_app(&a, "canon").await;
     let profile = create_profile(&a, &app, "p").await;
     let arn = format!("arn:aws:appconfig:{REGION}:{ACCOUNT_A}:application/{app}");
-    a.tag_resource()
+    send!(a
+        .tag_resource()
         .resource_arn(&arn)
         .tags("a b", "c/d")
-        .tags("e+f", "=")
-        .send()
-        .await
-        .expect("tag");
-    a.untag_resource()
+        .tags("e+f", "="))
+    .expect("tag");
+    send!(a
+        .untag_resource()
         .resource_arn(&arn)
         .tag_keys("a b")
-        .tag_keys("e+f")
-        .send()
-        .await
-        .expect("untag with repeated query keys");
-    a.create_hosted_configuration_version()
+        .tag_keys("e+f"))
+    .expect("untag with repeated query keys");
+    send!(a
+        .create_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id(&profile)
         .content(aws_smithy_types::Blob::new(vec![0u8, 1, 2, 255]))
         .content_type("application/octet-stream")
-        .version_label("v 1/(x)")
-        .send()
-        .await
-        .expect("raw body and header members");
-    let listed = a
+        .version_label("v 1/(x)"))
+    .expect("raw body and header members");
+    let listed = send!(a
         .list_hosted_configuration_versions()
         .application_id(&app)
         .configuration_profile_id(&profile)
         .max_results(1)
-        .version_label("v*")
-        .send()
-        .await
-        .expect("query members");
+        .version_label("v*"))
+    .expect("query members");
     assert_eq!(listed.items().len(), 1);
-    a.list_extension_associations()
-        .resource_identifier(&arn)
-        .send()
-        .await
-        .expect("ARN in the query");
+    send!(a.list_extension_associations().resource_identifier(&arn)).expect("ARN in the query");
 }
 
 #[tokio::test]
@@ -461,12 +424,7 @@ async fn limits_and_malformed_requests_are_4xx() {
         let text = String::from_utf8_lossy(&buf);
         assert!(buf.is_empty() || text.starts_with("HTTP/1.1 400"), "{text}");
     }
-    server
-        .client()
-        .list_applications()
-        .send()
-        .await
-        .expect("still serving");
+    send!(server.client().list_applications()).expect("still serving");
 }
 
 #[tokio::test]

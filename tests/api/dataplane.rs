@@ -114,10 +114,7 @@ pub(crate) async fn instant_strategy(c: &Client) -> String {
 }
 
 async fn start_deployment(c: &Client, fx: &Fx, version: i32, strategy: &str) -> i32 {
-    fx.ids()
-        .start_request(c, strategy, &version.to_string())
-        .send()
-        .await
+    send!(fx.ids().start_request(c, strategy, &version.to_string()))
         .unwrap_or_else(|e| panic!("start deployment: {}", DisplayErrorContext(&e)))
         .deployment_number()
 }
@@ -154,17 +151,15 @@ pub(crate) async fn deploy_now(
     content: &[u8],
     label: Option<&str>,
 ) -> (i32, i32) {
-    let version = c
+    let version = send!(c
         .create_hosted_configuration_version()
         .application_id(&fx.app)
         .configuration_profile_id(&fx.profile)
         .content(aws_smithy_types::Blob::new(content.to_vec()))
         .content_type("application/json")
-        .set_version_label(label.map(String::from))
-        .send()
-        .await
-        .expect("create hosted configuration version")
-        .version_number();
+        .set_version_label(label.map(String::from)))
+    .expect("create hosted configuration version")
+    .version_number();
     let number = start_deployment(c, fx, version, strategy).await;
     wait_state(c, fx, number, DeploymentState::Complete).await;
     (version, number)
@@ -177,17 +172,16 @@ async fn session(
     profile: &str,
     interval: Option<i32>,
 ) -> String {
-    d.start_configuration_session()
+    send!(d
+        .start_configuration_session()
         .application_identifier(app)
         .environment_identifier(env)
         .configuration_profile_identifier(profile)
-        .set_required_minimum_poll_interval_in_seconds(interval)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("start session: {}", DisplayErrorContext(&e)))
-        .initial_configuration_token()
-        .expect("InitialConfigurationToken")
-        .to_string()
+        .set_required_minimum_poll_interval_in_seconds(interval))
+    .unwrap_or_else(|e| panic!("start session: {}", DisplayErrorContext(&e)))
+    .initial_configuration_token()
+    .expect("InitialConfigurationToken")
+    .to_string()
 }
 
 pub(crate) async fn fx_session(d: &data::Client, fx: &Fx) -> String {
@@ -195,10 +189,7 @@ pub(crate) async fn fx_session(d: &data::Client, fx: &Fx) -> String {
 }
 
 pub(crate) async fn poll(d: &data::Client, token: &str) -> GetLatestConfigurationOutput {
-    d.get_latest_configuration()
-        .configuration_token(token)
-        .send()
-        .await
+    send!(d.get_latest_configuration().configuration_token(token))
         .unwrap_or_else(|e| panic!("GetLatestConfiguration: {}", DisplayErrorContext(&e)))
 }
 
@@ -215,12 +206,9 @@ fn next_token(out: &GetLatestConfigurationOutput) -> String {
 }
 
 pub(crate) async fn poll_err(d: &data::Client, token: &str) -> (GetLatestConfigurationError, u16) {
-    service_error(
-        d.get_latest_configuration()
-            .configuration_token(token)
-            .send()
-            .await,
-    )
+    service_error(send!(d
+        .get_latest_configuration()
+        .configuration_token(token)))
 }
 
 async fn session_err(
@@ -230,15 +218,12 @@ async fn session_err(
     profile: &str,
     interval: Option<i32>,
 ) -> (StartConfigurationSessionError, u16) {
-    service_error(
-        d.start_configuration_session()
-            .application_identifier(app)
-            .environment_identifier(env)
-            .configuration_profile_identifier(profile)
-            .set_required_minimum_poll_interval_in_seconds(interval)
-            .send()
-            .await,
-    )
+    service_error(send!(d
+        .start_configuration_session()
+        .application_identifier(app)
+        .environment_identifier(env)
+        .configuration_profile_identifier(profile)
+        .set_required_minimum_poll_interval_in_seconds(interval)))
 }
 
 fn start_not_found(e: StartConfigurationSessionError) -> ResourceNotFoundException {
@@ -338,8 +323,7 @@ async fn sessions_by_ids_by_names_and_mixed_read_the_same_configuration() {
 
 #[tokio::test]
 async fn start_session_answers_201_with_an_initial_token() {
-    let server = Server::start();
-    let c = server.client();
+    let (server, c) = Server::start_with_client();
     let fx = fixture(&c, "raw").await;
     let body = json!({
         "ApplicationIdentifier": fx.app,
@@ -751,11 +735,7 @@ async fn poll_round(d: &data::Client, sessions: &mut [Reader]) {
         let (d, token, permits) = (d.clone(), s.token.clone(), permits.clone());
         set.spawn(async move {
             let _permit = permits.acquire_owned().await.unwrap();
-            let out = d
-                .get_latest_configuration()
-                .configuration_token(token)
-                .send()
-                .await;
+            let out = send!(d.get_latest_configuration().configuration_token(token));
             (i, out)
         });
     }
@@ -963,13 +943,12 @@ async fn gradual_rollout_tracks_percentage_and_rollback_converges() {
     let on_v3_before: usize;
     {
         let stop = async {
-            c.stop_deployment()
+            send!(c
+                .stop_deployment()
                 .application_id(&fx.app)
                 .environment_id(&fx.env)
-                .deployment_number(d3)
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("stop deployment: {}", DisplayErrorContext(&e)))
+                .deployment_number(d3))
+            .unwrap_or_else(|e| panic!("stop deployment: {}", DisplayErrorContext(&e)))
         };
         let (_, _) = tokio::join!(poll_round(&d, &mut sessions), stop);
         on_v3_before = sessions.iter().filter(|s| s.version == 3).count();
@@ -1009,14 +988,13 @@ async fn revert_sends_every_session_back_to_the_previous_version() {
         assert_eq!(body(&out), br#"{"v":2}"#);
         tokens.push(next_token(&out));
     }
-    c.stop_deployment()
+    send!(c
+        .stop_deployment()
         .application_id(&fx.app)
         .environment_id(&fx.env)
         .deployment_number(n2)
-        .allow_revert(true)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("revert: {}", DisplayErrorContext(&e)));
+        .allow_revert(true))
+    .unwrap_or_else(|e| panic!("revert: {}", DisplayErrorContext(&e)));
     wait_state(&c, &fx, n2, DeploymentState::Reverted).await;
     tokio::time::sleep(SHORT_INTERVAL).await;
     for t in &tokens {
@@ -1164,38 +1142,33 @@ async fn agent_reads_by_names_and_ids() {
         profile_name: "main".into(),
         ..fixture(&c, "agent").await
     };
-    c.update_application()
+    send!(c
+        .update_application()
         .application_id(&fx.app)
-        .name("my app")
-        .send()
-        .await
-        .unwrap();
-    c.update_environment()
+        .name("my app"))
+    .unwrap();
+    send!(c
+        .update_environment()
         .application_id(&fx.app)
         .environment_id(&fx.env)
-        .name("prod")
-        .send()
-        .await
-        .unwrap();
-    c.update_configuration_profile()
+        .name("prod"))
+    .unwrap();
+    send!(c
+        .update_configuration_profile()
         .application_id(&fx.app)
         .configuration_profile_id(&fx.profile)
-        .name("main")
-        .send()
-        .await
-        .unwrap();
+        .name("main"))
+    .unwrap();
     let s = instant_strategy(&c).await;
-    let v = c
+    let v = send!(c
         .create_hosted_configuration_version()
         .application_id(&fx.app)
         .configuration_profile_id(&fx.profile)
         .content(aws_smithy_types::Blob::new(b"key=value\n".to_vec()))
         .content_type("text/plain")
-        .version_label("first")
-        .send()
-        .await
-        .unwrap()
-        .version_number();
+        .version_label("first"))
+    .unwrap()
+    .version_number();
     let n = start_deployment(&c, &fx, v, &s).await;
     wait_state(&c, &fx, n, DeploymentState::Complete).await;
 
@@ -1257,15 +1230,13 @@ async fn agent_token_requires_a_bearer_header_on_the_agent_path_only() {
     let out = poll(&d, &fx_session(&d, &fx).await).await;
     assert_eq!(body(&out), b"{}");
     #[allow(deprecated)]
-    let got = c
+    let got = send!(c
         .get_configuration()
         .application(&fx.app_name)
         .environment(&fx.env_name)
         .configuration(&fx.profile_name)
-        .client_id("sdk-client")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("GetConfiguration: {}", DisplayErrorContext(&e)));
+        .client_id("sdk-client"))
+    .unwrap_or_else(|e| panic!("GetConfiguration: {}", DisplayErrorContext(&e)));
     assert_eq!(got.content().map(|b| b.as_ref()), Some(&b"{}"[..]));
 }
 
@@ -1324,53 +1295,42 @@ async fn get_configuration_with_client_id() {
     assert_eq!(newer.configuration_version(), Some(v2.to_string().as_str()));
 
     // By ids too; client_id length is checked.
-    let by_ids = c
+    let by_ids = send!(c
         .get_configuration()
         .application(&fx.app)
         .environment(&fx.env)
         .configuration(&fx.profile)
-        .client_id("client-2")
-        .send()
-        .await
-        .unwrap();
+        .client_id("client-2"))
+    .unwrap();
     assert_eq!(
         by_ids.content().map(|b| b.as_ref()),
         Some(&br#"{"v":2}"#[..])
     );
-    let (_, status) = service_error(
-        c.get_configuration()
-            .application(&fx.app)
-            .environment(&fx.env)
-            .configuration(&fx.profile)
-            .client_id(chars('c', 65))
-            .send()
-            .await,
-    );
+    let (_, status) = service_error(send!(c
+        .get_configuration()
+        .application(&fx.app)
+        .environment(&fx.env)
+        .configuration(&fx.profile)
+        .client_id(chars('c', 65))));
     assert_eq!(status, 400);
 
     // Not for feature flags.
     let ff = create_flags_profile(&c, &fx.app, "flags").await;
-    let (e, status) = service_error(
-        c.get_configuration()
-            .application(&fx.app)
-            .environment(&fx.env)
-            .configuration(&ff)
-            .client_id("client-1")
-            .send()
-            .await,
-    );
+    let (e, status) = service_error(send!(c
+        .get_configuration()
+        .application(&fx.app)
+        .environment(&fx.env)
+        .configuration(&ff)
+        .client_id("client-1")));
     assert_eq!(status, 400, "{e:?}");
     // Nothing deployed for a fresh profile.
     let fresh = create_profile(&c, &fx.app, "fresh").await;
-    let (e, status) = service_error(
-        c.get_configuration()
-            .application(&fx.app)
-            .environment(&fx.env)
-            .configuration(&fresh)
-            .client_id("client-1")
-            .send()
-            .await,
-    );
+    let (e, status) = service_error(send!(c
+        .get_configuration()
+        .application(&fx.app)
+        .environment(&fx.env)
+        .configuration(&fresh)
+        .client_id("client-1")));
     assert_eq!(status, 404, "{e:?}");
     assert!(e.is_resource_not_found_exception(), "{e:?}");
 }
@@ -1380,16 +1340,13 @@ async fn get_configuration_with_client_id() {
 // ---------------------------------------------------------------------------------------------
 
 async fn protect(c: &Client, enabled: bool, minutes: i32) {
-    c.update_account_settings()
-        .deletion_protection(
-            DeletionProtectionSettings::builder()
-                .enabled(enabled)
-                .protection_period_in_minutes(minutes)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("update account settings");
+    send!(c.update_account_settings().deletion_protection(
+        DeletionProtectionSettings::builder()
+            .enabled(enabled)
+            .protection_period_in_minutes(minutes)
+            .build(),
+    ))
+    .expect("update account settings");
 }
 
 /// `Ok(())`, or the service error's (code, HTTP status).
@@ -1414,14 +1371,11 @@ async fn delete_env(
     env: &str,
     check: Option<DeletionProtectionCheck>,
 ) -> Result<(), (String, u16)> {
-    outcome(
-        c.delete_environment()
-            .application_id(&fx.app)
-            .environment_id(env)
-            .set_deletion_protection_check(check)
-            .send()
-            .await,
-    )
+    outcome(send!(c
+        .delete_environment()
+        .application_id(&fx.app)
+        .environment_id(env)
+        .set_deletion_protection_check(check)))
 }
 
 async fn delete_profile(
@@ -1430,25 +1384,21 @@ async fn delete_profile(
     profile: &str,
     check: Option<DeletionProtectionCheck>,
 ) -> Result<(), (String, u16)> {
-    outcome(
-        c.delete_configuration_profile()
-            .application_id(&fx.app)
-            .configuration_profile_id(profile)
-            .set_deletion_protection_check(check)
-            .send()
-            .await,
-    )
+    outcome(send!(c
+        .delete_configuration_profile()
+        .application_id(&fx.app)
+        .configuration_profile_id(profile)
+        .set_deletion_protection_check(check)))
 }
 
 async fn delete_versions(c: &Client, fx: &Fx, profile: &str) {
     for v in all_version_numbers(c, &fx.app, profile).await {
-        c.delete_hosted_configuration_version()
+        send!(c
+            .delete_hosted_configuration_version()
             .application_id(&fx.app)
             .configuration_profile_id(profile)
-            .version_number(v)
-            .send()
-            .await
-            .expect("delete hosted version");
+            .version_number(v))
+        .expect("delete hosted version");
     }
 }
 
@@ -1534,14 +1484,13 @@ async fn deletion_protection_follows_the_account_setting_for_old_resources() {
 
     let out = poll(&d, &session(&d, &fx.app, &envs[0], &fx.profile, None).await).await;
     assert_eq!(body(&out), b"{}");
-    c.get_configuration()
+    send!(c
+        .get_configuration()
         .application(&fx.app)
         .environment(&envs[1])
         .configuration(&fx.profile)
-        .client_id("c")
-        .send()
-        .await
-        .unwrap();
+        .client_id("c"))
+    .unwrap();
     assert_eq!(
         get(&server, &agent_path(&fx.app, &envs[2], &fx.profile), &[]).status,
         200
@@ -1731,12 +1680,11 @@ async fn a_second_node_accepts_tokens_and_follows_changes() {
     let b_addr = b.endpoint.trim_start_matches("http://").to_string();
     let old_path = agent_path(&fx.app_name, &fx.env_name, &fx.profile_name);
     assert_eq!(raw_request(&b_addr, "GET", &old_path, &[], b"").status, 200);
-    c.update_application()
+    send!(c
+        .update_application()
         .application_id(&fx.app)
-        .name("renamed")
-        .send()
-        .await
-        .unwrap();
+        .name("renamed"))
+    .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let r = raw_request(&b_addr, "GET", &old_path, &[], b"");
     assert_eq!(r.status, 404, "old name on B: {r:?}");

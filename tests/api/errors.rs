@@ -12,8 +12,7 @@ use crate::harness::*;
 
 #[tokio::test]
 async fn bad_request_exception() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (e, status) = service_error(c.create_application().name("").send().await);
     assert_eq!(status, 400);
     assert_eq!(code(&e), "BadRequestException");
@@ -36,14 +35,11 @@ async fn bad_request_exception() {
 
 #[tokio::test]
 async fn every_constraint_violation_is_reported_at_once() {
-    let server = Server::start();
-    let c = server.client();
-    let e = err(c
+    let (_server, c) = Server::start_with_client();
+    let e = err(send!(c
         .create_application()
         .name(chars('n', 65))
-        .description(chars('d', 1025))
-        .send()
-        .await);
+        .description(chars('d', 1025))));
     let m = message(&e);
     assert!(m.contains("2 validation errors"), "{m}");
     assert!(m.contains("name") && m.contains("description"), "{m}");
@@ -51,8 +47,7 @@ async fn every_constraint_violation_is_reported_at_once() {
 
 #[tokio::test]
 async fn resource_not_found_exception_names_the_resource() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (e, status) = service_error(c.get_application().application_id("abcd123").send().await);
     assert_eq!(status, 404);
     assert_eq!(code(&e), "ResourceNotFoundException");
@@ -65,20 +60,16 @@ async fn resource_not_found_exception_names_the_resource() {
 
 #[tokio::test]
 async fn conflict_exception() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let profile = create_profile(&c, &app, "cfg").await;
-    let (e, status) = service_error(
-        c.create_hosted_configuration_version()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .content(Blob::new(b"{}".to_vec()))
-            .content_type("application/json")
-            .latest_version_number(3)
-            .send()
-            .await,
-    );
+    let (e, status) = service_error(send!(c
+        .create_hosted_configuration_version()
+        .application_id(&app)
+        .configuration_profile_id(&profile)
+        .content(Blob::new(b"{}".to_vec()))
+        .content_type("application/json")
+        .latest_version_number(3)));
     assert_eq!(status, 409);
     assert_eq!(code(&e), "ConflictException");
     assert!(
@@ -109,11 +100,7 @@ async fn service_quota_exceeded_exception() {
 
     // Deleting frees the slot.
     let first = all_app_ids(&c).await.remove(0);
-    c.delete_application()
-        .application_id(&first)
-        .send()
-        .await
-        .unwrap();
+    send!(c.delete_application().application_id(&first)).unwrap();
     create_app(&c, "three").await;
 }
 
@@ -128,15 +115,12 @@ async fn payload_too_large_exception() {
     let n = create_version(&c, &app, &profile, &[b'a'; 1024], "text/plain").await;
     assert_eq!(n, 1);
 
-    let (e, status) = service_error(
-        c.create_hosted_configuration_version()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .content(Blob::new(vec![b'b'; 2048]))
-            .content_type("text/plain")
-            .send()
-            .await,
-    );
+    let (e, status) = service_error(send!(c
+        .create_hosted_configuration_version()
+        .application_id(&app)
+        .configuration_profile_id(&profile)
+        .content(Blob::new(vec![b'b'; 2048]))
+        .content_type("text/plain")));
     assert_eq!(status, 413);
     assert_eq!(code(&e), "PayloadTooLargeException");
     let CreateHostedConfigurationVersionError::PayloadTooLargeException(pl) = &e else {
@@ -158,15 +142,12 @@ async fn payload_too_large_beyond_the_request_body_buffer() {
     let app = create_app(&c, "app").await;
     let profile = create_profile(&c, &app, "cfg").await;
     let size = 1536 * 1024;
-    let (e, status) = service_error(
-        c.create_hosted_configuration_version()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .content(Blob::new(vec![b'c'; size]))
-            .content_type("application/octet-stream")
-            .send()
-            .await,
-    );
+    let (e, status) = service_error(send!(c
+        .create_hosted_configuration_version()
+        .application_id(&app)
+        .configuration_profile_id(&profile)
+        .content(Blob::new(vec![b'c'; size]))
+        .content_type("application/octet-stream")));
     assert_eq!(status, 413);
     let CreateHostedConfigurationVersionError::PayloadTooLargeException(pl) = &e else {
         panic!("expected PayloadTooLargeException, got {e:?}");
@@ -197,8 +178,7 @@ async fn every_model_operation_answers_with_a_well_formed_response() {
         "/model/appconfig-2019-10-09.json"
     )))
     .unwrap();
-    let server = Server::start();
-    let c = server.client();
+    let (server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let operations = model["operations"].as_object().unwrap();
     // The newest published model (botocore 1.44.8): 45 operations of 2019–2022 and 11 for
@@ -278,15 +258,12 @@ async fn every_model_operation_answers_with_a_well_formed_response() {
     // Through the SDK an unmodelled error still arrives as a typed service error with its code.
     if not_implemented.iter().any(|n| n == "GetConfiguration") {
         #[allow(deprecated)]
-        let (e, status) = service_error(
-            c.get_configuration()
-                .application(&app)
-                .environment("abcd123")
-                .configuration("abcd123")
-                .client_id("client-1")
-                .send()
-                .await,
-        );
+        let (e, status) = service_error(send!(c
+            .get_configuration()
+            .application(&app)
+            .environment("abcd123")
+            .configuration("abcd123")
+            .client_id("client-1")));
         assert_eq!(status, 501);
         assert_eq!(code(&e), "NotImplementedException");
         assert!(message(&e).contains("GetConfiguration"), "{e:?}");
@@ -315,8 +292,7 @@ async fn unknown_routes_and_methods_answer_with_json_errors() {
 
 #[tokio::test]
 async fn malformed_json_bodies_are_bad_requests() {
-    let server = Server::start();
-    let c = server.client();
+    let (server, c) = Server::start_with_client();
     for body in [&b"{"[..], b"[1, 2]", b"\"just a string\"", b"{\"Name\": 5}"] {
         let raw = raw_request(
             server.addr(),
@@ -349,8 +325,7 @@ async fn error_body_carries_type_and_members_on_the_wire() {
 
 #[tokio::test]
 async fn successful_responses_carry_a_request_id() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let out = c.create_application().name("x").send().await.unwrap();
     let id = out.request_id().expect("x-amzn-RequestId");
     assert!(!id.is_empty());
@@ -360,8 +335,7 @@ async fn successful_responses_carry_a_request_id() {
 
 #[tokio::test]
 async fn get_configuration_errors_follow_the_control_plane_conventions() {
-    let server = Server::start();
-    let c = server.client();
+    let (server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let path = format!("/applications/{app}/environments/abcd123/configurations/abcd123");
 
@@ -402,14 +376,12 @@ async fn get_configuration_errors_follow_the_control_plane_conventions() {
     assert!(raw.json()["ResourceName"].is_string(), "{raw:?}");
 
     #[allow(deprecated)]
-    let e = err(c
+    let e = err(send!(c
         .get_configuration()
         .application(&app)
         .environment("abcd123")
         .configuration("abcd123")
-        .client_id("client-1")
-        .send()
-        .await);
+        .client_id("client-1")));
     match e {
         aws_sdk_appconfig::operation::get_configuration::GetConfigurationError::ResourceNotFoundException(nf) => {
             assert!(nf.resource_name().is_some(), "{nf:?}");

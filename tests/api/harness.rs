@@ -377,6 +377,13 @@ impl Server {
         Server::start_with(&[])
     }
 
+    /// Starts a server with default settings and an SDK client for it.
+    pub fn start_with_client() -> (Server, Client) {
+        let server = Server::start();
+        let c = server.client();
+        (server, c)
+    }
+
     /// Starts a server with extra `serve` arguments, e.g. `["--quota-applications", "2"]`.
     pub fn start_with(args: &[&str]) -> Server {
         Server::start_with_env(args, &[])
@@ -907,10 +914,7 @@ pub fn assert_id(id: &str) {
 }
 
 pub async fn create_app(c: &Client, name: &str) -> String {
-    c.create_application()
-        .name(name)
-        .send()
-        .await
+    send!(c.create_application().name(name))
         .expect("create application")
         .id()
         .expect("application id")
@@ -918,11 +922,7 @@ pub async fn create_app(c: &Client, name: &str) -> String {
 }
 
 pub async fn create_env(c: &Client, app: &str, name: &str) -> String {
-    c.create_environment()
-        .application_id(app)
-        .name(name)
-        .send()
-        .await
+    send!(c.create_environment().application_id(app).name(name))
         .expect("create environment")
         .id()
         .expect("environment id")
@@ -941,31 +941,29 @@ pub async fn create_profile_with(
     name: &str,
     validators: Option<Vec<aws_sdk_appconfig::types::Validator>>,
 ) -> String {
-    c.create_configuration_profile()
+    send!(c
+        .create_configuration_profile()
         .application_id(app)
         .name(name)
         .location_uri("hosted")
-        .set_validators(validators)
-        .send()
-        .await
-        .expect("create configuration profile")
-        .id()
-        .expect("profile id")
-        .to_string()
+        .set_validators(validators))
+    .expect("create configuration profile")
+    .id()
+    .expect("profile id")
+    .to_string()
 }
 
 pub async fn create_flags_profile(c: &Client, app: &str, name: &str) -> String {
-    c.create_configuration_profile()
+    send!(c
+        .create_configuration_profile()
         .application_id(app)
         .name(name)
         .location_uri("hosted")
-        .r#type("AWS.AppConfig.FeatureFlags")
-        .send()
-        .await
-        .expect("create feature-flag profile")
-        .id()
-        .expect("profile id")
-        .to_string()
+        .r#type("AWS.AppConfig.FeatureFlags"))
+    .expect("create feature-flag profile")
+    .id()
+    .expect("profile id")
+    .to_string()
 }
 
 /// Creates a hosted version and returns its number.
@@ -976,15 +974,14 @@ pub async fn create_version(
     content: &[u8],
     content_type: &str,
 ) -> i32 {
-    c.create_hosted_configuration_version()
+    send!(c
+        .create_hosted_configuration_version()
         .application_id(app)
         .configuration_profile_id(profile)
         .content(aws_smithy_types::Blob::new(content.to_vec()))
-        .content_type(content_type)
-        .send()
-        .await
-        .expect("create hosted configuration version")
-        .version_number()
+        .content_type(content_type))
+    .expect("create hosted configuration version")
+    .version_number()
 }
 
 /// GetHostedConfigurationVersion of version `n`.
@@ -995,27 +992,34 @@ pub async fn get_version(
     n: i32,
 ) -> aws_sdk_appconfig::operation::get_hosted_configuration_version::GetHostedConfigurationVersionOutput
 {
-    c.get_hosted_configuration_version()
+    send!(c
+        .get_hosted_configuration_version()
         .application_id(app)
         .configuration_profile_id(profile)
-        .version_number(n)
-        .send()
-        .await
-        .expect("get hosted configuration version")
+        .version_number(n))
+    .expect("get hosted configuration version")
 }
 
 pub async fn create_strategy(c: &Client, name: &str) -> String {
-    c.create_deployment_strategy()
+    send!(c
+        .create_deployment_strategy()
         .name(name)
         .deployment_duration_in_minutes(10)
-        .growth_factor(25.0)
-        .send()
-        .await
-        .expect("create deployment strategy")
-        .id()
-        .expect("strategy id")
-        .to_string()
+        .growth_factor(25.0))
+    .expect("create deployment strategy")
+    .id()
+    .expect("strategy id")
+    .to_string()
 }
+
+/// Sends the request built by an SDK fluent builder: `send!(c.get_application().application_id(&id))`
+/// is `c.get_application().application_id(&id).send().await`, the SDK's `Result`.
+macro_rules! send {
+    ($req:expr) => {
+        $req.send().await
+    };
+}
+pub(crate) use send;
 
 /// Every item of a paginated list request, following all pages: a `Result` of the items.
 macro_rules! all_items {
@@ -1034,12 +1038,8 @@ pub async fn all_app_ids(c: &Client) -> Vec<String> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let page = c
-            .list_applications()
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .expect("list applications");
+        let page =
+            send!(c.list_applications().set_next_token(token.clone())).expect("list applications");
         out.extend(page.items().iter().filter_map(|a| a.id().map(String::from)));
         token = page.next_token().map(String::from);
         if token.is_none() {
@@ -1053,13 +1053,7 @@ pub async fn app_ids_from(c: &Client, token: String, page_size: i32) -> Vec<Stri
     let mut rest = Vec::new();
     let mut token = Some(token);
     while let Some(t) = token {
-        let page = c
-            .list_applications()
-            .max_results(page_size)
-            .next_token(t)
-            .send()
-            .await
-            .unwrap();
+        let page = send!(c.list_applications().max_results(page_size).next_token(t)).unwrap();
         rest.extend(page.items().iter().map(|a| a.id().unwrap().to_string()));
         token = page.next_token().map(String::from);
     }
@@ -1098,10 +1092,7 @@ pub async fn all_strategy_ids(c: &Client) -> Vec<String> {
 }
 
 pub async fn tags_of(c: &Client, arn: &str) -> std::collections::HashMap<String, String> {
-    c.list_tags_for_resource()
-        .resource_arn(arn)
-        .send()
-        .await
+    send!(c.list_tags_for_resource().resource_arn(arn))
         .expect("list tags")
         .tags()
         .cloned()

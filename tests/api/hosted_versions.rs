@@ -27,21 +27,18 @@ async fn get_content(c: &Client, app: &str, profile: &str, v: i32) -> (Vec<u8>, 
 
 #[tokio::test]
 async fn create_then_get_round_trips_content_and_metadata() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (app, profile) = setup(&c).await;
     let body = br#"{"limit": 10, "name": "caf\u00e9"}"#;
-    let created = c
+    let created = send!(c
         .create_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id(&profile)
         .content(Blob::new(body.to_vec()))
         .content_type("application/json")
         .description("first version")
-        .version_label("v1.0")
-        .send()
-        .await
-        .unwrap();
+        .version_label("v1.0"))
+    .unwrap();
     assert_eq!(created.version_number(), 1);
     assert_eq!(created.application_id(), Some(app.as_str()));
     assert_eq!(created.configuration_profile_id(), Some(profile.as_str()));
@@ -59,13 +56,11 @@ async fn create_then_get_round_trips_content_and_metadata() {
     assert_eq!(got.version_label(), Some("v1.0"));
     assert_eq!(got.content().unwrap().as_ref(), body);
 
-    let list = c
+    let list = send!(c
         .list_hosted_configuration_versions()
         .application_id(&app)
-        .configuration_profile_id(&profile)
-        .send()
-        .await
-        .unwrap();
+        .configuration_profile_id(&profile))
+    .unwrap();
     assert_eq!(list.items().len(), 1);
     let s = &list.items()[0];
     assert_eq!(s.application_id(), Some(app.as_str()));
@@ -79,8 +74,7 @@ async fn create_then_get_round_trips_content_and_metadata() {
 
 #[tokio::test]
 async fn binary_content_and_arbitrary_content_types_round_trip_exactly() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (app, profile) = setup(&c).await;
 
     // Every byte value, invalid UTF-8 sequences, NULs and CR/LF.
@@ -100,15 +94,13 @@ async fn binary_content_and_arbitrary_content_types_round_trip_exactly() {
     ];
     let mut numbers = Vec::new();
     for (content, ct) in &cases {
-        let created = c
+        let created = send!(c
             .create_hosted_configuration_version()
             .application_id(&app)
             .configuration_profile_id(&profile)
             .content(Blob::new(content.clone()))
-            .content_type(*ct)
-            .send()
-            .await
-            .unwrap();
+            .content_type(*ct))
+        .unwrap();
         assert_eq!(created.content().unwrap().as_ref(), &content[..], "{ct}");
         assert_eq!(created.content_type(), Some(*ct));
         numbers.push(created.version_number());
@@ -122,8 +114,7 @@ async fn binary_content_and_arbitrary_content_types_round_trip_exactly() {
 
 #[tokio::test]
 async fn large_content_round_trips() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (app, profile) = setup(&c).await;
     // 1.5 MB of pseudo-random bytes: below the 2 MB default limit, above the JSON body limit.
     let mut rng = fastrand::Rng::with_seed(7);
@@ -136,8 +127,7 @@ async fn large_content_round_trips() {
 
 #[tokio::test]
 async fn version_numbers_are_never_reused() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (app, profile) = setup(&c).await;
     let mut numbers = Vec::new();
     for i in 0..3 {
@@ -148,13 +138,12 @@ async fn version_numbers_are_never_reused() {
     assert_eq!(numbers, [1, 2, 3]);
 
     // Delete the newest: the next version is 4, not 3.
-    c.delete_hosted_configuration_version()
+    send!(c
+        .delete_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id(&profile)
-        .version_number(3)
-        .send()
-        .await
-        .unwrap();
+        .version_number(3))
+    .unwrap();
     assert_eq!(
         create_version(&c, &app, &profile, b"x", "text/plain").await,
         4
@@ -162,13 +151,12 @@ async fn version_numbers_are_never_reused() {
 
     // Delete everything: numbering still continues.
     for v in [1, 2, 4] {
-        c.delete_hosted_configuration_version()
+        send!(c
+            .delete_hosted_configuration_version()
             .application_id(&app)
             .configuration_profile_id(&profile)
-            .version_number(v)
-            .send()
-            .await
-            .unwrap();
+            .version_number(v))
+        .unwrap();
     }
     assert!(all_version_numbers(&c, &app, &profile).await.is_empty());
     assert_eq!(
@@ -186,28 +174,23 @@ async fn version_numbers_are_never_reused() {
 
 #[tokio::test]
 async fn delete_and_get_of_unknown_versions() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (app, profile) = setup(&c).await;
     create_version(&c, &app, &profile, b"1", "text/plain").await;
     create_version(&c, &app, &profile, b"2", "text/plain").await;
-    c.delete_hosted_configuration_version()
+    send!(c
+        .delete_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id(&profile)
-        .version_number(1)
-        .send()
-        .await
-        .unwrap();
+        .version_number(1))
+    .unwrap();
     assert_eq!(all_version_numbers(&c, &app, &profile).await, vec![2]);
 
-    let (e, status) = service_error(
-        c.get_hosted_configuration_version()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .version_number(1)
-            .send()
-            .await,
-    );
+    let (e, status) = service_error(send!(c
+        .get_hosted_configuration_version()
+        .application_id(&app)
+        .configuration_profile_id(&profile)
+        .version_number(1)));
     assert_eq!(status, 404);
     match e {
         GetHostedConfigurationVersionError::ResourceNotFoundException(nf) => {
@@ -215,13 +198,11 @@ async fn delete_and_get_of_unknown_versions() {
         }
         other => panic!("expected ResourceNotFoundException, got {other:?}"),
     }
-    let e = err(c
+    let e = err(send!(c
         .delete_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id(&profile)
-        .version_number(1)
-        .send()
-        .await);
+        .version_number(1)));
     assert!(
         matches!(
             e,
@@ -231,13 +212,11 @@ async fn delete_and_get_of_unknown_versions() {
     );
     // A version of another profile is not reachable through this one.
     let other = create_profile(&c, &app, "other").await;
-    let e = err(c
+    let e = err(send!(c
         .get_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id(&other)
-        .version_number(2)
-        .send()
-        .await);
+        .version_number(2)));
     assert!(
         matches!(
             e,
@@ -245,12 +224,10 @@ async fn delete_and_get_of_unknown_versions() {
         ),
         "{e:?}"
     );
-    let e = err(c
+    let e = err(send!(c
         .list_hosted_configuration_versions()
         .application_id(&app)
-        .configuration_profile_id("abc1234")
-        .send()
-        .await);
+        .configuration_profile_id("abc1234")));
     assert!(
         matches!(
             e,
@@ -262,22 +239,18 @@ async fn delete_and_get_of_unknown_versions() {
 
 #[tokio::test]
 async fn latest_version_number_is_an_optimistic_lock() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (app, profile) = setup(&c).await;
     create_version(&c, &app, &profile, b"1", "text/plain").await;
 
     // Stale expectation.
-    let (e, status) = service_error(
-        c.create_hosted_configuration_version()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .content(Blob::new(b"stale".to_vec()))
-            .content_type("text/plain")
-            .latest_version_number(5)
-            .send()
-            .await,
-    );
+    let (e, status) = service_error(send!(c
+        .create_hosted_configuration_version()
+        .application_id(&app)
+        .configuration_profile_id(&profile)
+        .content(Blob::new(b"stale".to_vec()))
+        .content_type("text/plain")
+        .latest_version_number(5)));
     assert_eq!(status, 409);
     assert!(
         matches!(
@@ -289,28 +262,24 @@ async fn latest_version_number_is_an_optimistic_lock() {
     assert_eq!(all_version_numbers(&c, &app, &profile).await, vec![1]);
 
     // Matching expectation.
-    let out = c
+    let out = send!(c
         .create_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id(&profile)
         .content(Blob::new(b"fresh".to_vec()))
         .content_type("text/plain")
-        .latest_version_number(1)
-        .send()
-        .await
-        .unwrap();
+        .latest_version_number(1))
+    .unwrap();
     assert_eq!(out.version_number(), 2);
 
     // The same expectation again is now stale.
-    let e = err(c
+    let e = err(send!(c
         .create_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id(&profile)
         .content(Blob::new(b"again".to_vec()))
         .content_type("text/plain")
-        .latest_version_number(1)
-        .send()
-        .await);
+        .latest_version_number(1)));
     assert!(
         matches!(
             e,
@@ -325,39 +294,35 @@ async fn latest_version_number_is_an_optimistic_lock() {
 async fn labelled_versions(c: &Client, labels: &[Option<&str>]) -> (String, String) {
     let (app, profile) = setup(c).await;
     for label in labels {
-        let out = c
+        let out = send!(c
             .create_hosted_configuration_version()
             .application_id(&app)
             .configuration_profile_id(&profile)
             .content(Blob::new(b"{}".to_vec()))
             .content_type("application/json")
-            .set_version_label(label.map(String::from))
-            .send()
-            .await
-            .unwrap();
+            .set_version_label(label.map(String::from)))
+        .unwrap();
         assert_eq!(out.version_label(), *label);
     }
     (app, profile)
 }
 
 async fn labels_matching(c: &Client, app: &str, profile: &str, filter: &str) -> Vec<String> {
-    c.list_hosted_configuration_versions()
+    send!(c
+        .list_hosted_configuration_versions()
         .application_id(app)
         .configuration_profile_id(profile)
-        .version_label(filter)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("list with version_label={filter:?}: {e:?}"))
-        .items()
-        .iter()
-        .map(|v| v.version_label().unwrap_or_default().to_string())
-        .collect()
+        .version_label(filter))
+    .unwrap_or_else(|e| panic!("list with version_label={filter:?}: {e:?}"))
+    .items()
+    .iter()
+    .map(|v| v.version_label().unwrap_or_default().to_string())
+    .collect()
 }
 
 #[tokio::test]
 async fn version_label_filter_exact() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (app, profile) = labelled_versions(
         &c,
         &[Some("v1"), Some("v2"), Some("v2.1"), Some("beta"), None],
@@ -378,8 +343,7 @@ async fn version_label_filter_exact() {
 
 #[tokio::test]
 async fn version_label_filter_trailing_star_is_a_prefix_match() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (app, profile) = labelled_versions(
         &c,
         &[
@@ -412,8 +376,7 @@ async fn version_label_filter_trailing_star_is_a_prefix_match() {
 
 #[tokio::test]
 async fn version_label_rules() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (app, profile) = setup(&c).await;
     let create = |label: &'static str| {
         c.create_hosted_configuration_version()
@@ -462,17 +425,14 @@ async fn version_label_rules() {
 
 #[tokio::test]
 async fn content_and_content_type_are_required() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (app, profile) = setup(&c).await;
-    let e = err(c
+    let e = err(send!(c
         .create_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id(&profile)
         .content(Blob::new(Vec::new()))
-        .content_type("text/plain")
-        .send()
-        .await);
+        .content_type("text/plain")));
     assert!(
         matches!(
             e,
@@ -482,14 +442,12 @@ async fn content_and_content_type_are_required() {
     );
     assert_names(&e, "content");
 
-    let e = err(c
+    let e = err(send!(c
         .create_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id(&profile)
         .content(Blob::new(b"x".to_vec()))
-        .content_type(chars('t', 256))
-        .send()
-        .await);
+        .content_type(chars('t', 256))));
     assert!(
         matches!(
             e,
@@ -503,8 +461,7 @@ async fn content_and_content_type_are_required() {
 
 #[tokio::test]
 async fn versions_only_for_hosted_profiles() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let ssm = c
         .create_configuration_profile()
@@ -518,14 +475,12 @@ async fn versions_only_for_hosted_profiles() {
         .id()
         .unwrap()
         .to_string();
-    let e = err(c
+    let e = err(send!(c
         .create_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id(&ssm)
         .content(Blob::new(b"x".to_vec()))
-        .content_type("text/plain")
-        .send()
-        .await);
+        .content_type("text/plain")));
     assert!(
         matches!(
             e,
@@ -533,14 +488,12 @@ async fn versions_only_for_hosted_profiles() {
         ),
         "{e:?}"
     );
-    let e = err(c
+    let e = err(send!(c
         .create_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id("abc1234")
         .content(Blob::new(b"x".to_vec()))
-        .content_type("text/plain")
-        .send()
-        .await);
+        .content_type("text/plain")));
     assert!(
         matches!(
             e,
@@ -552,39 +505,32 @@ async fn versions_only_for_hosted_profiles() {
 
 #[tokio::test]
 async fn kms_key_arn_of_the_profile_is_reported_on_versions() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-    let profile = c
+    let profile = send!(c
         .create_configuration_profile()
         .application_id(&app)
         .name("encrypted")
         .location_uri("hosted")
-        .kms_key_identifier(key)
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
-    let created = c
+        .kms_key_identifier(key))
+    .unwrap()
+    .id()
+    .unwrap()
+    .to_string();
+    let created = send!(c
         .create_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id(&profile)
         .content(Blob::new(b"secret".to_vec()))
-        .content_type("text/plain")
-        .send()
-        .await
-        .unwrap();
+        .content_type("text/plain"))
+    .unwrap();
     assert_eq!(created.kms_key_arn(), Some(key));
-    let list = c
+    let list = send!(c
         .list_hosted_configuration_versions()
         .application_id(&app)
-        .configuration_profile_id(&profile)
-        .send()
-        .await
-        .unwrap();
+        .configuration_profile_id(&profile))
+    .unwrap();
     assert_eq!(list.items()[0].kms_key_arn(), Some(key));
 }
 
@@ -608,8 +554,7 @@ const VALID_FLAGS: &str = r#"{
 
 #[tokio::test]
 async fn feature_flag_profile_accepts_a_valid_document_unchanged() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let profile = create_flags_profile(&c, &app, "flags").await;
     let n = create_version(
@@ -631,8 +576,7 @@ async fn feature_flag_profile_accepts_a_valid_document_unchanged() {
 
 #[tokio::test]
 async fn feature_flag_profile_rejects_invalid_documents_with_details() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let profile = create_flags_profile(&c, &app, "flags").await;
     let bad_docs: [&[u8]; 6] = [
@@ -653,15 +597,12 @@ async fn feature_flag_profile_rejects_invalid_documents_with_details() {
     ];
     for doc in bad_docs {
         let shown = String::from_utf8_lossy(doc).to_string();
-        let (e, status) = service_error(
-            c.create_hosted_configuration_version()
-                .application_id(&app)
-                .configuration_profile_id(&profile)
-                .content(Blob::new(doc.to_vec()))
-                .content_type("application/json")
-                .send()
-                .await,
-        );
+        let (e, status) = service_error(send!(c
+            .create_hosted_configuration_version()
+            .application_id(&app)
+            .configuration_profile_id(&profile)
+            .content(Blob::new(doc.to_vec()))
+            .content_type("application/json")));
         assert_eq!(status, 400, "{shown}");
         let CreateHostedConfigurationVersionError::BadRequestException(br) = e else {
             panic!("expected BadRequestException for {shown}, got {e:?}");
@@ -698,8 +639,7 @@ async fn feature_flag_profile_rejects_invalid_documents_with_details() {
 
 #[tokio::test]
 async fn freeform_profile_stores_anything() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (app, profile) = setup(&c).await;
     // The hosted store itself does not validate freeform content.
     let n = create_version(

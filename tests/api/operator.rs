@@ -207,7 +207,7 @@ async fn metrics_count_requests_deployments_invocations_and_data_plane_polls() {
     // Extension invocations by outcome: one webhook answers 200, the other 500.
     let hooks = Receiver::start();
     hooks.reply("/bad", Reply::status(500));
-    let ext = c
+    let ext = send!(c
         .create_extension()
         .name("observed")
         .actions(
@@ -223,16 +223,13 @@ async fn metrics_count_requests_deployments_invocations_and_data_plane_polls() {
                 .name("bad")
                 .uri(hooks.url("/bad"))
                 .build()],
-        )
-        .send()
-        .await
-        .expect("create extension");
-    c.create_extension_association()
+        ))
+    .expect("create extension");
+    send!(c
+        .create_extension_association()
         .extension_identifier(ext.id().unwrap_or_default())
-        .resource_identifier(app_arn(&fx.0))
-        .send()
-        .await
-        .expect("associate");
+        .resource_identifier(app_arn(&fx.0)))
+    .expect("associate");
 
     // A deployment of 4 steps, 1 s apart at 60x: the live gauge shows it while it runs.
     let steps = strategy(&c, 4, 25.0).await;
@@ -592,12 +589,7 @@ async fn export_then_import_into_a_fresh_server_recreates_everything() {
         tags_of(&c, &app_arn(&new_app)).await,
         HashMap::from([("team".to_string(), "web".to_string())])
     );
-    let envs = c
-        .list_environments()
-        .application_id(&new_app)
-        .send()
-        .await
-        .expect("list envs");
+    let envs = send!(c.list_environments().application_id(&new_app)).expect("list envs");
     let names: Vec<_> = envs.items().iter().filter_map(|e| e.name()).collect();
     assert_eq!(names, ["prod", "beta"]);
     let new_prod = envs.items()[0].id().expect("env id").to_string();
@@ -606,12 +598,8 @@ async fn export_then_import_into_a_fresh_server_recreates_everything() {
         tags_of(&c, &env_arn(&new_app, &new_prod)).await,
         HashMap::from([("tier".to_string(), "1".to_string())])
     );
-    let profiles = c
-        .list_configuration_profiles()
-        .application_id(&new_app)
-        .send()
-        .await
-        .expect("list profiles");
+    let profiles =
+        send!(c.list_configuration_profiles().application_id(&new_app)).expect("list profiles");
     let by_name: HashMap<&str, String> = profiles
         .items()
         .iter()
@@ -623,61 +611,47 @@ async fn export_then_import_into_a_fresh_server_recreates_everything() {
         })
         .collect();
     let new_cfg = &by_name["prices"];
-    let p = c
+    let p = send!(c
         .get_configuration_profile()
         .application_id(&new_app)
-        .configuration_profile_id(new_cfg)
-        .send()
-        .await
-        .expect("get profile");
+        .configuration_profile_id(new_cfg))
+    .expect("get profile");
     assert_eq!(p.description(), Some("price list"));
     assert_eq!(p.validators()[0].content(), schema);
-    let v = c
+    let v = send!(c
         .list_hosted_configuration_versions()
         .application_id(&new_app)
-        .configuration_profile_id(new_cfg)
-        .send()
-        .await
-        .expect("list versions");
+        .configuration_profile_id(new_cfg))
+    .expect("list versions");
     assert_eq!(v.items().len(), 1, "only the surviving version is exported");
     assert_eq!(v.items()[0].version_label(), Some("v-two"));
     assert_eq!(v.items()[0].description(), Some("priced"));
-    let content = c
+    let content = send!(c
         .get_hosted_configuration_version()
         .application_id(&new_app)
         .configuration_profile_id(new_cfg)
-        .version_number(v.items()[0].version_number())
-        .send()
-        .await
-        .expect("get version");
+        .version_number(v.items()[0].version_number()))
+    .expect("get version");
     assert_eq!(
         content.content().map(|b| b.as_ref()),
         Some(&br#"{"price": 2}"#[..])
     );
-    let content = c
+    let content = send!(c
         .get_hosted_configuration_version()
         .application_id(&new_app)
         .configuration_profile_id(&by_name["blob"])
-        .version_number(1)
-        .send()
-        .await
-        .expect("get binary version");
+        .version_number(1))
+    .expect("get binary version");
     assert_eq!(content.content().map(|b| b.as_ref()), Some(&binary[..]));
     assert_eq!(content.content_type(), Some("application/octet-stream"));
-    let flags = c
+    let flags = send!(c
         .get_configuration_profile()
         .application_id(&new_app)
-        .configuration_profile_id(&by_name["flags"])
-        .send()
-        .await
-        .expect("flags profile");
+        .configuration_profile_id(&by_name["flags"]))
+    .expect("flags profile");
     assert_eq!(flags.r#type(), Some("AWS.AppConfig.FeatureFlags"));
 
-    let strategies = c
-        .list_deployment_strategies()
-        .send()
-        .await
-        .expect("strategies");
+    let strategies = send!(c.list_deployment_strategies()).expect("strategies");
     let slow = strategies
         .items()
         .iter()
@@ -693,41 +667,28 @@ async fn export_then_import_into_a_fresh_server_recreates_everything() {
     );
     assert_eq!(slow.description(), Some("careful"));
 
-    let exts = c
-        .list_extensions()
-        .name("notifier")
-        .send()
-        .await
-        .expect("extensions");
+    let exts = send!(c.list_extensions().name("notifier")).expect("extensions");
     let versions: Vec<i32> = exts.items().iter().map(|x| x.version_number()).collect();
     assert_eq!(versions, [1, 2]);
     let new_ext = exts.items()[0].id().expect("id").to_string();
-    let v2 = c
+    let v2 = send!(c
         .get_extension()
         .extension_identifier(&new_ext)
-        .version_number(2)
-        .send()
-        .await
-        .expect("extension v2");
+        .version_number(2))
+    .expect("extension v2");
     assert_eq!(v2.description(), Some("second"));
     assert!(v2
         .actions()
         .is_some_and(|a| a.contains_key(&ActionPoint::OnDeploymentStart)));
 
-    let assocs = c
-        .list_extension_associations()
-        .send()
-        .await
-        .expect("associations");
+    let assocs = send!(c.list_extension_associations()).expect("associations");
     assert_eq!(assocs.items().len(), 2);
     let mut resources = Vec::new();
     for a in assocs.items() {
-        let full = c
+        let full = send!(c
             .get_extension_association()
-            .extension_association_id(a.id().unwrap_or_default())
-            .send()
-            .await
-            .expect("association");
+            .extension_association_id(a.id().unwrap_or_default()))
+        .expect("association");
         resources.push((
             full.resource_arn().unwrap_or_default().to_string(),
             full.extension_arn().unwrap_or_default().to_string(),
@@ -870,15 +831,14 @@ async fn operator_commands_sign_their_requests_for_a_server_with_credentials() {
     let source = secured_server(&file);
     let c = client_with_keys(source.endpoint(), SECURED_KEY.0, SECURED_KEY.1);
     let fx = deployable(&c, "locked").await;
-    c.tag_resource()
+    send!(c
+        .tag_resource()
         .resource_arn(format!(
             "arn:aws:appconfig:{REGION}:{SECURED_ACCOUNT}:application/{}",
             fx.0
         ))
-        .tags("owner", "ops")
-        .send()
-        .await
-        .expect("tag");
+        .tags("owner", "ops"))
+    .expect("tag");
 
     // Unknown keys are refused, and the command says so.
     let out = operator(&["status", "--endpoint", source.endpoint()]);
@@ -923,15 +883,14 @@ async fn operator_commands_sign_their_requests_for_a_server_with_credentials() {
         .send()
         .await
         .expect("extension");
-    c.create_extension_association()
+    send!(c
+        .create_extension_association()
         .extension_identifier(ext.id().unwrap_or_default())
         .resource_identifier(format!(
             "arn:aws:appconfig:{REGION}:{SECURED_ACCOUNT}:application/{}/environment/{}",
             fx.0, fx.1
-        ))
-        .send()
-        .await
-        .expect("association");
+        )))
+    .expect("association");
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("locked.json");
     let path = path.to_str().expect("utf-8 path");
@@ -951,21 +910,13 @@ async fn operator_commands_sign_their_requests_for_a_server_with_credentials() {
         .id()
         .unwrap_or_default()
         .to_string();
-    let env = t
-        .list_environments()
-        .application_id(&app)
-        .send()
-        .await
+    let env = send!(t.list_environments().application_id(&app))
         .expect("envs")
         .items()[0]
         .id()
         .unwrap_or_default()
         .to_string();
-    let assocs = t
-        .list_extension_associations()
-        .send()
-        .await
-        .expect("associations");
+    let assocs = send!(t.list_extension_associations()).expect("associations");
     assert_eq!(
         assocs.items()[0].resource_arn(),
         Some(

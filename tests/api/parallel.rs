@@ -56,8 +56,7 @@ fn start_deployment(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_start_deployments_into_many_environments_and_into_one() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let profile = create_profile(&c, &app, "cfg").await;
     create_version(&c, &app, &profile, b"{}", "application/json").await;
@@ -113,13 +112,11 @@ async fn parallel_start_deployments_into_many_environments_and_into_one() {
         }
     }
     assert_eq!((won, conflicts), (1, 23));
-    let listed = c
+    let listed = send!(c
         .list_deployments()
         .application_id(&app)
-        .environment_id(&env)
-        .send()
-        .await
-        .unwrap();
+        .environment_id(&env))
+    .unwrap();
     assert_eq!(listed.items().len(), 1);
 }
 
@@ -288,8 +285,7 @@ async fn mixed_call(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn mixed_operations_with_more_clients_than_connections() {
     const CLIENTS: usize = 32;
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "shared").await;
     let profile = create_profile(&c, &app, "cfg").await;
     create_version(&c, &app, &profile, b"{}", "application/json").await;
@@ -423,14 +419,12 @@ async fn an_unreachable_database_fails_calls_fast_and_the_server_recovers() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let d = c
+        let d = send!(c
             .get_deployment()
             .application_id(&app)
             .environment_id(&env)
-            .deployment_number(1)
-            .send()
-            .await
-            .unwrap();
+            .deployment_number(1))
+        .unwrap();
         if d.state().map(|s| s.as_str()) == Some("COMPLETE") {
             break;
         }
@@ -438,21 +432,17 @@ async fn an_unreachable_database_fails_calls_fast_and_the_server_recovers() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let data = data_client_for(server.endpoint());
-    let session = data
+    let session = send!(data
         .start_configuration_session()
         .application_identifier(&app)
         .environment_identifier(&env)
         .configuration_profile_identifier(&profile)
-        .required_minimum_poll_interval_in_seconds(15)
-        .send()
-        .await
-        .unwrap();
-    let first = data
+        .required_minimum_poll_interval_in_seconds(15))
+    .unwrap();
+    let first = send!(data
         .get_latest_configuration()
-        .configuration_token(session.initial_configuration_token().unwrap())
-        .send()
-        .await
-        .unwrap();
+        .configuration_token(session.initial_configuration_token().unwrap()))
+    .unwrap();
     assert_eq!(first.configuration().unwrap().as_ref(), b"{\"v\":1}");
 
     proxy.down();

@@ -20,27 +20,25 @@ fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
 /// Tag, overwrite, untag and list one resource.
 async fn exercise(c: &Client, arn: &str) {
     assert!(tags_of(c, arn).await.is_empty(), "{arn} starts untagged");
-    c.tag_resource()
+    send!(c
+        .tag_resource()
         .resource_arn(arn)
         .tags("env", "prod")
         .tags("team", "core")
-        .tags("empty", "")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("tag {arn}: {e:?}"));
+        .tags("empty", ""))
+    .unwrap_or_else(|e| panic!("tag {arn}: {e:?}"));
     assert_eq!(
         tags_of(c, arn).await,
         map(&[("env", "prod"), ("team", "core"), ("empty", "")])
     );
 
     // Tagging merges and overwrites.
-    c.tag_resource()
+    send!(c
+        .tag_resource()
         .resource_arn(arn)
         .tags("env", "staging")
-        .tags("cost-center", "42")
-        .send()
-        .await
-        .unwrap();
+        .tags("cost-center", "42"))
+    .unwrap();
     assert_eq!(
         tags_of(c, arn).await,
         map(&[
@@ -52,14 +50,13 @@ async fn exercise(c: &Client, arn: &str) {
     );
 
     // Untag removes the named keys; unknown keys are ignored.
-    c.untag_resource()
+    send!(c
+        .untag_resource()
         .resource_arn(arn)
         .tag_keys("team")
         .tag_keys("empty")
-        .tag_keys("never-set")
-        .send()
-        .await
-        .unwrap();
+        .tag_keys("never-set"))
+    .unwrap();
     assert_eq!(
         tags_of(c, arn).await,
         map(&[("env", "staging"), ("cost-center", "42")])
@@ -68,8 +65,7 @@ async fn exercise(c: &Client, arn: &str) {
 
 #[tokio::test]
 async fn tag_untag_list_on_every_taggable_kind() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let env = create_env(&c, &app, "env").await;
     let profile = create_profile(&c, &app, "cfg").await;
@@ -93,53 +89,41 @@ async fn tag_untag_list_on_every_taggable_kind() {
 
 #[tokio::test]
 async fn tags_given_at_create_are_listed() {
-    let server = Server::start();
-    let c = server.client();
-    let app = c
-        .create_application()
-        .name("a")
-        .tags("k", "v")
-        .send()
-        .await
+    let (_server, c) = Server::start_with_client();
+    let app = send!(c.create_application().name("a").tags("k", "v"))
         .unwrap()
         .id()
         .unwrap()
         .to_string();
-    let env = c
+    let env = send!(c
         .create_environment()
         .application_id(&app)
         .name("e")
-        .tags("k", "env")
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
-    let profile = c
+        .tags("k", "env"))
+    .unwrap()
+    .id()
+    .unwrap()
+    .to_string();
+    let profile = send!(c
         .create_configuration_profile()
         .application_id(&app)
         .name("p")
         .location_uri("hosted")
-        .tags("k", "profile")
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
-    let strategy = c
+        .tags("k", "profile"))
+    .unwrap()
+    .id()
+    .unwrap()
+    .to_string();
+    let strategy = send!(c
         .create_deployment_strategy()
         .name("s")
         .deployment_duration_in_minutes(1)
         .growth_factor(50.0)
-        .tags("k", "strategy")
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
+        .tags("k", "strategy"))
+    .unwrap()
+    .id()
+    .unwrap()
+    .to_string();
     assert_eq!(tags_of(&c, &app_arn(&app)).await, map(&[("k", "v")]));
     assert_eq!(
         tags_of(&c, &env_arn(&app, &env)).await,
@@ -157,31 +141,19 @@ async fn tags_given_at_create_are_listed() {
 
 #[tokio::test]
 async fn tags_survive_updates() {
-    let server = Server::start();
-    let c = server.client();
-    let app = c
-        .create_application()
-        .name("a")
-        .tags("keep", "me")
-        .send()
-        .await
+    let (_server, c) = Server::start_with_client();
+    let app = send!(c.create_application().name("a").tags("keep", "me"))
         .unwrap()
         .id()
         .unwrap()
         .to_string();
-    c.update_application()
-        .application_id(&app)
-        .name("renamed")
-        .send()
-        .await
-        .unwrap();
+    send!(c.update_application().application_id(&app).name("renamed")).unwrap();
     assert_eq!(tags_of(&c, &app_arn(&app)).await, map(&[("keep", "me")]));
 }
 
 #[tokio::test]
 async fn unknown_resources_are_not_found() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let other = create_app(&c, "other").await;
     let env = create_env(&c, &app, "env").await;
@@ -205,22 +177,12 @@ async fn unknown_resources_are_not_found() {
             matches!(e, ListTagsForResourceError::ResourceNotFoundException(_)),
             "{arn}: {e:?}"
         );
-        let e = err(c
-            .tag_resource()
-            .resource_arn(&arn)
-            .tags("k", "v")
-            .send()
-            .await);
+        let e = err(send!(c.tag_resource().resource_arn(&arn).tags("k", "v")));
         assert!(
             matches!(e, TagResourceError::ResourceNotFoundException(_)),
             "{arn}: {e:?}"
         );
-        let e = err(c
-            .untag_resource()
-            .resource_arn(&arn)
-            .tag_keys("k")
-            .send()
-            .await);
+        let e = err(send!(c.untag_resource().resource_arn(&arn).tag_keys("k")));
         assert!(
             matches!(e, UntagResourceError::ResourceNotFoundException(_)),
             "{arn}: {e:?}"
@@ -230,31 +192,25 @@ async fn unknown_resources_are_not_found() {
 
 #[tokio::test]
 async fn deleted_resources_lose_their_tags() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
-    let env = c
+    let env = send!(c
         .create_environment()
         .application_id(&app)
         .name("e")
-        .tags("k", "v")
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
-    c.delete_environment()
+        .tags("k", "v"))
+    .unwrap()
+    .id()
+    .unwrap()
+    .to_string();
+    send!(c
+        .delete_environment()
         .application_id(&app)
-        .environment_id(&env)
-        .send()
-        .await
-        .unwrap();
-    let e = err(c
+        .environment_id(&env))
+    .unwrap();
+    let e = err(send!(c
         .list_tags_for_resource()
-        .resource_arn(env_arn(&app, &env))
-        .send()
-        .await);
+        .resource_arn(env_arn(&app, &env))));
     assert!(
         matches!(e, ListTagsForResourceError::ResourceNotFoundException(_)),
         "{e:?}"
@@ -263,8 +219,7 @@ async fn deleted_resources_lose_their_tags() {
 
 #[tokio::test]
 async fn malformed_arns_are_bad_requests() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let malformed = [
         // Fails the model's Arn pattern.
@@ -283,12 +238,7 @@ async fn malformed_arns_are_bad_requests() {
             matches!(e, ListTagsForResourceError::BadRequestException(_)),
             "{arn}: {e:?}"
         );
-        let e = err(c
-            .tag_resource()
-            .resource_arn(&arn)
-            .tags("k", "v")
-            .send()
-            .await);
+        let e = err(send!(c.tag_resource().resource_arn(&arn).tags("k", "v")));
         assert!(
             matches!(e, TagResourceError::BadRequestException(_)),
             "{arn}: {e:?}"
@@ -299,25 +249,17 @@ async fn malformed_arns_are_bad_requests() {
 
 #[tokio::test]
 async fn reserved_prefix_and_limits_are_enforced() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let arn = app_arn(&app);
-    c.tag_resource()
-        .resource_arn(&arn)
-        .tags("ok", "1")
-        .send()
-        .await
-        .unwrap();
+    send!(c.tag_resource().resource_arn(&arn).tags("ok", "1")).unwrap();
 
     for key in ["aws:owner", "AWS:owner"] {
-        let e = err(c
+        let e = err(send!(c
             .tag_resource()
             .resource_arn(&arn)
             .tags(key, "x")
-            .tags("other", "y")
-            .send()
-            .await);
+            .tags("other", "y")));
         assert!(
             matches!(e, TagResourceError::BadRequestException(_)),
             "{key}: {e:?}"
@@ -326,22 +268,18 @@ async fn reserved_prefix_and_limits_are_enforced() {
     }
 
     // Key length 129 / value length 257.
-    let e = err(c
+    let e = err(send!(c
         .tag_resource()
         .resource_arn(&arn)
-        .tags(chars('k', 129), "v")
-        .send()
-        .await);
+        .tags(chars('k', 129), "v")));
     assert!(
         matches!(e, TagResourceError::BadRequestException(_)),
         "{e:?}"
     );
-    let e = err(c
+    let e = err(send!(c
         .tag_resource()
         .resource_arn(&arn)
-        .tags("k", chars('v', 257))
-        .send()
-        .await);
+        .tags("k", chars('v', 257))));
     assert!(
         matches!(e, TagResourceError::BadRequestException(_)),
         "{e:?}"
@@ -363,37 +301,31 @@ async fn reserved_prefix_and_limits_are_enforced() {
     // The reserved prefix is refused at create time for every taggable kind, too.
     let e = format!(
         "{:?}",
-        err(c
+        err(send!(c
             .create_environment()
             .application_id(&app)
             .name("e")
-            .tags("aws:x", "y")
-            .send()
-            .await)
+            .tags("aws:x", "y")))
     );
     assert!(e.contains("BadRequestException"), "{e}");
     let e = format!(
         "{:?}",
-        err(c
+        err(send!(c
             .create_configuration_profile()
             .application_id(&app)
             .name("p")
             .location_uri("hosted")
-            .tags("aws:x", "y")
-            .send()
-            .await)
+            .tags("aws:x", "y")))
     );
     assert!(e.contains("BadRequestException"), "{e}");
     let e = format!(
         "{:?}",
-        err(c
+        err(send!(c
             .create_deployment_strategy()
             .name("s")
             .deployment_duration_in_minutes(1)
             .growth_factor(10.0)
-            .tags("aws:x", "y")
-            .send()
-            .await)
+            .tags("aws:x", "y")))
     );
     assert!(e.contains("BadRequestException"), "{e}");
     assert!(all_env_ids(&c, &app).await.is_empty());
@@ -403,16 +335,10 @@ async fn reserved_prefix_and_limits_are_enforced() {
 
 #[tokio::test]
 async fn predefined_strategies_have_no_tags_and_cannot_be_tagged() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let arn = strategy_arn("AppConfig.AllAtOnce");
     assert!(tags_of(&c, &arn).await.is_empty());
-    let e = err(c
-        .tag_resource()
-        .resource_arn(&arn)
-        .tags("k", "v")
-        .send()
-        .await);
+    let e = err(send!(c.tag_resource().resource_arn(&arn).tags("k", "v")));
     assert!(
         matches!(e, TagResourceError::BadRequestException(_)),
         "{e:?}"
@@ -423,14 +349,8 @@ async fn predefined_strategies_have_no_tags_and_cannot_be_tagged() {
 #[tokio::test]
 async fn untag_requires_tag_keys() {
     // The SDK refuses to send this, so check the wire directly (other clients may send it).
-    let server = Server::start();
-    let c = server.client();
-    let app = c
-        .create_application()
-        .name("a")
-        .tags("k", "v")
-        .send()
-        .await
+    let (server, c) = Server::start_with_client();
+    let app = send!(c.create_application().name("a").tags("k", "v"))
         .unwrap()
         .id()
         .unwrap()
@@ -460,8 +380,7 @@ async fn untag_requires_tag_keys() {
 
 #[tokio::test]
 async fn tag_keys_with_special_characters_round_trip_through_untag() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let arn = app_arn(&app);
     let keys = [
@@ -510,20 +429,12 @@ async fn arns_use_the_configured_region_and_account() {
     let c = server.client();
     let app = create_app(&c, "app").await;
     let own = format!("arn:aws:appconfig:eu-west-1:123456789012:application/{app}");
-    c.tag_resource()
-        .resource_arn(&own)
-        .tags("k", "v")
-        .send()
-        .await
-        .unwrap();
+    send!(c.tag_resource().resource_arn(&own).tags("k", "v")).unwrap();
     assert_eq!(tags_of(&c, &own).await, map(&[("k", "v")]));
     // The default region/account no longer name this resource.
-    let (e, status) = service_error(
-        c.list_tags_for_resource()
-            .resource_arn(app_arn(&app))
-            .send()
-            .await,
-    );
+    let (e, status) = service_error(send!(c
+        .list_tags_for_resource()
+        .resource_arn(app_arn(&app))));
     assert_eq!(status, 404);
     assert!(
         matches!(e, ListTagsForResourceError::ResourceNotFoundException(_)),
