@@ -101,12 +101,7 @@ async fn update_of_unknown_application_is_not_found() {
         .update_application()
         .application_id("abc1234")
         .name("x")));
-    match e {
-        UpdateApplicationError::ResourceNotFoundException(nf) => {
-            assert_eq!(nf.resource_name(), Some("Application"));
-        }
-        other => panic!("expected ResourceNotFoundException, got {other:?}"),
-    }
+    assert_not_found_names!(e, UpdateApplicationError, "Application");
 }
 
 #[tokio::test]
@@ -116,15 +111,9 @@ async fn delete_removes_the_application() {
     let gone = create_app(&c, "gone").await;
     send!(c.delete_application().application_id(&gone)).unwrap();
     let e = err(c.get_application().application_id(&gone).send().await);
-    assert!(
-        matches!(e, GetApplicationError::ResourceNotFoundException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, GetApplicationError::ResourceNotFoundException(_));
     let e = err(c.delete_application().application_id(&gone).send().await);
-    assert!(
-        matches!(e, DeleteApplicationError::ResourceNotFoundException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, DeleteApplicationError::ResourceNotFoundException(_));
     assert_eq!(all_app_ids(&c).await, vec![keep]);
 }
 
@@ -136,10 +125,7 @@ async fn delete_refuses_while_environments_or_profiles_exist() {
 
     let (e, status) = service_error(c.delete_application().application_id(&app).send().await);
     assert_eq!(status, 400);
-    assert!(
-        matches!(e, DeleteApplicationError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, DeleteApplicationError::BadRequestException(_));
     assert!(message(&e).contains("environments"), "{e:?}");
     // Nothing was removed.
     send!(c.get_application().application_id(&app)).unwrap();
@@ -152,10 +138,7 @@ async fn delete_refuses_while_environments_or_profiles_exist() {
     .unwrap();
     let profile = create_profile(&c, &app, "cfg").await;
     let e = err(c.delete_application().application_id(&app).send().await);
-    assert!(
-        matches!(e, DeleteApplicationError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, DeleteApplicationError::BadRequestException(_));
     assert!(message(&e).contains("configuration profiles"), "{e:?}");
     assert_eq!(all_profile_ids(&c, &app).await, vec![profile.clone()]);
 
@@ -177,27 +160,18 @@ async fn name_and_description_length_limits() {
 
     let (e, status) = service_error(c.create_application().name(chars('n', 65)).send().await);
     assert_eq!(status, 400);
-    assert!(
-        matches!(e, CreateApplicationError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, CreateApplicationError::BadRequestException(_));
     assert_names(&e, "name");
 
     let e = err(c.create_application().name("").send().await);
-    assert!(
-        matches!(e, CreateApplicationError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, CreateApplicationError::BadRequestException(_));
     assert_names(&e, "name");
 
     let e = err(send!(c
         .create_application()
         .name("ok")
         .description(chars('d', 1025))));
-    assert!(
-        matches!(e, CreateApplicationError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, CreateApplicationError::BadRequestException(_));
     assert_names(&e, "description");
 
     assert_eq!(
@@ -216,10 +190,7 @@ async fn rejected_update_changes_nothing() {
         .application_id(&id)
         .name(chars('x', 65))
         .description("would change")));
-    assert!(
-        matches!(e, UpdateApplicationError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, UpdateApplicationError::BadRequestException(_));
     assert_names(&e, "name");
     let got = send!(c.get_application().application_id(&id)).unwrap();
     assert_eq!(got.name(), Some("stable"));
@@ -235,10 +206,7 @@ async fn malformed_application_id_is_a_bad_request() {
     assert_eq!(status, 404, "{e:?}");
     let (e, status) = service_error(send!(c.get_application().application_id("a".repeat(65))));
     assert_eq!(status, 400);
-    assert!(
-        matches!(e, GetApplicationError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, GetApplicationError::BadRequestException(_));
     assert_names(&e, "applicationId");
 }
 
@@ -249,10 +217,7 @@ async fn reserved_tag_prefix_is_rejected_at_create() {
         .create_application()
         .name("tagged")
         .tags("aws:owner", "me")));
-    assert!(
-        matches!(e, CreateApplicationError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, CreateApplicationError::BadRequestException(_));
     assert!(message(&e).contains("aws:"), "{e:?}");
     assert!(all_app_ids(&c).await.is_empty());
 }

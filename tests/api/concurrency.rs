@@ -234,10 +234,7 @@ async fn delete_racing_child_creates_never_orphans_children() {
                 Ok(_) => created += 1,
                 Err(e) => {
                     let e = err::<(), _>(Err(e));
-                    assert!(
-                        matches!(e, CreateEnvironmentError::ResourceNotFoundException(_)),
-                        "{e:?}"
-                    );
+                    assert_matches!(e, CreateEnvironmentError::ResourceNotFoundException(_));
                 }
             }
         }

@@ -87,12 +87,7 @@ async fn create_in_unknown_application_is_not_found() {
         .application_id("abc1234")
         .name("prod")));
     assert_eq!(status, 404);
-    match e {
-        CreateEnvironmentError::ResourceNotFoundException(nf) => {
-            assert_eq!(nf.resource_name(), Some("Application"));
-        }
-        other => panic!("expected ResourceNotFoundException, got {other:?}"),
-    }
+    assert_not_found_names!(e, CreateEnvironmentError, "Application");
 }
 
 #[tokio::test]
@@ -109,20 +104,12 @@ async fn environment_is_scoped_to_its_application() {
         .get_environment()
         .application_id(&b)
         .environment_id(&env_a)));
-    match e {
-        GetEnvironmentError::ResourceNotFoundException(nf) => {
-            assert_eq!(nf.resource_name(), Some("Environment"));
-        }
-        other => panic!("expected ResourceNotFoundException, got {other:?}"),
-    }
+    assert_not_found_names!(e, GetEnvironmentError, "Environment");
     let e = err(send!(c
         .delete_environment()
         .application_id(&b)
         .environment_id(&env_a)));
-    assert!(
-        matches!(e, DeleteEnvironmentError::ResourceNotFoundException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, DeleteEnvironmentError::ResourceNotFoundException(_));
     // Still there under its own application.
     send!(c
         .get_environment()
@@ -217,28 +204,19 @@ async fn delete_removes_the_environment() {
         .get_environment()
         .application_id(&app)
         .environment_id(&gone)));
-    assert!(
-        matches!(e, GetEnvironmentError::ResourceNotFoundException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, GetEnvironmentError::ResourceNotFoundException(_));
     let e = err(send!(c
         .delete_environment()
         .application_id(&app)
         .environment_id(&gone)));
-    assert!(
-        matches!(e, DeleteEnvironmentError::ResourceNotFoundException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, DeleteEnvironmentError::ResourceNotFoundException(_));
 }
 
 #[tokio::test]
 async fn list_of_unknown_application_is_not_found() {
     let (_server, c) = Server::start_with_client();
     let e = err(c.list_environments().application_id("abc1234").send().await);
-    assert!(
-        matches!(e, ListEnvironmentsError::ResourceNotFoundException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, ListEnvironmentsError::ResourceNotFoundException(_));
 }
 
 #[tokio::test]
@@ -253,10 +231,7 @@ async fn monitor_constraints_are_enforced_and_change_nothing() {
         req = req.monitors(monitor(&format!("{ALARM}-{i}"), None));
     }
     let e = err(req.send().await);
-    assert!(
-        matches!(e, CreateEnvironmentError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, CreateEnvironmentError::BadRequestException(_));
     assert_names(&e, "monitors");
 
     // AlarmRoleArn must be an IAM role ARN.
@@ -265,10 +240,7 @@ async fn monitor_constraints_are_enforced_and_change_nothing() {
         .application_id(&app)
         .name("bad-role")
         .monitors(monitor(ALARM, Some("not-a-role-arn-at-all")))));
-    assert!(
-        matches!(e, CreateEnvironmentError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, CreateEnvironmentError::BadRequestException(_));
     assert_names(&e, "alarmRoleArn");
     assert_eq!(all_env_ids(&c, &app).await, vec![env.clone()]);
 
@@ -277,10 +249,7 @@ async fn monitor_constraints_are_enforced_and_change_nothing() {
         .application_id(&app)
         .environment_id(&env)
         .name(chars('e', 65))));
-    assert!(
-        matches!(e, UpdateEnvironmentError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, UpdateEnvironmentError::BadRequestException(_));
     assert_names(&e, "name");
     let got = send!(c
         .get_environment()
@@ -299,18 +268,12 @@ async fn malformed_environment_id_is_a_bad_request() {
         .get_environment()
         .application_id(&app)
         .environment_id("ABC")));
-    assert!(
-        matches!(e, GetEnvironmentError::ResourceNotFoundException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, GetEnvironmentError::ResourceNotFoundException(_));
     let e = err(send!(c
         .get_environment()
         .application_id(&app)
         .environment_id("a".repeat(65))));
-    assert!(
-        matches!(e, GetEnvironmentError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, GetEnvironmentError::BadRequestException(_));
     assert_names(&e, "environmentId");
 }
 
@@ -327,10 +290,7 @@ async fn environment_quota_per_application() {
         .application_id(&app)
         .name("three")));
     assert_eq!(status, 402);
-    assert!(
-        matches!(e, CreateEnvironmentError::ServiceQuotaExceededException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, CreateEnvironmentError::ServiceQuotaExceededException(_));
     assert_eq!(all_env_ids(&c, &app).await.len(), 2);
     // The quota is per application.
     create_env(&c, &other, "one").await;

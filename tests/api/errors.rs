@@ -72,12 +72,9 @@ async fn conflict_exception() {
         .latest_version_number(3)));
     assert_eq!(status, 409);
     assert_eq!(code(&e), "ConflictException");
-    assert!(
-        matches!(
-            e,
-            CreateHostedConfigurationVersionError::ConflictException(_)
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        CreateHostedConfigurationVersionError::ConflictException(_)
     );
     assert!(!message(&e).is_empty());
 }
@@ -91,10 +88,7 @@ async fn service_quota_exceeded_exception() {
     let (e, status) = service_error(c.create_application().name("three").send().await);
     assert_eq!(status, 402);
     assert_eq!(code(&e), "ServiceQuotaExceededException");
-    assert!(
-        matches!(e, CreateApplicationError::ServiceQuotaExceededException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, CreateApplicationError::ServiceQuotaExceededException(_));
     assert!(message(&e).contains('2'), "{e:?}");
     assert_eq!(all_app_ids(&c).await.len(), 2, "nothing created");
 

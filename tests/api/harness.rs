@@ -1021,6 +1021,27 @@ macro_rules! send {
 }
 pub(crate) use send;
 
+/// Asserts that `$e` matches `$pat`, showing `$e` when it does not.
+macro_rules! assert_matches {
+    ($e:expr, $pat:pat) => {
+        assert!(matches!($e, $pat), "{:?}", $e)
+    };
+}
+pub(crate) use assert_matches;
+
+/// Asserts that `$e` is `$ty::ResourceNotFoundException` naming the resource type `$name`.
+macro_rules! assert_not_found_names {
+    ($e:expr, $ty:ident, $name:expr) => {
+        match $e {
+            $ty::ResourceNotFoundException(nf) => {
+                assert_eq!(nf.resource_name(), Some($name));
+            }
+            other => panic!("expected ResourceNotFoundException, got {other:?}"),
+        }
+    };
+}
+pub(crate) use assert_not_found_names;
+
 /// Every item of a paginated list request, following all pages: a `Result` of the items.
 macro_rules! all_items {
     ($req:expr) => {

@@ -192,23 +192,19 @@ async fn delete_and_get_of_unknown_versions() {
         .configuration_profile_id(&profile)
         .version_number(1)));
     assert_eq!(status, 404);
-    match e {
-        GetHostedConfigurationVersionError::ResourceNotFoundException(nf) => {
-            assert_eq!(nf.resource_name(), Some("HostedConfigurationVersion"));
-        }
-        other => panic!("expected ResourceNotFoundException, got {other:?}"),
-    }
+    assert_not_found_names!(
+        e,
+        GetHostedConfigurationVersionError,
+        "HostedConfigurationVersion"
+    );
     let e = err(send!(c
         .delete_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id(&profile)
         .version_number(1)));
-    assert!(
-        matches!(
-            e,
-            DeleteHostedConfigurationVersionError::ResourceNotFoundException(_)
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        DeleteHostedConfigurationVersionError::ResourceNotFoundException(_)
     );
     // A version of another profile is not reachable through this one.
     let other = create_profile(&c, &app, "other").await;
@@ -217,23 +213,17 @@ async fn delete_and_get_of_unknown_versions() {
         .application_id(&app)
         .configuration_profile_id(&other)
         .version_number(2)));
-    assert!(
-        matches!(
-            e,
-            GetHostedConfigurationVersionError::ResourceNotFoundException(_)
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        GetHostedConfigurationVersionError::ResourceNotFoundException(_)
     );
     let e = err(send!(c
         .list_hosted_configuration_versions()
         .application_id(&app)
         .configuration_profile_id("abc1234")));
-    assert!(
-        matches!(
-            e,
-            ListHostedConfigurationVersionsError::ResourceNotFoundException(_)
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        ListHostedConfigurationVersionsError::ResourceNotFoundException(_)
     );
 }
 
@@ -252,12 +242,9 @@ async fn latest_version_number_is_an_optimistic_lock() {
         .content_type("text/plain")
         .latest_version_number(5)));
     assert_eq!(status, 409);
-    assert!(
-        matches!(
-            e,
-            CreateHostedConfigurationVersionError::ConflictException(_)
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        CreateHostedConfigurationVersionError::ConflictException(_)
     );
     assert_eq!(all_version_numbers(&c, &app, &profile).await, vec![1]);
 
@@ -280,12 +267,9 @@ async fn latest_version_number_is_an_optimistic_lock() {
         .content(Blob::new(b"again".to_vec()))
         .content_type("text/plain")
         .latest_version_number(1)));
-    assert!(
-        matches!(
-            e,
-            CreateHostedConfigurationVersionError::ConflictException(_)
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        CreateHostedConfigurationVersionError::ConflictException(_)
     );
     assert_eq!(all_version_numbers(&c, &app, &profile).await, vec![1, 2]);
 }
@@ -391,34 +375,25 @@ async fn version_label_rules() {
 
     // All digits: the model pattern `.*[^0-9].*` requires a non-digit.
     let e = err(create("123").await);
-    assert!(
-        matches!(
-            e,
-            CreateHostedConfigurationVersionError::BadRequestException(_)
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        CreateHostedConfigurationVersionError::BadRequestException(_)
     );
     assert_names(&e, "versionLabel");
 
     // Header values are ASCII (AWS documents the same for Description).
     let e = err(create("\u{e9}t\u{e9}").await);
-    assert!(
-        matches!(
-            e,
-            CreateHostedConfigurationVersionError::BadRequestException(_)
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        CreateHostedConfigurationVersionError::BadRequestException(_)
     );
 
     // Labels are unique within a profile (they can stand in for the number).
     let (e, status) = service_error(create("release-1").await);
     assert_eq!(status, 409);
-    assert!(
-        matches!(
-            e,
-            CreateHostedConfigurationVersionError::ConflictException(_)
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        CreateHostedConfigurationVersionError::ConflictException(_)
     );
     assert_eq!(all_version_numbers(&c, &app, &profile).await, vec![1]);
 }
@@ -433,12 +408,9 @@ async fn content_and_content_type_are_required() {
         .configuration_profile_id(&profile)
         .content(Blob::new(Vec::new()))
         .content_type("text/plain")));
-    assert!(
-        matches!(
-            e,
-            CreateHostedConfigurationVersionError::BadRequestException(_)
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        CreateHostedConfigurationVersionError::BadRequestException(_)
     );
     assert_names(&e, "content");
 
@@ -448,12 +420,9 @@ async fn content_and_content_type_are_required() {
         .configuration_profile_id(&profile)
         .content(Blob::new(b"x".to_vec()))
         .content_type(chars('t', 256))));
-    assert!(
-        matches!(
-            e,
-            CreateHostedConfigurationVersionError::BadRequestException(_)
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        CreateHostedConfigurationVersionError::BadRequestException(_)
     );
     assert_names(&e, "contentType");
     assert!(all_version_numbers(&c, &app, &profile).await.is_empty());
@@ -481,12 +450,9 @@ async fn versions_only_for_hosted_profiles() {
         .configuration_profile_id(&ssm)
         .content(Blob::new(b"x".to_vec()))
         .content_type("text/plain")));
-    assert!(
-        matches!(
-            e,
-            CreateHostedConfigurationVersionError::BadRequestException(_)
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        CreateHostedConfigurationVersionError::BadRequestException(_)
     );
     let e = err(send!(c
         .create_hosted_configuration_version()
@@ -494,12 +460,9 @@ async fn versions_only_for_hosted_profiles() {
         .configuration_profile_id("abc1234")
         .content(Blob::new(b"x".to_vec()))
         .content_type("text/plain")));
-    assert!(
-        matches!(
-            e,
-            CreateHostedConfigurationVersionError::ResourceNotFoundException(_)
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        CreateHostedConfigurationVersionError::ResourceNotFoundException(_)
     );
 }
 

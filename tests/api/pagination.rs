@@ -256,45 +256,30 @@ async fn max_results_out_of_range_is_a_bad_request() {
     for max in [0, 51, -1] {
         let (e, status) = service_error(c.list_applications().max_results(max).send().await);
         assert_eq!(status, 400, "{max}");
-        assert!(
-            matches!(e, ListApplicationsError::BadRequestException(_)),
-            "{e:?}"
-        );
+        assert_matches!(e, ListApplicationsError::BadRequestException(_));
         assert_names(&e, "maxResults");
 
         let e = err(send!(c
             .list_environments()
             .application_id(&app)
             .max_results(max)));
-        assert!(
-            matches!(e, ListEnvironmentsError::BadRequestException(_)),
-            "{e:?}"
-        );
+        assert_matches!(e, ListEnvironmentsError::BadRequestException(_));
         let e = err(send!(c
             .list_configuration_profiles()
             .application_id(&app)
             .max_results(max)));
-        assert!(
-            matches!(e, ListConfigurationProfilesError::BadRequestException(_)),
-            "{e:?}"
-        );
+        assert_matches!(e, ListConfigurationProfilesError::BadRequestException(_));
         let e = err(send!(c
             .list_hosted_configuration_versions()
             .application_id(&app)
             .configuration_profile_id(&profile)
             .max_results(max)));
-        assert!(
-            matches!(
-                e,
-                ListHostedConfigurationVersionsError::BadRequestException(_)
-            ),
-            "{e:?}"
+        assert_matches!(
+            e,
+            ListHostedConfigurationVersionsError::BadRequestException(_)
         );
         let e = err(c.list_deployment_strategies().max_results(max).send().await);
-        assert!(
-            matches!(e, ListDeploymentStrategiesError::BadRequestException(_)),
-            "{e:?}"
-        );
+        assert_matches!(e, ListDeploymentStrategiesError::BadRequestException(_));
     }
     // A non-number on the wire.
     let raw = raw_request(
@@ -322,43 +307,28 @@ async fn invalid_next_tokens_are_bad_requests() {
     for token in &bad_tokens {
         let (e, status) = service_error(c.list_applications().next_token(token).send().await);
         assert_eq!(status, 400, "{token}");
-        assert!(
-            matches!(e, ListApplicationsError::BadRequestException(_)),
-            "{e:?}"
-        );
+        assert_matches!(e, ListApplicationsError::BadRequestException(_));
         let e = err(send!(c
             .list_environments()
             .application_id(&app)
             .next_token(token)));
-        assert!(
-            matches!(e, ListEnvironmentsError::BadRequestException(_)),
-            "{e:?}"
-        );
+        assert_matches!(e, ListEnvironmentsError::BadRequestException(_));
         let e = err(send!(c
             .list_configuration_profiles()
             .application_id(&app)
             .next_token(token)));
-        assert!(
-            matches!(e, ListConfigurationProfilesError::BadRequestException(_)),
-            "{e:?}"
-        );
+        assert_matches!(e, ListConfigurationProfilesError::BadRequestException(_));
         let e = err(send!(c
             .list_hosted_configuration_versions()
             .application_id(&app)
             .configuration_profile_id(&profile)
             .next_token(token)));
-        assert!(
-            matches!(
-                e,
-                ListHostedConfigurationVersionsError::BadRequestException(_)
-            ),
-            "{e:?}"
+        assert_matches!(
+            e,
+            ListHostedConfigurationVersionsError::BadRequestException(_)
         );
         let e = err(send!(c.list_deployment_strategies().next_token(token)));
-        assert!(
-            matches!(e, ListDeploymentStrategiesError::BadRequestException(_)),
-            "{e:?}"
-        );
+        assert_matches!(e, ListDeploymentStrategiesError::BadRequestException(_));
     }
     // A genuine token still works afterwards.
     let first = c.list_applications().max_results(1).send().await.unwrap();

@@ -103,10 +103,7 @@ async fn parallel_start_deployments_into_many_environments_and_into_one() {
             Ok(_) => won += 1,
             Err(e) => {
                 let e = e.into_service_error();
-                assert!(
-                    matches!(e, StartDeploymentError::ConflictException(_)),
-                    "{e:?}"
-                );
+                assert_matches!(e, StartDeploymentError::ConflictException(_));
                 conflicts += 1;
             }
         }

@@ -149,12 +149,9 @@ async fn list_of_unknown_application_is_not_found() {
     let e = err(send!(c
         .list_configuration_profiles()
         .application_id("abc1234")));
-    assert!(
-        matches!(
-            e,
-            ListConfigurationProfilesError::ResourceNotFoundException(_)
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        ListConfigurationProfilesError::ResourceNotFoundException(_)
     );
 }
 
@@ -196,10 +193,7 @@ async fn json_schema_validator_must_be_a_valid_schema() {
         .configuration_profile_id(&id)
         .name("renamed")
         .validators(validator(ValidatorType::JsonSchema, "[not a schema"))));
-    assert!(
-        matches!(e, UpdateConfigurationProfileError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, UpdateConfigurationProfileError::BadRequestException(_));
     let got = send!(c
         .get_configuration_profile()
         .application_id(&app)
@@ -228,10 +222,7 @@ async fn lambda_validator_must_name_a_function() {
         .name("not-lambda")
         .location_uri("hosted")
         .validators(validator(ValidatorType::Lambda, "my-function"))));
-    assert!(
-        matches!(e, CreateConfigurationProfileError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, CreateConfigurationProfileError::BadRequestException(_));
     assert!(message(&e).contains("LAMBDA"), "{e:?}");
     assert_eq!(all_profile_ids(&c, &app).await.len(), 1);
 }
@@ -248,10 +239,7 @@ async fn at_most_two_validators() {
         .validators(validator(ValidatorType::JsonSchema, SCHEMA))
         .validators(validator(ValidatorType::JsonSchema, SCHEMA))
         .validators(validator(ValidatorType::Lambda, LAMBDA))));
-    assert!(
-        matches!(e, CreateConfigurationProfileError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, CreateConfigurationProfileError::BadRequestException(_));
     assert_names(&e, "validators");
     assert!(all_profile_ids(&c, &app).await.is_empty());
 }
@@ -340,10 +328,7 @@ async fn delete_refuses_while_hosted_versions_exist_and_removes_nothing() {
         .application_id(&app)
         .configuration_profile_id(&profile)));
     assert_eq!(status, 400);
-    assert!(
-        matches!(e, DeleteConfigurationProfileError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, DeleteConfigurationProfileError::BadRequestException(_));
     assert!(
         message(&e).contains("hosted configuration versions"),
         "{e:?}"
@@ -374,12 +359,7 @@ async fn delete_refuses_while_hosted_versions_exist_and_removes_nothing() {
         .get_configuration_profile()
         .application_id(&app)
         .configuration_profile_id(&profile)));
-    match e {
-        GetConfigurationProfileError::ResourceNotFoundException(nf) => {
-            assert_eq!(nf.resource_name(), Some("ConfigurationProfile"));
-        }
-        other => panic!("expected ResourceNotFoundException, got {other:?}"),
-    }
+    assert_not_found_names!(e, GetConfigurationProfileError, "ConfigurationProfile");
 }
 
 #[tokio::test]
@@ -398,12 +378,9 @@ async fn delete_accepts_the_deletion_protection_header() {
         .delete_configuration_profile()
         .application_id(&app)
         .configuration_profile_id(&profile)));
-    assert!(
-        matches!(
-            e,
-            DeleteConfigurationProfileError::ResourceNotFoundException(_)
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        DeleteConfigurationProfileError::ResourceNotFoundException(_)
     );
 }
 
@@ -434,10 +411,7 @@ async fn location_uri_and_type_rules() {
         .location_uri("ftp://example.com/config")
         .send()
         .await);
-    assert!(
-        matches!(e, CreateConfigurationProfileError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, CreateConfigurationProfileError::BadRequestException(_));
     assert!(message(&e).contains("LocationUri"), "{e:?}");
 
     // Feature flags live in the hosted store only.
@@ -450,10 +424,7 @@ async fn location_uri_and_type_rules() {
         .retrieval_role_arn(ROLE)
         .send()
         .await);
-    assert!(
-        matches!(e, CreateConfigurationProfileError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, CreateConfigurationProfileError::BadRequestException(_));
 
     // Unknown type.
     let e = err(send!(c
@@ -462,10 +433,7 @@ async fn location_uri_and_type_rules() {
         .name("custom")
         .location_uri("hosted")
         .r#type("Custom.Type")));
-    assert!(
-        matches!(e, CreateConfigurationProfileError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, CreateConfigurationProfileError::BadRequestException(_));
     assert!(message(&e).contains("Custom.Type"), "{e:?}");
 
     // RetrievalRoleArn must be an IAM role ARN (model pattern).
@@ -475,10 +443,7 @@ async fn location_uri_and_type_rules() {
         .name("bad-role")
         .location_uri("hosted")
         .retrieval_role_arn("arn:aws:s3:::not-a-role-at-all")));
-    assert!(
-        matches!(e, CreateConfigurationProfileError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, CreateConfigurationProfileError::BadRequestException(_));
     assert_names(&e, "retrievalRoleArn");
 
     assert_eq!(all_profile_ids(&c, &app).await, before);
@@ -501,20 +466,14 @@ async fn profile_names_may_be_128_characters() {
         .application_id(&app)
         .name(chars('p', 129))
         .location_uri("hosted")));
-    assert!(
-        matches!(e, CreateConfigurationProfileError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, CreateConfigurationProfileError::BadRequestException(_));
     assert_names(&e, "name");
     // LocationUri is required.
     let e = err(send!(c
         .create_configuration_profile()
         .application_id(&app)
         .name("no-location")));
-    assert!(
-        matches!(e, CreateConfigurationProfileError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, CreateConfigurationProfileError::BadRequestException(_));
     assert_names(&e, "locationUri");
     assert_eq!(all_profile_ids(&c, &app).await.len(), 1);
 }
@@ -529,35 +488,24 @@ async fn profile_is_scoped_to_its_application() {
         .get_configuration_profile()
         .application_id(&b)
         .configuration_profile_id(&profile)));
-    assert!(
-        matches!(
-            e,
-            GetConfigurationProfileError::ResourceNotFoundException(_)
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        GetConfigurationProfileError::ResourceNotFoundException(_)
     );
     let e = err(send!(c
         .update_configuration_profile()
         .application_id(&b)
         .configuration_profile_id(&profile)
         .name("stolen")));
-    assert!(
-        matches!(
-            e,
-            UpdateConfigurationProfileError::ResourceNotFoundException(_)
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        UpdateConfigurationProfileError::ResourceNotFoundException(_)
     );
     let e = err(send!(c
         .get_configuration_profile()
         .application_id("abc1234")
         .configuration_profile_id(&profile)));
-    match e {
-        GetConfigurationProfileError::ResourceNotFoundException(nf) => {
-            assert_eq!(nf.resource_name(), Some("Application"));
-        }
-        other => panic!("expected ResourceNotFoundException, got {other:?}"),
-    }
+    assert_not_found_names!(e, GetConfigurationProfileError, "Application");
     assert!(all_profile_ids(&c, &b).await.is_empty());
 }
 
@@ -573,12 +521,9 @@ async fn profile_quota_per_application() {
         .name("two")
         .location_uri("hosted")));
     assert_eq!(status, 402);
-    assert!(
-        matches!(
-            e,
-            CreateConfigurationProfileError::ServiceQuotaExceededException(_)
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        CreateConfigurationProfileError::ServiceQuotaExceededException(_)
     );
     assert_eq!(all_profile_ids(&c, &app).await.len(), 1);
 }

@@ -74,20 +74,14 @@ async fn predefined_strategies_are_immutable() {
             .deployment_strategy_id(id)
             .description("mine now")));
         assert_eq!(status, 400);
-        assert!(
-            matches!(e, UpdateDeploymentStrategyError::BadRequestException(_)),
-            "{e:?}"
-        );
+        assert_matches!(e, UpdateDeploymentStrategyError::BadRequestException(_));
         assert!(message(&e).contains("predefined"), "{e:?}");
 
         let (e, status) = service_error(send!(c
             .delete_deployment_strategy()
             .deployment_strategy_id(id)));
         assert_eq!(status, 400);
-        assert!(
-            matches!(e, DeleteDeploymentStrategyError::BadRequestException(_)),
-            "{e:?}"
-        );
+        assert_matches!(e, DeleteDeploymentStrategyError::BadRequestException(_));
         assert_eq!(
             message(&e),
             format!("Cannot delete predefined Deployment Strategy {id}.")
@@ -225,32 +219,21 @@ async fn delete_uses_the_misspelled_path_and_removes_the_strategy() {
         .get_deployment_strategy()
         .deployment_strategy_id(&gone)));
     assert_eq!(status, 404);
-    match e {
-        GetDeploymentStrategyError::ResourceNotFoundException(nf) => {
-            assert_eq!(nf.resource_name(), Some("DeploymentStrategy"));
-        }
-        other => panic!("expected ResourceNotFoundException, got {other:?}"),
-    }
+    assert_not_found_names!(e, GetDeploymentStrategyError, "DeploymentStrategy");
     let e = err(send!(c
         .delete_deployment_strategy()
         .deployment_strategy_id(&gone)));
-    assert!(
-        matches!(
-            e,
-            DeleteDeploymentStrategyError::ResourceNotFoundException(_)
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        DeleteDeploymentStrategyError::ResourceNotFoundException(_)
     );
     let e = err(send!(c
         .update_deployment_strategy()
         .deployment_strategy_id(&gone)
         .description("x")));
-    assert!(
-        matches!(
-            e,
-            UpdateDeploymentStrategyError::ResourceNotFoundException(_)
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        UpdateDeploymentStrategyError::ResourceNotFoundException(_)
     );
 
     // The path the SDK used, seen on the wire: the correctly spelled one is not a DELETE route.
@@ -293,10 +276,7 @@ async fn numeric_constraints_name_the_field_and_change_nothing() {
             .deployment_duration_in_minutes(duration)
             .set_final_bake_time_in_minutes(bake)));
         assert_eq!(status, 400, "{field}");
-        assert!(
-            matches!(e, CreateDeploymentStrategyError::BadRequestException(_)),
-            "{e:?}"
-        );
+        assert_matches!(e, CreateDeploymentStrategyError::BadRequestException(_));
         assert_names(&e, field);
     }
     assert_eq!(all_strategy_ids(&c).await, before);
@@ -306,10 +286,7 @@ async fn numeric_constraints_name_the_field_and_change_nothing() {
         .deployment_strategy_id(&id)
         .description("should not stick")
         .growth_factor(0.5)));
-    assert!(
-        matches!(e, UpdateDeploymentStrategyError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, UpdateDeploymentStrategyError::BadRequestException(_));
     assert_names(&e, "growthFactor");
     let got = send!(c.get_deployment_strategy().deployment_strategy_id(&id)).unwrap();
     assert_eq!(got.description(), None);
@@ -325,20 +302,14 @@ async fn enums_and_required_members_are_enforced() {
         .deployment_duration_in_minutes(10)
         .growth_factor(10.0)
         .growth_type(GrowthType::from("QUADRATIC"))));
-    assert!(
-        matches!(e, CreateDeploymentStrategyError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, CreateDeploymentStrategyError::BadRequestException(_));
     assert_names(&e, "growthType");
 
     let e = err(send!(c
         .create_deployment_strategy()
         .name("no-factor")
         .deployment_duration_in_minutes(10)));
-    assert!(
-        matches!(e, CreateDeploymentStrategyError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, CreateDeploymentStrategyError::BadRequestException(_));
     assert_names(&e, "growthFactor");
     assert_eq!(all_strategy_ids(&c).await.len(), 4);
 }
@@ -349,25 +320,16 @@ async fn strategy_id_pattern_is_checked() {
     let e = err(send!(c
         .get_deployment_strategy()
         .deployment_strategy_id("ABC")));
-    assert!(
-        matches!(e, GetDeploymentStrategyError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, GetDeploymentStrategyError::BadRequestException(_));
     assert_names(&e, "deploymentStrategyId");
     let e = err(send!(c
         .get_deployment_strategy()
         .deployment_strategy_id("AppConfig.NoSuchStrategy")));
-    assert!(
-        matches!(e, GetDeploymentStrategyError::ResourceNotFoundException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, GetDeploymentStrategyError::ResourceNotFoundException(_));
     let e = err(send!(c
         .get_deployment_strategy()
         .deployment_strategy_id("abcd123")));
-    assert!(
-        matches!(e, GetDeploymentStrategyError::ResourceNotFoundException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, GetDeploymentStrategyError::ResourceNotFoundException(_));
 }
 
 #[tokio::test]
@@ -382,12 +344,9 @@ async fn custom_strategy_quota_ignores_predefined_ones() {
         .deployment_duration_in_minutes(1)
         .growth_factor(10.0)));
     assert_eq!(status, 402);
-    assert!(
-        matches!(
-            e,
-            CreateDeploymentStrategyError::ServiceQuotaExceededException(_)
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        CreateDeploymentStrategyError::ServiceQuotaExceededException(_)
     );
     assert_eq!(all_strategy_ids(&c).await.len(), 6);
 }
@@ -399,30 +358,21 @@ async fn unknown_ids_in_the_predefined_namespace_are_not_found() {
     let e = err(send!(c
         .get_deployment_strategy()
         .deployment_strategy_id(id)));
-    assert!(
-        matches!(e, GetDeploymentStrategyError::ResourceNotFoundException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, GetDeploymentStrategyError::ResourceNotFoundException(_));
     let e = err(send!(c
         .update_deployment_strategy()
         .deployment_strategy_id(id)
         .description("x")));
-    assert!(
-        matches!(
-            e,
-            UpdateDeploymentStrategyError::ResourceNotFoundException(_)
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        UpdateDeploymentStrategyError::ResourceNotFoundException(_)
     );
     let e = err(send!(c
         .delete_deployment_strategy()
         .deployment_strategy_id(id)));
-    assert!(
-        matches!(
-            e,
-            DeleteDeploymentStrategyError::ResourceNotFoundException(_)
-        ),
-        "{e:?}"
+    assert_matches!(
+        e,
+        DeleteDeploymentStrategyError::ResourceNotFoundException(_)
     );
     let (_, status) = service_error(send!(c
         .list_tags_for_resource()

@@ -211,10 +211,7 @@ async fn deleted_resources_lose_their_tags() {
     let e = err(send!(c
         .list_tags_for_resource()
         .resource_arn(env_arn(&app, &env))));
-    assert!(
-        matches!(e, ListTagsForResourceError::ResourceNotFoundException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, ListTagsForResourceError::ResourceNotFoundException(_));
 }
 
 #[tokio::test]
@@ -272,18 +269,12 @@ async fn reserved_prefix_and_limits_are_enforced() {
         .tag_resource()
         .resource_arn(&arn)
         .tags(chars('k', 129), "v")));
-    assert!(
-        matches!(e, TagResourceError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, TagResourceError::BadRequestException(_));
     let e = err(send!(c
         .tag_resource()
         .resource_arn(&arn)
         .tags("k", chars('v', 257))));
-    assert!(
-        matches!(e, TagResourceError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, TagResourceError::BadRequestException(_));
 
     // More than 50 tags in total.
     let mut req = c.tag_resource().resource_arn(&arn);
@@ -291,10 +282,7 @@ async fn reserved_prefix_and_limits_are_enforced() {
         req = req.tags(format!("k{i}"), "v");
     }
     let e = err(req.send().await);
-    assert!(
-        matches!(e, TagResourceError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, TagResourceError::BadRequestException(_));
 
     assert_eq!(tags_of(&c, &arn).await, map(&[("ok", "1")]));
 
@@ -339,10 +327,7 @@ async fn predefined_strategies_have_no_tags_and_cannot_be_tagged() {
     let arn = strategy_arn("AppConfig.AllAtOnce");
     assert!(tags_of(&c, &arn).await.is_empty());
     let e = err(send!(c.tag_resource().resource_arn(&arn).tags("k", "v")));
-    assert!(
-        matches!(e, TagResourceError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, TagResourceError::BadRequestException(_));
     assert!(tags_of(&c, &arn).await.is_empty());
 }
 
@@ -436,8 +421,5 @@ async fn arns_use_the_configured_region_and_account() {
         .list_tags_for_resource()
         .resource_arn(app_arn(&app))));
     assert_eq!(status, 404);
-    assert!(
-        matches!(e, ListTagsForResourceError::ResourceNotFoundException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, ListTagsForResourceError::ResourceNotFoundException(_));
 }

@@ -180,19 +180,13 @@ async fn unknown_version_or_profile_is_not_found() {
         .version_number(v))
     .unwrap();
     let e = err(validate(&c, &app, &profile, v.to_string()).send().await);
-    assert!(
-        matches!(e, ValidateConfigurationError::ResourceNotFoundException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, ValidateConfigurationError::ResourceNotFoundException(_));
     let e = err(send!(c
         .validate_configuration()
         .application_id(&app)
         .configuration_profile_id("abcd123")
         .configuration_version("1")));
-    assert!(
-        matches!(e, ValidateConfigurationError::ResourceNotFoundException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, ValidateConfigurationError::ResourceNotFoundException(_));
 }
 
 #[tokio::test]
