@@ -1393,12 +1393,7 @@ async fn delete_profile(
 
 async fn delete_versions(c: &Client, fx: &Fx, profile: &str) {
     for v in all_version_numbers(c, &fx.app, profile).await {
-        send!(c
-            .delete_hosted_configuration_version()
-            .application_id(&fx.app)
-            .configuration_profile_id(profile)
-            .version_number(v))
-        .expect("delete hosted version");
+        delete_version(c, &fx.app, profile, v).await;
     }
 }
 

@@ -72,10 +72,7 @@ async fn conflict_exception() {
         .latest_version_number(3)));
     assert_eq!(status, 409);
     assert_eq!(code(&e), "ConflictException");
-    assert_matches!(
-        e,
-        CreateHostedConfigurationVersionError::ConflictException(_)
-    );
+    assert!(e.is_conflict_exception(), "{e:?}");
     assert!(!message(&e).is_empty());
 }
 

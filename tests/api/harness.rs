@@ -1000,6 +1000,25 @@ pub async fn get_version(
     .expect("get hosted configuration version")
 }
 
+/// DeleteHostedConfigurationVersion of version `n`, not sent.
+pub fn delete_version_request(
+    c: &Client,
+    app: &str,
+    profile: &str,
+    n: i32,
+) -> aws_sdk_appconfig::operation::delete_hosted_configuration_version::builders::DeleteHostedConfigurationVersionFluentBuilder
+{
+    c.delete_hosted_configuration_version()
+        .application_id(app)
+        .configuration_profile_id(profile)
+        .version_number(n)
+}
+
+/// Deletes hosted version `n`; panics if that fails.
+pub async fn delete_version(c: &Client, app: &str, profile: &str, n: i32) {
+    send!(delete_version_request(c, app, profile, n)).expect("delete hosted configuration version");
+}
+
 pub async fn create_strategy(c: &Client, name: &str) -> String {
     send!(c
         .create_deployment_strategy()

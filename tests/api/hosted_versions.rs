@@ -2,9 +2,7 @@
 //! DeleteHostedConfigurationVersion, ListHostedConfigurationVersions.
 
 use aws_sdk_appconfig::operation::create_hosted_configuration_version::CreateHostedConfigurationVersionError;
-use aws_sdk_appconfig::operation::delete_hosted_configuration_version::DeleteHostedConfigurationVersionError;
 use aws_sdk_appconfig::operation::get_hosted_configuration_version::GetHostedConfigurationVersionError;
-use aws_sdk_appconfig::operation::list_hosted_configuration_versions::ListHostedConfigurationVersionsError;
 use aws_sdk_appconfig::types::{BadRequestDetails, BadRequestReason};
 use aws_sdk_appconfig::Client;
 use aws_smithy_types::Blob;
@@ -138,12 +136,7 @@ async fn version_numbers_are_never_reused() {
     assert_eq!(numbers, [1, 2, 3]);
 
     // Delete the newest: the next version is 4, not 3.
-    send!(c
-        .delete_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .version_number(3))
-    .unwrap();
+    delete_version(&c, &app, &profile, 3).await;
     assert_eq!(
         create_version(&c, &app, &profile, b"x", "text/plain").await,
         4
@@ -151,12 +144,7 @@ async fn version_numbers_are_never_reused() {
 
     // Delete everything: numbering still continues.
     for v in [1, 2, 4] {
-        send!(c
-            .delete_hosted_configuration_version()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .version_number(v))
-        .unwrap();
+        delete_version(&c, &app, &profile, v).await;
     }
     assert!(all_version_numbers(&c, &app, &profile).await.is_empty());
     assert_eq!(
@@ -178,12 +166,7 @@ async fn delete_and_get_of_unknown_versions() {
     let (app, profile) = setup(&c).await;
     create_version(&c, &app, &profile, b"1", "text/plain").await;
     create_version(&c, &app, &profile, b"2", "text/plain").await;
-    send!(c
-        .delete_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .version_number(1))
-    .unwrap();
+    delete_version(&c, &app, &profile, 1).await;
     assert_eq!(all_version_numbers(&c, &app, &profile).await, vec![2]);
 
     let (e, status) = service_error(send!(c
@@ -197,15 +180,8 @@ async fn delete_and_get_of_unknown_versions() {
         GetHostedConfigurationVersionError,
         "HostedConfigurationVersion"
     );
-    let e = err(send!(c
-        .delete_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .version_number(1)));
-    assert_matches!(
-        e,
-        DeleteHostedConfigurationVersionError::ResourceNotFoundException(_)
-    );
+    let e = err(send!(delete_version_request(&c, &app, &profile, 1)));
+    assert!(e.is_resource_not_found_exception(), "{e:?}");
     // A version of another profile is not reachable through this one.
     let other = create_profile(&c, &app, "other").await;
     let e = err(send!(c
@@ -213,18 +189,12 @@ async fn delete_and_get_of_unknown_versions() {
         .application_id(&app)
         .configuration_profile_id(&other)
         .version_number(2)));
-    assert_matches!(
-        e,
-        GetHostedConfigurationVersionError::ResourceNotFoundException(_)
-    );
+    assert!(e.is_resource_not_found_exception(), "{e:?}");
     let e = err(send!(c
         .list_hosted_configuration_versions()
         .application_id(&app)
         .configuration_profile_id("abc1234")));
-    assert_matches!(
-        e,
-        ListHostedConfigurationVersionsError::ResourceNotFoundException(_)
-    );
+    assert!(e.is_resource_not_found_exception(), "{e:?}");
 }
 
 #[tokio::test]
@@ -242,10 +212,7 @@ async fn latest_version_number_is_an_optimistic_lock() {
         .content_type("text/plain")
         .latest_version_number(5)));
     assert_eq!(status, 409);
-    assert_matches!(
-        e,
-        CreateHostedConfigurationVersionError::ConflictException(_)
-    );
+    assert!(e.is_conflict_exception(), "{e:?}");
     assert_eq!(all_version_numbers(&c, &app, &profile).await, vec![1]);
 
     // Matching expectation.
@@ -267,10 +234,7 @@ async fn latest_version_number_is_an_optimistic_lock() {
         .content(Blob::new(b"again".to_vec()))
         .content_type("text/plain")
         .latest_version_number(1)));
-    assert_matches!(
-        e,
-        CreateHostedConfigurationVersionError::ConflictException(_)
-    );
+    assert!(e.is_conflict_exception(), "{e:?}");
     assert_eq!(all_version_numbers(&c, &app, &profile).await, vec![1, 2]);
 }
 
@@ -375,26 +339,17 @@ async fn version_label_rules() {
 
     // All digits: the model pattern `.*[^0-9].*` requires a non-digit.
     let e = err(create("123").await);
-    assert_matches!(
-        e,
-        CreateHostedConfigurationVersionError::BadRequestException(_)
-    );
+    assert!(e.is_bad_request_exception(), "{e:?}");
     assert_names(&e, "versionLabel");
 
     // Header values are ASCII (AWS documents the same for Description).
     let e = err(create("\u{e9}t\u{e9}").await);
-    assert_matches!(
-        e,
-        CreateHostedConfigurationVersionError::BadRequestException(_)
-    );
+    assert!(e.is_bad_request_exception(), "{e:?}");
 
     // Labels are unique within a profile (they can stand in for the number).
     let (e, status) = service_error(create("release-1").await);
     assert_eq!(status, 409);
-    assert_matches!(
-        e,
-        CreateHostedConfigurationVersionError::ConflictException(_)
-    );
+    assert!(e.is_conflict_exception(), "{e:?}");
     assert_eq!(all_version_numbers(&c, &app, &profile).await, vec![1]);
 }
 
@@ -408,10 +363,7 @@ async fn content_and_content_type_are_required() {
         .configuration_profile_id(&profile)
         .content(Blob::new(Vec::new()))
         .content_type("text/plain")));
-    assert_matches!(
-        e,
-        CreateHostedConfigurationVersionError::BadRequestException(_)
-    );
+    assert!(e.is_bad_request_exception(), "{e:?}");
     assert_names(&e, "content");
 
     let e = err(send!(c
@@ -420,10 +372,7 @@ async fn content_and_content_type_are_required() {
         .configuration_profile_id(&profile)
         .content(Blob::new(b"x".to_vec()))
         .content_type(chars('t', 256))));
-    assert_matches!(
-        e,
-        CreateHostedConfigurationVersionError::BadRequestException(_)
-    );
+    assert!(e.is_bad_request_exception(), "{e:?}");
     assert_names(&e, "contentType");
     assert!(all_version_numbers(&c, &app, &profile).await.is_empty());
 }
@@ -450,20 +399,14 @@ async fn versions_only_for_hosted_profiles() {
         .configuration_profile_id(&ssm)
         .content(Blob::new(b"x".to_vec()))
         .content_type("text/plain")));
-    assert_matches!(
-        e,
-        CreateHostedConfigurationVersionError::BadRequestException(_)
-    );
+    assert!(e.is_bad_request_exception(), "{e:?}");
     let e = err(send!(c
         .create_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id("abc1234")
         .content(Blob::new(b"x".to_vec()))
         .content_type("text/plain")));
-    assert_matches!(
-        e,
-        CreateHostedConfigurationVersionError::ResourceNotFoundException(_)
-    );
+    assert!(e.is_resource_not_found_exception(), "{e:?}");
 }
 
 #[tokio::test]

@@ -270,12 +270,7 @@ async fn version_numbers_keep_counting_across_restarts() {
     let profile = create_profile(&c, &app, "cfg").await;
     create_version(&c, &app, &profile, b"1", "text/plain").await;
     create_version(&c, &app, &profile, b"2", "text/plain").await;
-    send!(c
-        .delete_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .version_number(2))
-    .unwrap();
+    delete_version(&c, &app, &profile, 2).await;
 
     server.restart();
     let c = server.client();

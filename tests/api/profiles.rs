@@ -4,7 +4,6 @@
 use aws_sdk_appconfig::operation::create_configuration_profile::CreateConfigurationProfileError;
 use aws_sdk_appconfig::operation::delete_configuration_profile::DeleteConfigurationProfileError;
 use aws_sdk_appconfig::operation::get_configuration_profile::GetConfigurationProfileError;
-use aws_sdk_appconfig::operation::list_configuration_profiles::ListConfigurationProfilesError;
 use aws_sdk_appconfig::operation::update_configuration_profile::UpdateConfigurationProfileError;
 use aws_sdk_appconfig::types::{Validator, ValidatorType};
 
@@ -149,10 +148,7 @@ async fn list_of_unknown_application_is_not_found() {
     let e = err(send!(c
         .list_configuration_profiles()
         .application_id("abc1234")));
-    assert_matches!(
-        e,
-        ListConfigurationProfilesError::ResourceNotFoundException(_)
-    );
+    assert!(e.is_resource_not_found_exception(), "{e:?}");
 }
 
 #[tokio::test]
@@ -343,12 +339,7 @@ async fn delete_refuses_while_hosted_versions_exist_and_removes_nothing() {
     assert_eq!(content.content().unwrap().as_ref(), b"{\"a\":2}");
 
     for v in [v1, v2] {
-        send!(c
-            .delete_hosted_configuration_version()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .version_number(v))
-        .unwrap();
+        delete_version(&c, &app, &profile, v).await;
     }
     send!(c
         .delete_configuration_profile()
@@ -378,10 +369,7 @@ async fn delete_accepts_the_deletion_protection_header() {
         .delete_configuration_profile()
         .application_id(&app)
         .configuration_profile_id(&profile)));
-    assert_matches!(
-        e,
-        DeleteConfigurationProfileError::ResourceNotFoundException(_)
-    );
+    assert!(e.is_resource_not_found_exception(), "{e:?}");
 }
 
 #[tokio::test]
@@ -488,19 +476,13 @@ async fn profile_is_scoped_to_its_application() {
         .get_configuration_profile()
         .application_id(&b)
         .configuration_profile_id(&profile)));
-    assert_matches!(
-        e,
-        GetConfigurationProfileError::ResourceNotFoundException(_)
-    );
+    assert!(e.is_resource_not_found_exception(), "{e:?}");
     let e = err(send!(c
         .update_configuration_profile()
         .application_id(&b)
         .configuration_profile_id(&profile)
         .name("stolen")));
-    assert_matches!(
-        e,
-        UpdateConfigurationProfileError::ResourceNotFoundException(_)
-    );
+    assert!(e.is_resource_not_found_exception(), "{e:?}");
     let e = err(send!(c
         .get_configuration_profile()
         .application_id("abc1234")
@@ -521,9 +503,6 @@ async fn profile_quota_per_application() {
         .name("two")
         .location_uri("hosted")));
     assert_eq!(status, 402);
-    assert_matches!(
-        e,
-        CreateConfigurationProfileError::ServiceQuotaExceededException(_)
-    );
+    assert!(e.is_service_quota_exceeded_exception(), "{e:?}");
     assert_eq!(all_profile_ids(&c, &app).await.len(), 1);
 }

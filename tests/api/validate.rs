@@ -173,12 +173,7 @@ async fn unknown_version_or_profile_is_not_found() {
         );
     }
     // A deleted version is gone for validation too.
-    send!(c
-        .delete_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .version_number(v))
-    .unwrap();
+    delete_version(&c, &app, &profile, v).await;
     let e = err(validate(&c, &app, &profile, v.to_string()).send().await);
     assert_matches!(e, ValidateConfigurationError::ResourceNotFoundException(_));
     let e = err(send!(c
