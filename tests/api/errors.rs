@@ -230,13 +230,7 @@ async fn every_model_operation_answers_with_a_well_formed_response() {
             );
             if raw.status == 501 {
                 assert_eq!(kind, "NotImplementedException", "{name}");
-                assert!(
-                    raw.json()["Message"]
-                        .as_str()
-                        .unwrap()
-                        .contains(name.as_str()),
-                    "{name}: {raw:?}"
-                );
+                assert!(raw.message().contains(name.as_str()), "{name}: {raw:?}");
                 not_implemented.push(name.clone());
             }
         }
@@ -346,10 +340,7 @@ async fn get_configuration_errors_follow_the_control_plane_conventions() {
         b"",
     );
     assert_eq!(raw.status, 400, "{raw:?}");
-    assert!(
-        raw.json()["Message"].as_str().unwrap().contains("clientId"),
-        "{raw:?}"
-    );
+    assert!(raw.message().contains("clientId"), "{raw:?}");
 
     let raw = raw_request(
         server.addr(),

@@ -801,6 +801,30 @@ impl RawResponse {
             )
         })
     }
+
+    /// The AWS error body's `Message`; panics if there is none.
+    pub fn message(&self) -> String {
+        let body = self.json();
+        let m = body["Message"].as_str();
+        m.unwrap_or_else(|| panic!("no Message: {body}"))
+            .to_string()
+    }
+
+    /// The response body as JSON when there is one, after asserting a 2xx status (`what`
+    /// names the request in the failure).
+    pub fn ok_json(&self, what: &str) -> serde_json::Value {
+        assert!(
+            (200..300).contains(&self.status),
+            "{what} answered {}: {}",
+            self.status,
+            String::from_utf8_lossy(&self.body)
+        );
+        if self.body.is_empty() {
+            serde_json::Value::Null
+        } else {
+            self.json()
+        }
+    }
 }
 
 /// Sends one unsigned HTTP/1.1 request (`Connection: close`) and reads the whole response.
