@@ -61,14 +61,7 @@ async fn list_returns_applications_in_creation_order() {
 #[tokio::test]
 async fn update_is_a_patch() {
     let (_server, c) = Server::start_with_client();
-    let id = send!(c
-        .create_application()
-        .name("before")
-        .description("old description"))
-    .unwrap()
-    .id()
-    .unwrap()
-    .to_string();
+    let id = create_app_described(&c, "before", "old description").await;
 
     // Only Description: Name stays.
     let out = send!(c
@@ -89,9 +82,7 @@ async fn update_is_a_patch() {
     assert_eq!(out.name(), Some("after"));
     assert_eq!(out.description(), Some("new description"));
 
-    let got = send!(c.get_application().application_id(&id)).unwrap();
-    assert_eq!(got.name(), Some("after"));
-    assert_eq!(got.description(), Some("new description"));
+    assert_app(&c, &id, "after", Some("new description")).await;
 }
 
 #[tokio::test]
@@ -192,9 +183,7 @@ async fn rejected_update_changes_nothing() {
         .description("would change")));
     assert_matches!(e, UpdateApplicationError::BadRequestException(_));
     assert_names(&e, "name");
-    let got = send!(c.get_application().application_id(&id)).unwrap();
-    assert_eq!(got.name(), Some("stable"));
-    assert_eq!(got.description(), None);
+    assert_app(&c, &id, "stable", None).await;
 }
 
 #[tokio::test]

@@ -68,9 +68,7 @@ async fn create_application_with_the_cli_then_read_it_with_the_sdk() {
     assert_eq!(created["Description"], "made by aws appconfig");
 
     let c = server.client();
-    let got = send!(c.get_application().application_id(&id)).unwrap();
-    assert_eq!(got.name(), Some("from-the-cli"));
-    assert_eq!(got.description(), Some("made by aws appconfig"));
+    assert_app(&c, &id, "from-the-cli", Some("made by aws appconfig")).await;
 }
 
 #[tokio::test]
@@ -91,8 +89,7 @@ async fn list_applications_with_the_cli_shows_sdk_created_ones() {
 #[tokio::test]
 async fn hosted_version_and_strategy_delete_through_the_cli() {
     let (server, c) = Server::start_with_client();
-    let app = create_app(&c, "app").await;
-    let profile = create_profile(&c, &app, "cfg").await;
+    let (app, profile) = app_and_profile(&c).await;
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.bin");
     let output = dir.path().join("out.bin");

@@ -57,8 +57,7 @@ async fn racing_creates_respect_the_application_quota() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_hosted_versions_get_distinct_consecutive_numbers() {
     let (_server, c) = Server::start_with_client();
-    let app = create_app(&c, "app").await;
-    let profile = create_profile(&c, &app, "cfg").await;
+    let (app, profile) = app_and_profile(&c).await;
     let mut set = JoinSet::new();
     for i in 0..N {
         let (c, app, profile) = (c.clone(), app.clone(), profile.clone());
@@ -117,8 +116,7 @@ async fn race_hosted_creates(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_creates_with_the_same_latest_version_number_let_exactly_one_win() {
     let (_server, c) = Server::start_with_client();
-    let app = create_app(&c, "app").await;
-    let profile = create_profile(&c, &app, "cfg").await;
+    let (app, profile) = app_and_profile(&c).await;
     create_version(&c, &app, &profile, b"base", "text/plain").await;
     let (ok, conflicts) = race_hosted_creates(&c, &app, &profile, Some(1), None).await;
     assert_eq!((ok, conflicts), (1, N - 1));
@@ -128,8 +126,7 @@ async fn racing_creates_with_the_same_latest_version_number_let_exactly_one_win(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_creates_with_the_same_label_let_exactly_one_win() {
     let (_server, c) = Server::start_with_client();
-    let app = create_app(&c, "app").await;
-    let profile = create_profile(&c, &app, "cfg").await;
+    let (app, profile) = app_and_profile(&c).await;
     let (ok, conflicts) = race_hosted_creates(&c, &app, &profile, None, Some("same")).await;
     assert_eq!((ok, conflicts), (1, N - 1));
     let labelled = send!(c
@@ -167,14 +164,7 @@ async fn racing_tag_requests_lose_no_tags() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_patches_of_different_fields_lose_no_update() {
     let (_server, c) = Server::start_with_client();
-    let app = send!(c
-        .create_application()
-        .name("original-name")
-        .description("original-description"))
-    .unwrap()
-    .id()
-    .unwrap()
-    .to_string();
+    let app = create_app_described(&c, "original-name", "original-description").await;
     let mut set = JoinSet::new();
     for i in 0..N {
         let req = if i % 2 == 0 {

@@ -61,8 +61,7 @@ async fn resource_not_found_exception_names_the_resource() {
 #[tokio::test]
 async fn conflict_exception() {
     let (_server, c) = Server::start_with_client();
-    let app = create_app(&c, "app").await;
-    let profile = create_profile(&c, &app, "cfg").await;
+    let (app, profile) = app_and_profile(&c).await;
     let (e, status) = service_error(send!(c
         .create_hosted_configuration_version()
         .application_id(&app)
@@ -99,8 +98,7 @@ async fn service_quota_exceeded_exception() {
 async fn payload_too_large_exception() {
     let server = Server::start_with(&["--max-configuration-bytes", "1024"]);
     let c = server.client();
-    let app = create_app(&c, "app").await;
-    let profile = create_profile(&c, &app, "cfg").await;
+    let (app, profile) = app_and_profile(&c).await;
 
     // Exactly at the limit is fine.
     let n = create_version(&c, &app, &profile, &[b'a'; 1024], "text/plain").await;
@@ -130,8 +128,7 @@ async fn payload_too_large_beyond_the_request_body_buffer() {
     // answer must still be a typed PayloadTooLargeException (not a dropped connection).
     let server = Server::start_with(&["--max-configuration-bytes", "1024"]);
     let c = server.client();
-    let app = create_app(&c, "app").await;
-    let profile = create_profile(&c, &app, "cfg").await;
+    let (app, profile) = app_and_profile(&c).await;
     let size = 1536 * 1024;
     let (e, status) = service_error(send!(c
         .create_hosted_configuration_version()

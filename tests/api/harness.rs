@@ -945,6 +945,27 @@ pub async fn create_app(c: &Client, name: &str) -> String {
         .to_string()
 }
 
+/// An application with a description; returns its id.
+pub async fn create_app_described(c: &Client, name: &str, description: &str) -> String {
+    let req = c.create_application().name(name).description(description);
+    let out = send!(req).expect("create application");
+    out.id().expect("application id").to_string()
+}
+
+/// An application "app" with a hosted profile "cfg": (app, profile).
+pub async fn app_and_profile(c: &Client) -> (String, String) {
+    let app = create_app(c, "app").await;
+    let profile = create_profile(c, &app, "cfg").await;
+    (app, profile)
+}
+
+/// Asserts GetApplication of `id` shows `name` and `description`.
+pub async fn assert_app(c: &Client, id: &str, name: &str, description: Option<&str>) {
+    let got = send!(c.get_application().application_id(id)).unwrap();
+    assert_eq!(got.name(), Some(name));
+    assert_eq!(got.description(), description);
+}
+
 pub async fn create_env(c: &Client, app: &str, name: &str) -> String {
     send!(c.create_environment().application_id(app).name(name))
         .expect("create environment")

@@ -10,9 +10,7 @@ use aws_smithy_types::Blob;
 use crate::harness::*;
 
 async fn setup(c: &Client) -> (String, String) {
-    let app = create_app(c, "app").await;
-    let profile = create_profile(c, &app, "cfg").await;
-    (app, profile)
+    app_and_profile(c).await
 }
 
 async fn get_content(c: &Client, app: &str, profile: &str, v: i32) -> (Vec<u8>, Option<String>) {

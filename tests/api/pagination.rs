@@ -250,8 +250,7 @@ async fn version_label_prefix_filter_combines_with_pagination() {
 #[tokio::test]
 async fn max_results_out_of_range_is_a_bad_request() {
     let (server, c) = Server::start_with_client();
-    let app = create_app(&c, "app").await;
-    let profile = create_profile(&c, &app, "cfg").await;
+    let (app, profile) = app_and_profile(&c).await;
     for max in [0, 51, -1] {
         let (e, status) = service_error(c.list_applications().max_results(max).send().await);
         assert_eq!(status, 400, "{max}");

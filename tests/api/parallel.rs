@@ -57,8 +57,7 @@ fn start_deployment(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_start_deployments_into_many_environments_and_into_one() {
     let (_server, c) = Server::start_with_client();
-    let app = create_app(&c, "app").await;
-    let profile = create_profile(&c, &app, "cfg").await;
+    let (app, profile) = app_and_profile(&c).await;
     create_version(&c, &app, &profile, b"{}", "application/json").await;
     // Ten minutes long: every deployment is still running when the next call arrives.
     let strategy = create_strategy(&c, "slow").await;

@@ -266,8 +266,7 @@ async fn graceful_shutdown_exits_cleanly_and_the_port_is_released() {
 async fn version_numbers_keep_counting_across_restarts() {
     let mut server = Server::start();
     let c = server.client();
-    let app = create_app(&c, "app").await;
-    let profile = create_profile(&c, &app, "cfg").await;
+    let (app, profile) = app_and_profile(&c).await;
     create_version(&c, &app, &profile, b"1", "text/plain").await;
     create_version(&c, &app, &profile, b"2", "text/plain").await;
     delete_version(&c, &app, &profile, 2).await;

@@ -314,8 +314,7 @@ async fn update_is_a_patch() {
 #[tokio::test]
 async fn delete_refuses_while_hosted_versions_exist_and_removes_nothing() {
     let (_server, c) = Server::start_with_client();
-    let app = create_app(&c, "app").await;
-    let profile = create_profile(&c, &app, "cfg").await;
+    let (app, profile) = app_and_profile(&c).await;
     let v1 = create_version(&c, &app, &profile, b"{\"a\":1}", "application/json").await;
     let v2 = create_version(&c, &app, &profile, b"{\"a\":2}", "application/json").await;
 
@@ -356,8 +355,7 @@ async fn delete_refuses_while_hosted_versions_exist_and_removes_nothing() {
 #[tokio::test]
 async fn delete_accepts_the_deletion_protection_header() {
     let (_server, c) = Server::start_with_client();
-    let app = create_app(&c, "app").await;
-    let profile = create_profile(&c, &app, "cfg").await;
+    let (app, profile) = app_and_profile(&c).await;
     send!(c
         .delete_configuration_profile()
         .application_id(&app)
