@@ -204,14 +204,14 @@ async fn unsigned_unknown_key_bad_signature_and_skew_are_refused_with_403() {
     create_app(&a, "before").await;
 
     // No signature at all.
-    let r = raw_request(s.server.addr(), "GET", "/applications", &[], b"");
+    let r = raw_call(s.server.addr(), "GET", "/applications");
     assert_eq!(r.status, 403, "{r:?}");
     assert_eq!(
         r.header("x-amzn-ErrorType"),
         Some("MissingAuthenticationTokenException")
     );
     // Even on paths that do not exist: strangers learn nothing about routes.
-    let r = raw_request(s.server.addr(), "GET", "/nope", &[], b"");
+    let r = raw_call(s.server.addr(), "GET", "/nope");
     assert_eq!(r.status, 403, "{r:?}");
     // A stranger's upload is refused before its body is read: the answer comes while the
     // 3 MB announced have not been sent.
@@ -384,7 +384,7 @@ async fn limits_and_malformed_requests_are_4xx() {
     let addr = server.addr();
     // URI too long.
     let long = format!("/applications?next_token={}", "a".repeat(9000));
-    let r = raw_request(addr, "GET", &long, &[], b"");
+    let r = raw_call(addr, "GET", &long);
     assert_eq!(r.status, 414, "{r:?}");
     // A head bigger than 64 KB.
     let huge = "h".repeat(70 * 1024);
@@ -447,7 +447,7 @@ async fn connections_beyond_the_cap_wait_their_turn() {
     // A third client is not served while they are open...
     let third = std::thread::spawn({
         let addr = addr.clone();
-        move || raw_request(&addr, "GET", "/applications", &[], b"").status
+        move || raw_call(&addr, "GET", "/applications").status
     });
     std::thread::sleep(Duration::from_millis(500));
     assert!(
@@ -533,17 +533,11 @@ async fn agent_reads_without_a_bearer_token_take_a_sigv4_signature() {
 async fn metrics_need_the_metrics_token_and_are_closed_with_credentials_without_one() {
     // With credentials and no --metrics-token: closed, probes still open.
     let s = secured(&[]);
-    let r = raw_request(s.server.addr(), "GET", "/metrics", &[], b"");
+    let r = raw_call(s.server.addr(), "GET", "/metrics");
     assert_eq!(r.status, 403, "{r:?}");
     assert!(String::from_utf8_lossy(&r.body).contains("--metrics-token"));
-    assert_eq!(
-        raw_request(s.server.addr(), "GET", "/healthz", &[], b"").status,
-        200
-    );
-    assert_eq!(
-        raw_request(s.server.addr(), "GET", "/readyz", &[], b"").status,
-        200
-    );
+    assert_eq!(raw_call(s.server.addr(), "GET", "/healthz").status, 200);
+    assert_eq!(raw_call(s.server.addr(), "GET", "/readyz").status, 200);
 
     // With a token, in either mode: only that bearer token scrapes.
     let with_creds = secured(&["--metrics-token", "scrape-me"]);

@@ -330,11 +330,10 @@ async fn start_session_answers_201_with_an_initial_token() {
         "EnvironmentIdentifier": fx.env,
         "ConfigurationProfileIdentifier": fx.profile,
     });
-    let r = raw_request(
+    let r = raw_json(
         server.addr(),
         "POST",
         "/configurationsessions",
-        &[("content-type", "application/json")],
         body.to_string().as_bytes(),
     );
     assert_eq!(r.status, 201, "{r:?}");
@@ -1674,17 +1673,17 @@ async fn a_second_node_accepts_tokens_and_follows_changes() {
     // A rename through A: B resolves the new name, not the old one.
     let b_addr = b.endpoint.trim_start_matches("http://").to_string();
     let old_path = agent_path(&fx.app_name, &fx.env_name, &fx.profile_name);
-    assert_eq!(raw_request(&b_addr, "GET", &old_path, &[], b"").status, 200);
+    assert_eq!(raw_call(&b_addr, "GET", &old_path).status, 200);
     send!(c
         .update_application()
         .application_id(&fx.app)
         .name("renamed"))
     .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let r = raw_request(&b_addr, "GET", &old_path, &[], b"");
+    let r = raw_call(&b_addr, "GET", &old_path);
     assert_eq!(r.status, 404, "old name on B: {r:?}");
     let new_path = agent_path("renamed", &fx.env_name, &fx.profile_name);
-    let r = raw_request(&b_addr, "GET", &new_path, &[], b"");
+    let r = raw_call(&b_addr, "GET", &new_path);
     assert_eq!(r.status, 200, "new name on B: {r:?}");
     assert_eq!(r.body, br#"{"v":2}"#);
 }

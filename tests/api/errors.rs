@@ -192,13 +192,7 @@ async fn every_model_operation_answers_with_a_well_formed_response() {
         } else {
             b""
         };
-        let raw = raw_request(
-            server.addr(),
-            method,
-            &path,
-            &[("content-type", "application/json")],
-            body,
-        );
+        let raw = raw_json(server.addr(), method, &path, body);
         assert!(
             (200..300).contains(&raw.status) || (400..600).contains(&raw.status),
             "{name}: {method} {path} answered {}",
@@ -257,7 +251,7 @@ async fn every_model_operation_answers_with_a_well_formed_response() {
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_with_json_errors() {
     let server = Server::start();
-    let raw = raw_request(server.addr(), "GET", "/no/such/route", &[], b"");
+    let raw = raw_call(server.addr(), "GET", "/no/such/route");
     assert_eq!(raw.status, 404);
     assert_eq!(
         raw.header("x-amzn-errortype"),
@@ -266,7 +260,7 @@ async fn unknown_routes_and_methods_answer_with_json_errors() {
     assert!(raw.json()["Message"].is_string());
     assert!(raw.header("x-amzn-requestid").is_some());
 
-    let raw = raw_request(server.addr(), "PUT", "/applications", &[], b"");
+    let raw = raw_call(server.addr(), "PUT", "/applications");
     assert_eq!(raw.status, 400);
     assert_eq!(raw.header("x-amzn-errortype"), Some("BadRequestException"));
     assert!(raw.json()["Message"].is_string());
@@ -276,13 +270,7 @@ async fn unknown_routes_and_methods_answer_with_json_errors() {
 async fn malformed_json_bodies_are_bad_requests() {
     let (server, c) = Server::start_with_client();
     for body in [&b"{"[..], b"[1, 2]", b"\"just a string\"", b"{\"Name\": 5}"] {
-        let raw = raw_request(
-            server.addr(),
-            "POST",
-            "/applications",
-            &[("content-type", "application/json")],
-            body,
-        );
+        let raw = raw_json(server.addr(), "POST", "/applications", body);
         assert_eq!(raw.status, 400, "{:?}", String::from_utf8_lossy(body));
         assert_eq!(raw.header("x-amzn-errortype"), Some("BadRequestException"));
         assert!(raw.json()["Message"].is_string());
@@ -293,7 +281,7 @@ async fn malformed_json_bodies_are_bad_requests() {
 #[tokio::test]
 async fn error_body_carries_type_and_members_on_the_wire() {
     let server = Server::start();
-    let raw = raw_request(server.addr(), "GET", "/applications/abcd123", &[], b"");
+    let raw = raw_call(server.addr(), "GET", "/applications/abcd123");
     assert_eq!(raw.status, 404);
     assert_eq!(
         raw.header("x-amzn-errortype"),
@@ -323,29 +311,17 @@ async fn get_configuration_errors_follow_the_control_plane_conventions() {
 
     // Without client_id the same path is the AppConfig Agent's read API (issue 5): an unknown
     // environment is a 404 in the data plane's shape, with a request id.
-    let raw = raw_request(server.addr(), "GET", &path, &[], b"");
+    let raw = raw_call(server.addr(), "GET", &path);
     assert!(raw.header("x-amzn-requestid").is_some(), "{raw:?}");
     assert_eq!(raw.status, 404, "{raw:?}");
     assert_eq!(raw.json()["ResourceType"], "Environment", "{raw:?}");
 
     // An empty client_id is the deprecated GetConfiguration with a bad input.
-    let raw = raw_request(
-        server.addr(),
-        "GET",
-        &format!("{path}?client_id="),
-        &[],
-        b"",
-    );
+    let raw = raw_call(server.addr(), "GET", &format!("{path}?client_id="));
     assert_eq!(raw.status, 400, "{raw:?}");
     assert!(raw.message().contains("clientId"), "{raw:?}");
 
-    let raw = raw_request(
-        server.addr(),
-        "GET",
-        &format!("{path}?client_id=client-1"),
-        &[],
-        b"",
-    );
+    let raw = raw_call(server.addr(), "GET", &format!("{path}?client_id=client-1"));
     assert!(raw.header("x-amzn-requestid").is_some(), "{raw:?}");
     assert_eq!(raw.status, 404, "{raw:?}");
     assert_eq!(

@@ -238,13 +238,7 @@ async fn create_and_get_round_trip_every_field() {
 async fn create_and_delete_answer_201_and_204_on_the_wire() {
     let s = Server::start();
     let body = br#"{"Name":"wire-ext","Actions":{"ON_DEPLOYMENT_START":[{"Name":"a","Uri":"https://x.example.com/"}]}}"#;
-    let r = raw_request(
-        s.addr(),
-        "POST",
-        "/extensions",
-        &[("Content-Type", "application/json")],
-        body,
-    );
+    let r = raw_json(s.addr(), "POST", "/extensions", body);
     assert_eq!(r.status, 201, "{:?}", String::from_utf8_lossy(&r.body));
     let id = r.json()["Id"].as_str().unwrap().to_string();
     // The header spelling of LatestVersionNumber.
@@ -262,29 +256,19 @@ async fn create_and_delete_answer_201_and_204_on_the_wire() {
     assert_eq!(r.json()["VersionNumber"], 2);
     assert_eq!(r.json()["Id"], id.as_str());
     // Query parameters: GetExtension `version_number`, DeleteExtension `version`.
-    let r = raw_request(
+    let r = raw_call(
         s.addr(),
         "GET",
         &format!("/extensions/{id}?version_number=1"),
-        &[],
-        b"",
     );
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["VersionNumber"], 1);
-    let r = raw_request(
-        s.addr(),
-        "DELETE",
-        &format!("/extensions/{id}?version=1"),
-        &[],
-        b"",
-    );
+    let r = raw_call(s.addr(), "DELETE", &format!("/extensions/{id}?version=1"));
     assert_eq!(r.status, 204);
-    let r = raw_request(
+    let r = raw_call(
         s.addr(),
         "GET",
         &format!("/extensions/{id}?version_number=1"),
-        &[],
-        b"",
     );
     assert_eq!(r.status, 404);
     assert_eq!(
@@ -294,7 +278,7 @@ async fn create_and_delete_answer_201_and_204_on_the_wire() {
             .next(),
         Some("ResourceNotFoundException")
     );
-    let r = raw_request(s.addr(), "GET", &format!("/extensions/{id}"), &[], b"");
+    let r = raw_call(s.addr(), "GET", &format!("/extensions/{id}"));
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["VersionNumber"], 2);
 }
@@ -341,13 +325,7 @@ async fn name_and_actions_are_required() {
     bad_request(send!(c
         .create_extension()
         .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])));
-    let r = raw_request(
-        s.addr(),
-        "POST",
-        "/extensions",
-        &[("Content-Type", "application/json")],
-        br#"{"Name":"no-actions"}"#,
-    );
+    let r = raw_json(s.addr(), "POST", "/extensions", br#"{"Name":"no-actions"}"#);
     assert_eq!(r.status, 400);
     assert!(String::from_utf8_lossy(&r.body).contains("ctions"));
 }
@@ -991,22 +969,10 @@ async fn association_round_trip_on_application_environment_and_profile() {
         "Parameters": {"Channel": "c"},
     })
     .to_string();
-    let r = raw_request(
-        s.addr(),
-        "POST",
-        "/extensionassociations",
-        &[("Content-Type", "application/json")],
-        body.as_bytes(),
-    );
+    let r = raw_json(s.addr(), "POST", "/extensionassociations", body.as_bytes());
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     let id = r.json()["Id"].as_str().unwrap().to_string();
-    let r = raw_request(
-        s.addr(),
-        "DELETE",
-        &format!("/extensionassociations/{id}"),
-        &[],
-        b"",
-    );
+    let r = raw_call(s.addr(), "DELETE", &format!("/extensionassociations/{id}"));
     assert_eq!(r.status, 204);
 }
 

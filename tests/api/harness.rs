@@ -827,6 +827,22 @@ impl RawResponse {
     }
 }
 
+/// [`raw_request`] without headers or body.
+pub fn raw_call(addr: &str, method: &str, path: &str) -> RawResponse {
+    raw_request(addr, method, path, &[], b"")
+}
+
+/// [`raw_request`] with `body` as `Content-Type: application/json`.
+pub fn raw_json(addr: &str, method: &str, path: &str, body: &[u8]) -> RawResponse {
+    raw_request(
+        addr,
+        method,
+        path,
+        &[("Content-Type", "application/json")],
+        body,
+    )
+}
+
 /// Sends one unsigned HTTP/1.1 request (`Connection: close`) and reads the whole response.
 pub fn raw_request(
     addr: &str,

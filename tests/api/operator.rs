@@ -24,13 +24,7 @@ fn call(server: &Server, method: &str, path: &str, body: Value) -> Value {
     } else {
         body.to_string().into_bytes()
     };
-    let resp = raw_request(
-        server.addr(),
-        method,
-        path,
-        &[("Content-Type", "application/json")],
-        &bytes,
-    );
+    let resp = raw_json(server.addr(), method, path, &bytes);
     resp.ok_json(&format!("{method} {path}"))
 }
 
@@ -73,7 +67,7 @@ fn operator_ok_as(keys: (&str, &str), args: &[&str]) -> String {
 
 /// `/metrics` as series → value (`name{labels}` exactly as exposed).
 fn scrape(server: &Server) -> BTreeMap<String, f64> {
-    let resp = raw_request(server.addr(), "GET", "/metrics", &[], b"");
+    let resp = raw_call(server.addr(), "GET", "/metrics");
     assert_eq!(resp.status, 200);
     assert!(resp
         .header("content-type")
@@ -268,12 +262,10 @@ async fn metrics_count_requests_deployments_invocations_and_data_plane_polls() {
         .as_str()
         .expect("token")
         .to_string();
-    let first = raw_request(
+    let first = raw_call(
         server.addr(),
         "GET",
         &format!("/configuration?configuration_token={}", enc(&token)),
-        &[],
-        b"",
     );
     assert_eq!(first.status, 200);
     assert_eq!(first.body, br#"{"on": true}"#);
@@ -282,29 +274,23 @@ async fn metrics_count_requests_deployments_invocations_and_data_plane_polls() {
         .header("next-poll-configuration-token")
         .expect("next token")
         .to_string();
-    let second = raw_request(
+    let second = raw_call(
         server.addr(),
         "GET",
         &format!("/configuration?configuration_token={}", enc(&next)),
-        &[],
-        b"",
     );
     assert_eq!(second.status, 200);
     assert!(second.body.is_empty());
-    let bad = raw_request(
+    let bad = raw_call(
         server.addr(),
         "GET",
         "/configuration?configuration_token=garbage",
-        &[],
-        b"",
     );
     assert_eq!(bad.status, 400);
-    let agent = raw_request(
+    let agent = raw_call(
         server.addr(),
         "GET",
         "/applications/metrics/environments/prod/configurations/cfg",
-        &[],
-        b"",
     );
     assert_eq!(agent.status, 200);
     let m = scrape(&server);
@@ -337,9 +323,9 @@ async fn metrics_count_requests_deployments_invocations_and_data_plane_polls() {
 #[tokio::test]
 async fn healthz_and_readyz_answer_without_credentials_and_readyz_follows_the_store() {
     let server = Server::start();
-    let health = raw_request(server.addr(), "GET", "/healthz", &[], b"");
+    let health = raw_call(server.addr(), "GET", "/healthz");
     assert_eq!((health.status, health.body.as_slice()), (200, &b"ok\n"[..]));
-    let ready = raw_request(server.addr(), "GET", "/readyz", &[], b"");
+    let ready = raw_call(server.addr(), "GET", "/readyz");
     assert_eq!(
         (ready.status, ready.body.as_slice()),
         (200, &b"ready\n"[..])
@@ -358,7 +344,7 @@ async fn healthz_and_readyz_answer_without_credentials_and_readyz_follows_the_st
             std::fs::write(&path, vec![0x5a; 16384]).expect("overwrite the database");
         }
     }
-    let ready = raw_request(server.addr(), "GET", "/readyz", &[], b"");
+    let ready = raw_call(server.addr(), "GET", "/readyz");
     assert_eq!(
         ready.status,
         503,
@@ -367,7 +353,7 @@ async fn healthz_and_readyz_answer_without_credentials_and_readyz_follows_the_st
     );
     assert!(String::from_utf8_lossy(&ready.body).starts_with("not ready: "));
     // The process is still alive, and says so.
-    let health = raw_request(server.addr(), "GET", "/healthz", &[], b"");
+    let health = raw_call(server.addr(), "GET", "/healthz");
     assert_eq!(health.status, 200);
     assert_eq!(metric(&scrape(&server), "appconfigd_store_up"), 0.0);
 }
@@ -375,10 +361,10 @@ async fn healthz_and_readyz_answer_without_credentials_and_readyz_follows_the_st
 #[tokio::test]
 async fn console_assets_are_served_from_the_binary() {
     let server = Server::start();
-    let root = raw_request(server.addr(), "GET", "/console", &[], b"");
+    let root = raw_call(server.addr(), "GET", "/console");
     assert_eq!(root.status, 308);
     assert_eq!(root.header("location"), Some("/console/"));
-    let page = raw_request(server.addr(), "GET", "/console/", &[], b"");
+    let page = raw_call(server.addr(), "GET", "/console/");
     assert_eq!(page.status, 200);
     assert!(page
         .header("content-type")
@@ -391,7 +377,7 @@ async fn console_assets_are_served_from_the_binary() {
         ("sigv4.js", "text/javascript"),
         ("console.css", "text/css"),
     ] {
-        let r = raw_request(server.addr(), "GET", &format!("/console/{file}"), &[], b"");
+        let r = raw_call(server.addr(), "GET", &format!("/console/{file}"));
         assert_eq!(r.status, 200, "{file}");
         assert!(r
             .header("content-type")
@@ -399,7 +385,7 @@ async fn console_assets_are_served_from_the_binary() {
             .starts_with(kind));
         assert!(r.body.len() > 1000, "{file} is served whole");
     }
-    let missing = raw_request(server.addr(), "GET", "/console/nope.js", &[], b"");
+    let missing = raw_call(server.addr(), "GET", "/console/nope.js");
     assert_eq!(missing.status, 404);
 }
 
@@ -453,7 +439,7 @@ async fn export_then_import_into_a_fresh_server_recreates_everything() {
         assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     }
     // Version 1 deleted: the source has a gap (only version 2 remains).
-    let r = raw_request(s.addr(), "DELETE", &format!("{versions}/1"), &[], b"");
+    let r = raw_call(s.addr(), "DELETE", &format!("{versions}/1"));
     assert_eq!(r.status, 204);
     let binary: Vec<u8> = (0..=255u8).collect();
     let blob = call(

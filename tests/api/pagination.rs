@@ -277,13 +277,7 @@ async fn max_results_out_of_range_is_a_bad_request() {
         assert_matches!(e, ListDeploymentStrategiesError::BadRequestException(_));
     }
     // A non-number on the wire.
-    let raw = raw_request(
-        server.addr(),
-        "GET",
-        "/applications?max_results=ten",
-        &[],
-        b"",
-    );
+    let raw = raw_call(server.addr(), "GET", "/applications?max_results=ten");
     assert_eq!(raw.status, 400);
     assert_eq!(raw.header("x-amzn-errortype"), Some("BadRequestException"));
 }

@@ -231,21 +231,13 @@ async fn delete_uses_the_misspelled_path_and_removes_the_strategy() {
     assert!(e.is_resource_not_found_exception(), "{e:?}");
 
     // The path the SDK used, seen on the wire: the correctly spelled one is not a DELETE route.
-    let raw = raw_request(
+    let raw = raw_call(
         server.addr(),
         "DELETE",
         &format!("/deployementstrategies/{keep}"),
-        &[],
-        b"",
     );
     assert_eq!(raw.status, 204, "{raw:?}");
-    let raw = raw_request(
-        server.addr(),
-        "DELETE",
-        "/deploymentstrategies/abcd123",
-        &[],
-        b"",
-    );
+    let raw = raw_call(server.addr(), "DELETE", "/deploymentstrategies/abcd123");
     assert_eq!(raw.status, 400, "{raw:?}");
 }
 

@@ -344,17 +344,15 @@ async fn untag_requires_tag_keys() {
         "/tags/{}",
         app_arn(&app).replace(':', "%3A").replace('/', "%2F")
     );
-    let raw = raw_request(server.addr(), "DELETE", &path, &[], b"");
+    let raw = raw_call(server.addr(), "DELETE", &path);
     assert_eq!(raw.status, 400, "{raw:?}");
     assert_eq!(raw.header("x-amzn-errortype"), Some("BadRequestException"));
     assert!(raw.message().contains("tagKeys"), "{raw:?}");
     // `tagKeys` is repeated on the wire, camelCase unlike every other query parameter.
-    let raw = raw_request(
+    let raw = raw_call(
         server.addr(),
         "DELETE",
         &format!("{path}?tagKeys=k&tagKeys=absent"),
-        &[],
-        b"",
     );
     assert_eq!(raw.status, 204, "{raw:?}");
     assert!(tags_of(&c, &app_arn(&app)).await.is_empty());

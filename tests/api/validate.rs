@@ -190,12 +190,10 @@ async fn configuration_version_is_required() {
     let (server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let profile = create_profile(&c, &app, "plain").await;
-    let raw = raw_request(
+    let raw = raw_call(
         server.addr(),
         "POST",
         &format!("/applications/{app}/configurationprofiles/{profile}/validators"),
-        &[],
-        b"",
     );
     assert_eq!(raw.status, 400, "{raw:?}");
     assert_eq!(raw.header("x-amzn-errortype"), Some("BadRequestException"));
