@@ -9,8 +9,8 @@ use aws_sdk_appconfig::error::ProvideErrorMetadata;
 use aws_sdk_appconfig::Client;
 
 use crate::dataplane::{
-    agent_path, body, data_client_with_keys, deploy_now, fixture, fx_session, get,
-    instant_strategy, poll, poll_err, token_problem,
+    agent_path, body, data_client_with_keys, deployed_fixture, fx_session, get, poll, poll_err,
+    token_problem,
 };
 use crate::harness::*;
 
@@ -145,9 +145,7 @@ async fn signed_requests_work_and_see_only_their_account() {
 async fn data_plane_is_per_account_and_tokens_do_not_cross() {
     let s = secured(&[]);
     let a = as_a(&s);
-    let fx = fixture(&a, "iso").await;
-    let strategy = instant_strategy(&a).await;
-    deploy_now(&a, &fx, &strategy, br#"{"a":1}"#, None).await;
+    let fx = deployed_fixture(&a, "iso", br#"{"a":1}"#).await;
 
     let da = data_client_with_keys(s.server.endpoint(), KEY_A.0, KEY_A.1);
     let db = data_client_with_keys(s.server.endpoint(), KEY_B.0, KEY_B.1);
@@ -508,9 +506,7 @@ fn sigv4_get_headers(addr: &str, path: &str, key: (&str, &str)) -> Vec<(String, 
 async fn agent_reads_without_a_bearer_token_take_a_sigv4_signature() {
     let s = secured(&[]);
     let a = as_a(&s);
-    let fx = fixture(&a, "agentsig").await;
-    let strategy = instant_strategy(&a).await;
-    deploy_now(&a, &fx, &strategy, br#"{"signed":true}"#, None).await;
+    let fx = deployed_fixture(&a, "agentsig", br#"{"signed":true}"#).await;
     let path = agent_path(&fx.app_name, &fx.env_name, &fx.profile_name);
     let r = signed_get(&s.server, &path, &path, KEY_A);
     assert_eq!(r.status, 200, "{r:?}");

@@ -165,6 +165,14 @@ pub(crate) async fn deploy_now(
     (version, number)
 }
 
+/// A fixture named after `prefix` with `content` deployed to it at once.
+pub(crate) async fn deployed_fixture(c: &Client, prefix: &str, content: &[u8]) -> Fx {
+    let fx = fixture(c, prefix).await;
+    let strategy = instant_strategy(c).await;
+    deploy_now(c, &fx, &strategy, content, None).await;
+    fx
+}
+
 async fn session(
     d: &data::Client,
     app: &str,

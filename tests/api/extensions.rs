@@ -99,12 +99,9 @@ async fn all_extensions(c: &Client, page_size: i32) -> Vec<(String, String, i32,
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     let mut pages = 0;
+    let req = c.list_extensions().max_results(page_size);
     loop {
-        let page = send!(c
-            .list_extensions()
-            .max_results(page_size)
-            .set_next_token(token.clone()))
-        .expect("list extensions");
+        let page = send!(req.clone().set_next_token(token.clone())).expect("list extensions");
         pages += 1;
         assert!(page.items().len() <= page_size as usize);
         for e in page.items() {

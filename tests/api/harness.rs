@@ -843,6 +843,16 @@ pub fn raw_json(addr: &str, method: &str, path: &str, body: &[u8]) -> RawRespons
     )
 }
 
+/// CreateExtension on the wire with the `Latest-Version-Number: 1` header (a new version of
+/// an extension whose latest version is 1).
+pub fn raw_second_extension_version(addr: &str, body: &[u8]) -> RawResponse {
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Latest-Version-Number", "1"),
+    ];
+    raw_request(addr, "POST", "/extensions", &headers, body)
+}
+
 /// Sends one unsigned HTTP/1.1 request (`Connection: close`) and reads the whole response.
 pub fn raw_request(
     addr: &str,

@@ -495,14 +495,8 @@ async fn export_then_import_into_a_fresh_server_recreates_everything() {
                "Tags": {"e": "1"}}),
     );
     let ext_id = ext["Id"].as_str().expect("extension id").to_string();
-    let r = raw_request(
+    let r = raw_second_extension_version(
         s.addr(),
-        "POST",
-        "/extensions",
-        &[
-            ("Content-Type", "application/json"),
-            ("Latest-Version-Number", "1"),
-        ],
         json!({"Name": "notifier", "Description": "second",
                "Actions": {"ON_DEPLOYMENT_START": [{"Name": "n2", "Uri": hook}]},
                "Parameters": {"channel": {"Required": true}}})
