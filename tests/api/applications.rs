@@ -88,10 +88,7 @@ async fn update_is_a_patch() {
 #[tokio::test]
 async fn update_of_unknown_application_is_not_found() {
     let (_server, c) = Server::start_with_client();
-    let e = err(send!(c
-        .update_application()
-        .application_id("abc1234")
-        .name("x")));
+    let e = sdk_err!(c.update_application().application_id("abc1234").name("x"));
     assert_not_found_names!(e, UpdateApplicationError, "Application");
 }
 
@@ -158,10 +155,10 @@ async fn name_and_description_length_limits() {
     assert_matches!(e, CreateApplicationError::BadRequestException(_));
     assert_names(&e, "name");
 
-    let e = err(send!(c
+    let e = sdk_err!(c
         .create_application()
         .name("ok")
-        .description(chars('d', 1025))));
+        .description(chars('d', 1025)));
     assert_matches!(e, CreateApplicationError::BadRequestException(_));
     assert_names(&e, "description");
 
@@ -176,11 +173,11 @@ async fn name_and_description_length_limits() {
 async fn rejected_update_changes_nothing() {
     let (_server, c) = Server::start_with_client();
     let id = create_app(&c, "stable").await;
-    let e = err(send!(c
+    let e = sdk_err!(c
         .update_application()
         .application_id(&id)
         .name(chars('x', 65))
-        .description("would change")));
+        .description("would change"));
     assert_matches!(e, UpdateApplicationError::BadRequestException(_));
     assert_names(&e, "name");
     assert_app(&c, &id, "stable", None).await;
@@ -202,10 +199,10 @@ async fn malformed_application_id_is_a_bad_request() {
 #[tokio::test]
 async fn reserved_tag_prefix_is_rejected_at_create() {
     let (_server, c) = Server::start_with_client();
-    let e = err(send!(c
+    let e = sdk_err!(c
         .create_application()
         .name("tagged")
-        .tags("aws:owner", "me")));
+        .tags("aws:owner", "me"));
     assert_matches!(e, CreateApplicationError::BadRequestException(_));
     assert!(message(&e).contains("aws:"), "{e:?}");
     assert!(all_app_ids(&c).await.is_empty());

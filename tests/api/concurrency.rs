@@ -39,8 +39,7 @@ async fn tally<T: Debug + 'static, E: Debug + 'static>(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_creates_respect_the_application_quota() {
-    let server = Server::start_with(&["--quota-applications", "5"]);
-    let c = server.client();
+    let (_server, c) = Server::start_with_args_client(&["--quota-applications", "5"]);
     let mut set = JoinSet::new();
     for i in 0..N {
         let c = c.clone();

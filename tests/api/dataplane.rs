@@ -1141,8 +1141,7 @@ async fn feature_flags_are_served_in_the_retrieval_form() {
 
 #[tokio::test]
 async fn agent_reads_by_names_and_ids() {
-    let server = Server::start_with(&["--time-scale", "60"]);
-    let c = server.client();
+    let (server, c) = Server::start_with_args_client(&["--time-scale", "60"]);
     let fx = Fx {
         app_name: "my app".into(),
         env_name: "prod".into(),
@@ -1250,8 +1249,7 @@ async fn agent_token_requires_a_bearer_header_on_the_agent_path_only() {
 #[tokio::test]
 #[allow(deprecated)]
 async fn get_configuration_with_client_id() {
-    let server = Server::start_with(&["--time-scale", "60"]);
-    let c = server.client();
+    let (server, c) = Server::start_with_args_client(&["--time-scale", "60"]);
     let fx = fixture(&c, "getconf").await;
     let s = instant_strategy(&c).await;
     let (v1, _) = deploy_now(&c, &fx, &s, br#"{"v":1}"#, None).await;

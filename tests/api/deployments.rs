@@ -174,8 +174,7 @@ fn event_for(type_: &str) -> DeploymentEventType {
 
 #[tokio::test]
 async fn a_deployment_runs_to_completion_with_every_field() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let st = setup(&c, r#"{"v": 1}"#).await;
     // Version 2 with a label; deploy it by label.
     c.create_hosted_configuration_version()
@@ -287,8 +286,7 @@ async fn a_deployment_runs_to_completion_with_every_field() {
 
 #[tokio::test]
 async fn linear_growth_climbs_then_bakes_then_completes() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let st = setup(&c, "{}").await;
     let strat = strategy(&c, 4, GrowthType::Linear, 25.0, 2).await;
     let n = start(&c, &st, &strat).await;
@@ -339,8 +337,7 @@ async fn linear_growth_climbs_then_bakes_then_completes() {
 
 #[tokio::test]
 async fn exponential_growth_doubles_until_100() {
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_600);
     let st = setup(&c, "{}").await;
     // 10, 20, 40, 80, 100 over 10 minutes (1 s).
     let strat = strategy(&c, 10, GrowthType::Exponential, 10.0, 0).await;
@@ -374,8 +371,7 @@ async fn exponential_growth_doubles_until_100() {
 
 #[tokio::test]
 async fn zero_duration_deploys_100_percent_at_once() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let st = setup(&c, "{}").await;
     let strat = instant(&c).await;
     let t0 = Instant::now();
@@ -399,8 +395,7 @@ async fn zero_duration_deploys_100_percent_at_once() {
 
 #[tokio::test]
 async fn deployment_numbers_count_per_environment_and_list_newest_first() {
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_600);
     let st = setup(&c, "{}").await;
     let other = Setup {
         app: st.app.clone(),
@@ -457,8 +452,7 @@ async fn deployment_numbers_count_per_environment_and_list_newest_first() {
 
 #[tokio::test]
 async fn configuration_version_by_number_or_label() {
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_600);
     let st = setup(&c, r#"{"v": 1}"#).await;
     for (content, label) in [(r#"{"v": 2}"#, "two"), (r#"{"v": 3}"#, "3.0-final")] {
         send!(c
@@ -505,8 +499,7 @@ async fn configuration_version_by_number_or_label() {
 
 #[tokio::test]
 async fn strategy_numbers_are_copied_at_start() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let st = setup(&c, "{}").await;
     let strat = strategy(&c, 2, GrowthType::Linear, 50.0, 1).await;
     let n = start(&c, &st, &strat).await;
@@ -539,8 +532,7 @@ async fn strategy_numbers_are_copied_at_start() {
 
 #[tokio::test]
 async fn one_deployment_at_a_time_per_environment() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let st = setup(&c, "{}").await;
     let slow = strategy(&c, 60, GrowthType::Linear, 10.0, 0).await;
     let n = start(&c, &st, &slow).await;
@@ -566,8 +558,7 @@ async fn one_deployment_at_a_time_per_environment() {
 
 #[tokio::test]
 async fn a_json_schema_failure_blocks_the_start_and_creates_nothing() {
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_600);
     let schema = json!({
         "$schema": "http://json-schema.org/draft-04/schema#",
         "type": "object",
@@ -595,8 +586,7 @@ async fn a_json_schema_failure_blocks_the_start_and_creates_nothing() {
 
 #[tokio::test]
 async fn a_webhook_lambda_validator_runs_at_start() {
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_600);
     let rx = Receiver::start();
     let st = Scenario::new(&c)
         .app("lambda-validated")
@@ -627,8 +617,7 @@ async fn a_webhook_lambda_validator_runs_at_start() {
 
 #[tokio::test]
 async fn stopping_a_running_deployment_rolls_it_back() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (s, c) = Server::start_with_args_client(SCALE_60);
     let st = setup(&c, "{}").await;
     let slow = strategy(&c, 60, GrowthType::Linear, 10.0, 0).await;
     let n = start(&c, &st, &slow).await;
@@ -674,8 +663,7 @@ async fn stopping_a_running_deployment_rolls_it_back() {
 
 #[tokio::test]
 async fn a_complete_deployment_reverts_only_with_allow_revert() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let rx = Receiver::start();
     let st = setup(&c, "{}").await;
     webhook_on(
@@ -724,8 +712,7 @@ async fn a_complete_deployment_reverts_only_with_allow_revert() {
 #[tokio::test]
 async fn the_revert_window_is_72_scaled_hours() {
     // 72 h / 200000 ≈ 1.3 s.
-    let s = Server::start_with(&["--time-scale", "200000"]);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(&["--time-scale", "200000"]);
     let (st, n) = complete(&c, "{}").await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let m = bad_request(st.stop_request(&c, n).allow_revert(true).send().await);
@@ -742,8 +729,7 @@ async fn the_revert_window_is_72_scaled_hours() {
 
 #[tokio::test]
 async fn webhook_receives_every_deployment_event_with_the_documented_payload() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let rx = Receiver::start();
     let st = setup(&c, r#"{"feature": true}"#).await;
     let url = rx.url("/hook");
@@ -884,8 +870,7 @@ async fn webhook_receives_every_deployment_event_with_the_documented_payload() {
 
 #[tokio::test]
 async fn dynamic_parameters_must_name_an_applied_dynamic_parameter() {
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_600);
     let rx = Receiver::start();
     let st = setup(&c, "{}").await;
     let ext = send!(c
@@ -928,8 +913,7 @@ async fn dynamic_parameters_must_name_an_applied_dynamic_parameter() {
 
 #[tokio::test]
 async fn a_failing_webhook_is_recorded_but_the_deployment_completes() {
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_600);
     let rx = Receiver::start();
     rx.reply("/broken", Reply::status(500));
     let st = setup(&c, "{}").await;
@@ -998,8 +982,7 @@ async fn a_failing_webhook_is_recorded_but_the_deployment_completes() {
 
 #[tokio::test]
 async fn pre_start_deployment_can_block_the_start() {
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_600);
     let rx = Receiver::start();
     rx.reply(
         "/gate",
@@ -1044,8 +1027,7 @@ async fn pre_start_deployment_can_block_the_start() {
 
 #[tokio::test]
 async fn pre_start_deployment_can_replace_the_content() {
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_600);
     let rx = Receiver::start();
     let replaced = br#"{"replaced": "by the first action"}"#;
     rx.reply(
@@ -1178,8 +1160,7 @@ async fn pre_create_hosted_configuration_version_can_replace_or_refuse_content()
 
 #[tokio::test]
 async fn at_deployment_tick_can_roll_back() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let rx = Receiver::start();
     let st = setup(&c, "{}").await;
     webhook_on(
@@ -1244,8 +1225,7 @@ async fn at_deployment_tick_can_roll_back() {
 
 #[tokio::test]
 async fn on_deployment_rolled_back_fires_when_stopped() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let rx = Receiver::start();
     let st = setup(&c, "{}").await;
     webhook_on(
@@ -1279,8 +1259,7 @@ async fn on_deployment_rolled_back_fires_when_stopped() {
 
 #[tokio::test]
 async fn applied_extensions_are_frozen_at_start() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let rx = Receiver::start();
     let st = setup(&c, "{}").await;
     let ext = webhook_extension(
@@ -1323,8 +1302,7 @@ async fn applied_extensions_are_frozen_at_start() {
 
 #[tokio::test]
 async fn an_unhealthy_http_monitor_rolls_back() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let rx = Receiver::start();
     let st = setup(&c, "{}").await;
     rx.reply("/health", Reply::ok());
@@ -1589,8 +1567,7 @@ async fn aws_target_failures_are_recorded() {
 async fn aws_targets_without_an_endpoint_fail_locally_and_are_recorded() {
     // The harness points AWS_ENDPOINT_URL at a closed local port: nothing leaves the machine,
     // the failure is recorded, the deployment carries on.
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_600);
     let st = setup(&c, "{}").await;
     associate(
         &c,
@@ -1672,8 +1649,8 @@ async fn a_cloudwatch_alarm_rolls_back() {
 
 #[tokio::test]
 async fn a_failing_or_slow_tick_target_rolls_back_with_the_error_recorded() {
-    let s = Server::start_with(&["--time-scale", "60", "--invocation-timeout", "1"]);
-    let c = s.client();
+    let (_s, c) =
+        Server::start_with_args_client(&["--time-scale", "60", "--invocation-timeout", "1"]);
     let rx = Receiver::start();
     let st = setup(&c, "{}").await;
     webhook_on(
@@ -1706,8 +1683,8 @@ async fn a_failing_or_slow_tick_target_rolls_back_with_the_error_recorded() {
 
 #[tokio::test]
 async fn a_slow_pre_start_target_times_out_and_blocks_the_start() {
-    let s = Server::start_with(&["--time-scale", "600", "--invocation-timeout", "1"]);
-    let c = s.client();
+    let (_s, c) =
+        Server::start_with_args_client(&["--time-scale", "600", "--invocation-timeout", "1"]);
     let rx = Receiver::start();
     rx.reply("/slow", Reply::ok().delayed(Duration::from_secs(4)));
     let st = setup(&c, "{}").await;
@@ -1732,8 +1709,7 @@ async fn a_slow_pre_start_target_times_out_and_blocks_the_start() {
 
 #[tokio::test]
 async fn stopping_while_baking_rolls_back() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let st = setup(&c, "{}").await;
     let strat = strategy(&c, 1, GrowthType::Linear, 100.0, 60).await;
     let n = start(&c, &st, &strat).await;
@@ -1753,8 +1729,7 @@ async fn stopping_while_baking_rolls_back() {
 
 #[tokio::test]
 async fn an_environment_takes_its_finished_deployments_along() {
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_600);
     let st = setup(&c, "{}").await;
     let strat = instant(&c).await;
     let n = start(&c, &st, &strat).await;
@@ -1778,8 +1753,7 @@ async fn an_environment_takes_its_finished_deployments_along() {
 async fn cloudwatch_alarm_states_and_an_unreachable_cloudwatch() {
     // No moto: CloudWatch cannot be reached (the harness's closed local port). That is no
     // evidence of a problem, so the deployment completes.
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let st = setup(&c, "{}").await;
     send!(c
         .update_environment()
@@ -1949,8 +1923,7 @@ async fn a_graceful_restart_mid_deployment_loses_nothing() {
 /// no internal members.
 #[tokio::test]
 async fn deployment_json_on_the_wire() {
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (s, c) = Server::start_with_args_client(SCALE_600);
     let (st, n) = complete(&c, "{}").await;
     let r = raw_request(
         s.addr(),
@@ -2002,8 +1975,7 @@ async fn deployment_json_on_the_wire() {
 
 #[tokio::test]
 async fn only_associations_on_the_deployed_resources_apply() {
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_600);
     let rx = Receiver::start();
     let st = setup(&c, "{}").await;
     let other_env = create_env(&c, &st.app, "other-env").await;
@@ -2046,8 +2018,7 @@ async fn only_associations_on_the_deployed_resources_apply() {
 
 #[tokio::test]
 async fn an_http_monitor_that_does_not_answer_rolls_back() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let st = setup(&c, "{}").await;
     // Nothing listens on the discard port.
     let dead = "http://127.0.0.1:9/health";

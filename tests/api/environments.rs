@@ -100,15 +100,15 @@ async fn environment_is_scoped_to_its_application() {
     assert_eq!(all_env_ids(&c, &a).await, vec![env_a.clone()]);
     assert_eq!(all_env_ids(&c, &b).await, vec![env_b]);
 
-    let e = err(send!(c
+    let e = sdk_err!(c
         .get_environment()
         .application_id(&b)
-        .environment_id(&env_a)));
+        .environment_id(&env_a));
     assert_not_found_names!(e, GetEnvironmentError, "Environment");
-    let e = err(send!(c
+    let e = sdk_err!(c
         .delete_environment()
         .application_id(&b)
-        .environment_id(&env_a)));
+        .environment_id(&env_a));
     assert_matches!(e, DeleteEnvironmentError::ResourceNotFoundException(_));
     // Still there under its own application.
     send!(c
@@ -200,15 +200,15 @@ async fn delete_removes_the_environment() {
         .environment_id(&gone))
     .unwrap();
     assert_eq!(all_env_ids(&c, &app).await, vec![keep]);
-    let e = err(send!(c
+    let e = sdk_err!(c
         .get_environment()
         .application_id(&app)
-        .environment_id(&gone)));
+        .environment_id(&gone));
     assert_matches!(e, GetEnvironmentError::ResourceNotFoundException(_));
-    let e = err(send!(c
+    let e = sdk_err!(c
         .delete_environment()
         .application_id(&app)
-        .environment_id(&gone)));
+        .environment_id(&gone));
     assert_matches!(e, DeleteEnvironmentError::ResourceNotFoundException(_));
 }
 
@@ -235,20 +235,20 @@ async fn monitor_constraints_are_enforced_and_change_nothing() {
     assert_names(&e, "monitors");
 
     // AlarmRoleArn must be an IAM role ARN.
-    let e = err(send!(c
+    let e = sdk_err!(c
         .create_environment()
         .application_id(&app)
         .name("bad-role")
-        .monitors(monitor(ALARM, Some("not-a-role-arn-at-all")))));
+        .monitors(monitor(ALARM, Some("not-a-role-arn-at-all"))));
     assert_matches!(e, CreateEnvironmentError::BadRequestException(_));
     assert_names(&e, "alarmRoleArn");
     assert_eq!(all_env_ids(&c, &app).await, vec![env.clone()]);
 
-    let e = err(send!(c
+    let e = sdk_err!(c
         .update_environment()
         .application_id(&app)
         .environment_id(&env)
-        .name(chars('e', 65))));
+        .name(chars('e', 65)));
     assert_matches!(e, UpdateEnvironmentError::BadRequestException(_));
     assert_names(&e, "name");
     let got = send!(c
@@ -264,23 +264,22 @@ async fn malformed_environment_id_is_a_bad_request() {
     let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     // The newest model types EnvironmentId as a 1–64 character name: "ABC" is merely unknown.
-    let e = err(send!(c
+    let e = sdk_err!(c
         .get_environment()
         .application_id(&app)
-        .environment_id("ABC")));
+        .environment_id("ABC"));
     assert_matches!(e, GetEnvironmentError::ResourceNotFoundException(_));
-    let e = err(send!(c
+    let e = sdk_err!(c
         .get_environment()
         .application_id(&app)
-        .environment_id("a".repeat(65))));
+        .environment_id("a".repeat(65)));
     assert_matches!(e, GetEnvironmentError::BadRequestException(_));
     assert_names(&e, "environmentId");
 }
 
 #[tokio::test]
 async fn environment_quota_per_application() {
-    let server = Server::start_with(&["--quota-environments", "2"]);
-    let c = server.client();
+    let (_server, c) = Server::start_with_args_client(&["--quota-environments", "2"]);
     let app = create_app(&c, "app").await;
     let other = create_app(&c, "other").await;
     create_env(&c, &app, "one").await;

@@ -36,10 +36,10 @@ async fn bad_request_exception() {
 #[tokio::test]
 async fn every_constraint_violation_is_reported_at_once() {
     let (_server, c) = Server::start_with_client();
-    let e = err(send!(c
+    let e = sdk_err!(c
         .create_application()
         .name(chars('n', 65))
-        .description(chars('d', 1025))));
+        .description(chars('d', 1025)));
     let m = message(&e);
     assert!(m.contains("2 validation errors"), "{m}");
     assert!(m.contains("name") && m.contains("description"), "{m}");
@@ -77,8 +77,7 @@ async fn conflict_exception() {
 
 #[tokio::test]
 async fn service_quota_exceeded_exception() {
-    let server = Server::start_with(&["--quota-applications", "2"]);
-    let c = server.client();
+    let (_server, c) = Server::start_with_args_client(&["--quota-applications", "2"]);
     create_app(&c, "one").await;
     create_app(&c, "two").await;
     let (e, status) = service_error(c.create_application().name("three").send().await);
@@ -96,8 +95,7 @@ async fn service_quota_exceeded_exception() {
 
 #[tokio::test]
 async fn payload_too_large_exception() {
-    let server = Server::start_with(&["--max-configuration-bytes", "1024"]);
-    let c = server.client();
+    let (_server, c) = Server::start_with_args_client(&["--max-configuration-bytes", "1024"]);
     let (app, profile) = app_and_profile(&c).await;
 
     // Exactly at the limit is fine.
@@ -126,8 +124,7 @@ async fn payload_too_large_exception() {
 async fn payload_too_large_beyond_the_request_body_buffer() {
     // Larger than anything the server buffers for a request: the body is cut off, and the
     // answer must still be a typed PayloadTooLargeException (not a dropped connection).
-    let server = Server::start_with(&["--max-configuration-bytes", "1024"]);
-    let c = server.client();
+    let (_server, c) = Server::start_with_args_client(&["--max-configuration-bytes", "1024"]);
     let (app, profile) = app_and_profile(&c).await;
     let size = 1536 * 1024;
     let (e, status) = service_error(send!(c
@@ -331,12 +328,12 @@ async fn get_configuration_errors_follow_the_control_plane_conventions() {
     assert!(raw.json()["ResourceName"].is_string(), "{raw:?}");
 
     #[allow(deprecated)]
-    let e = err(send!(c
+    let e = sdk_err!(c
         .get_configuration()
         .application(&app)
         .environment("abcd123")
         .configuration("abcd123")
-        .client_id("client-1")));
+        .client_id("client-1"));
     match e {
         aws_sdk_appconfig::operation::get_configuration::GetConfigurationError::ResourceNotFoundException(nf) => {
             assert!(nf.resource_name().is_some(), "{nf:?}");

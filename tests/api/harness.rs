@@ -384,6 +384,13 @@ impl Server {
         (server, c)
     }
 
+    /// Starts a server with extra `serve` arguments and an SDK client for it.
+    pub fn start_with_args_client(args: &[&str]) -> (Server, Client) {
+        let server = Server::start_with(args);
+        let c = server.client();
+        (server, c)
+    }
+
     /// Starts a server with extra `serve` arguments, e.g. `["--quota-applications", "2"]`.
     pub fn start_with(args: &[&str]) -> Server {
         Server::start_with_env(args, &[])
@@ -1131,6 +1138,14 @@ macro_rules! assert_not_found_names {
     };
 }
 pub(crate) use assert_not_found_names;
+
+/// The modelled service error of sending `$req` (see [`err`]).
+macro_rules! sdk_err {
+    ($req:expr) => {
+        err($req.send().await)
+    };
+}
+pub(crate) use sdk_err;
 
 /// Every item of a paginated list request, following all pages: a `Result` of the items.
 macro_rules! all_items {

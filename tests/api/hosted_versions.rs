@@ -178,20 +178,20 @@ async fn delete_and_get_of_unknown_versions() {
         GetHostedConfigurationVersionError,
         "HostedConfigurationVersion"
     );
-    let e = err(send!(delete_version_request(&c, &app, &profile, 1)));
+    let e = sdk_err!(delete_version_request(&c, &app, &profile, 1));
     assert!(e.is_resource_not_found_exception(), "{e:?}");
     // A version of another profile is not reachable through this one.
     let other = create_profile(&c, &app, "other").await;
-    let e = err(send!(c
+    let e = sdk_err!(c
         .get_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id(&other)
-        .version_number(2)));
+        .version_number(2));
     assert!(e.is_resource_not_found_exception(), "{e:?}");
-    let e = err(send!(c
+    let e = sdk_err!(c
         .list_hosted_configuration_versions()
         .application_id(&app)
-        .configuration_profile_id("abc1234")));
+        .configuration_profile_id("abc1234"));
     assert!(e.is_resource_not_found_exception(), "{e:?}");
 }
 
@@ -225,13 +225,13 @@ async fn latest_version_number_is_an_optimistic_lock() {
     assert_eq!(out.version_number(), 2);
 
     // The same expectation again is now stale.
-    let e = err(send!(c
+    let e = sdk_err!(c
         .create_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id(&profile)
         .content(Blob::new(b"again".to_vec()))
         .content_type("text/plain")
-        .latest_version_number(1)));
+        .latest_version_number(1));
     assert!(e.is_conflict_exception(), "{e:?}");
     assert_eq!(all_version_numbers(&c, &app, &profile).await, vec![1, 2]);
 }
@@ -355,21 +355,21 @@ async fn version_label_rules() {
 async fn content_and_content_type_are_required() {
     let (_server, c) = Server::start_with_client();
     let (app, profile) = setup(&c).await;
-    let e = err(send!(c
+    let e = sdk_err!(c
         .create_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id(&profile)
         .content(Blob::new(Vec::new()))
-        .content_type("text/plain")));
+        .content_type("text/plain"));
     assert!(e.is_bad_request_exception(), "{e:?}");
     assert_names(&e, "content");
 
-    let e = err(send!(c
+    let e = sdk_err!(c
         .create_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id(&profile)
         .content(Blob::new(b"x".to_vec()))
-        .content_type(chars('t', 256))));
+        .content_type(chars('t', 256)));
     assert!(e.is_bad_request_exception(), "{e:?}");
     assert_names(&e, "contentType");
     assert!(all_version_numbers(&c, &app, &profile).await.is_empty());
@@ -391,19 +391,19 @@ async fn versions_only_for_hosted_profiles() {
         .id()
         .unwrap()
         .to_string();
-    let e = err(send!(c
+    let e = sdk_err!(c
         .create_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id(&ssm)
         .content(Blob::new(b"x".to_vec()))
-        .content_type("text/plain")));
+        .content_type("text/plain"));
     assert!(e.is_bad_request_exception(), "{e:?}");
-    let e = err(send!(c
+    let e = sdk_err!(c
         .create_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id("abc1234")
         .content(Blob::new(b"x".to_vec()))
-        .content_type("text/plain")));
+        .content_type("text/plain"));
     assert!(e.is_resource_not_found_exception(), "{e:?}");
 }
 

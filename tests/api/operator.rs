@@ -138,8 +138,7 @@ async fn deploy(c: &Client, (app, env, profile): &(String, String, String), stra
 
 #[tokio::test]
 async fn metrics_count_requests_deployments_invocations_and_data_plane_polls() {
-    let server = Server::start_with(&["--time-scale", "60"]);
-    let c = server.client();
+    let (server, c) = Server::start_with_args_client(&["--time-scale", "60"]);
     let before = scrape(&server);
     assert_eq!(metric(&before, "appconfigd_store_up"), 1.0);
     for state in ["DEPLOYING", "BAKING", "COMPLETE", "ROLLED_BACK"] {
@@ -731,8 +730,7 @@ async fn import_refuses_a_file_that_is_not_an_export() {
 
 #[tokio::test]
 async fn status_prints_live_deployments_with_progress_bars_and_watch_follows_them() {
-    let server = Server::start_with(&["--time-scale", "60"]);
-    let c = server.client();
+    let (server, c) = Server::start_with_args_client(&["--time-scale", "60"]);
     let idle = operator_ok(&["status", "--endpoint", server.endpoint()]);
     assert_eq!(idle, "no live deployments\n");
 

@@ -257,21 +257,18 @@ async fn max_results_out_of_range_is_a_bad_request() {
         assert_matches!(e, ListApplicationsError::BadRequestException(_));
         assert_names(&e, "maxResults");
 
-        let e = err(send!(c
-            .list_environments()
-            .application_id(&app)
-            .max_results(max)));
+        let e = sdk_err!(c.list_environments().application_id(&app).max_results(max));
         assert_matches!(e, ListEnvironmentsError::BadRequestException(_));
-        let e = err(send!(c
+        let e = sdk_err!(c
             .list_configuration_profiles()
             .application_id(&app)
-            .max_results(max)));
+            .max_results(max));
         assert_matches!(e, ListConfigurationProfilesError::BadRequestException(_));
-        let e = err(send!(c
+        let e = sdk_err!(c
             .list_hosted_configuration_versions()
             .application_id(&app)
             .configuration_profile_id(&profile)
-            .max_results(max)));
+            .max_results(max));
         assert!(e.is_bad_request_exception(), "{e:?}");
         let e = err(c.list_deployment_strategies().max_results(max).send().await);
         assert_matches!(e, ListDeploymentStrategiesError::BadRequestException(_));
@@ -297,23 +294,20 @@ async fn invalid_next_tokens_are_bad_requests() {
         let (e, status) = service_error(c.list_applications().next_token(token).send().await);
         assert_eq!(status, 400, "{token}");
         assert_matches!(e, ListApplicationsError::BadRequestException(_));
-        let e = err(send!(c
-            .list_environments()
-            .application_id(&app)
-            .next_token(token)));
+        let e = sdk_err!(c.list_environments().application_id(&app).next_token(token));
         assert_matches!(e, ListEnvironmentsError::BadRequestException(_));
-        let e = err(send!(c
+        let e = sdk_err!(c
             .list_configuration_profiles()
             .application_id(&app)
-            .next_token(token)));
+            .next_token(token));
         assert_matches!(e, ListConfigurationProfilesError::BadRequestException(_));
-        let e = err(send!(c
+        let e = sdk_err!(c
             .list_hosted_configuration_versions()
             .application_id(&app)
             .configuration_profile_id(&profile)
-            .next_token(token)));
+            .next_token(token));
         assert!(e.is_bad_request_exception(), "{e:?}");
-        let e = err(send!(c.list_deployment_strategies().next_token(token)));
+        let e = sdk_err!(c.list_deployment_strategies().next_token(token));
         assert_matches!(e, ListDeploymentStrategiesError::BadRequestException(_));
     }
     // A genuine token still works afterwards.

@@ -400,8 +400,8 @@ async fn an_unreachable_database_fails_calls_fast_and_the_server_recovers() {
     let (_, upstream) = via(&url, "");
     let proxy = Proxy::start(upstream).await;
     let (proxied, _) = via(&url, &proxy.addr);
-    let server = Server::start_with(&["--database", &proxied, "--time-scale", "60"]);
-    let c = server.client();
+    let (server, c) =
+        Server::start_with_args_client(&["--database", &proxied, "--time-scale", "60"]);
 
     // Something deployed, and a client polling it.
     let app = create_app(&c, "app").await;

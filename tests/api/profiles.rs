@@ -145,9 +145,7 @@ async fn list_summaries_and_type_filter() {
 #[tokio::test]
 async fn list_of_unknown_application_is_not_found() {
     let (_server, c) = Server::start_with_client();
-    let e = err(send!(c
-        .list_configuration_profiles()
-        .application_id("abc1234")));
+    let e = sdk_err!(c.list_configuration_profiles().application_id("abc1234"));
     assert!(e.is_resource_not_found_exception(), "{e:?}");
 }
 
@@ -183,12 +181,12 @@ async fn json_schema_validator_must_be_a_valid_schema() {
     .id()
     .unwrap()
     .to_string();
-    let e = err(send!(c
+    let e = sdk_err!(c
         .update_configuration_profile()
         .application_id(&app)
         .configuration_profile_id(&id)
         .name("renamed")
-        .validators(validator(ValidatorType::JsonSchema, "[not a schema"))));
+        .validators(validator(ValidatorType::JsonSchema, "[not a schema")));
     assert_matches!(e, UpdateConfigurationProfileError::BadRequestException(_));
     let got = send!(c
         .get_configuration_profile()
@@ -212,12 +210,12 @@ async fn lambda_validator_must_name_a_function() {
     .unwrap();
     assert_eq!(ok.validators()[0].content(), LAMBDA);
 
-    let e = err(send!(c
+    let e = sdk_err!(c
         .create_configuration_profile()
         .application_id(&app)
         .name("not-lambda")
         .location_uri("hosted")
-        .validators(validator(ValidatorType::Lambda, "my-function"))));
+        .validators(validator(ValidatorType::Lambda, "my-function")));
     assert_matches!(e, CreateConfigurationProfileError::BadRequestException(_));
     assert!(message(&e).contains("LAMBDA"), "{e:?}");
     assert_eq!(all_profile_ids(&c, &app).await.len(), 1);
@@ -227,14 +225,14 @@ async fn lambda_validator_must_name_a_function() {
 async fn at_most_two_validators() {
     let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
-    let e = err(send!(c
+    let e = sdk_err!(c
         .create_configuration_profile()
         .application_id(&app)
         .name("three")
         .location_uri("hosted")
         .validators(validator(ValidatorType::JsonSchema, SCHEMA))
         .validators(validator(ValidatorType::JsonSchema, SCHEMA))
-        .validators(validator(ValidatorType::Lambda, LAMBDA))));
+        .validators(validator(ValidatorType::Lambda, LAMBDA)));
     assert_matches!(e, CreateConfigurationProfileError::BadRequestException(_));
     assert_names(&e, "validators");
     assert!(all_profile_ids(&c, &app).await.is_empty());
@@ -345,10 +343,10 @@ async fn delete_refuses_while_hosted_versions_exist_and_removes_nothing() {
         .application_id(&app)
         .configuration_profile_id(&profile))
     .unwrap();
-    let e = err(send!(c
+    let e = sdk_err!(c
         .get_configuration_profile()
         .application_id(&app)
-        .configuration_profile_id(&profile)));
+        .configuration_profile_id(&profile));
     assert_not_found_names!(e, GetConfigurationProfileError, "ConfigurationProfile");
 }
 
@@ -363,10 +361,10 @@ async fn delete_accepts_the_deletion_protection_header() {
         .deletion_protection_check(aws_sdk_appconfig::types::DeletionProtectionCheck::Bypass))
     .unwrap();
     assert!(all_profile_ids(&c, &app).await.is_empty());
-    let e = err(send!(c
+    let e = sdk_err!(c
         .delete_configuration_profile()
         .application_id(&app)
-        .configuration_profile_id(&profile)));
+        .configuration_profile_id(&profile));
     assert!(e.is_resource_not_found_exception(), "{e:?}");
 }
 
@@ -413,22 +411,22 @@ async fn location_uri_and_type_rules() {
     assert_matches!(e, CreateConfigurationProfileError::BadRequestException(_));
 
     // Unknown type.
-    let e = err(send!(c
+    let e = sdk_err!(c
         .create_configuration_profile()
         .application_id(&app)
         .name("custom")
         .location_uri("hosted")
-        .r#type("Custom.Type")));
+        .r#type("Custom.Type"));
     assert_matches!(e, CreateConfigurationProfileError::BadRequestException(_));
     assert!(message(&e).contains("Custom.Type"), "{e:?}");
 
     // RetrievalRoleArn must be an IAM role ARN (model pattern).
-    let e = err(send!(c
+    let e = sdk_err!(c
         .create_configuration_profile()
         .application_id(&app)
         .name("bad-role")
         .location_uri("hosted")
-        .retrieval_role_arn("arn:aws:s3:::not-a-role-at-all")));
+        .retrieval_role_arn("arn:aws:s3:::not-a-role-at-all"));
     assert_matches!(e, CreateConfigurationProfileError::BadRequestException(_));
     assert_names(&e, "retrievalRoleArn");
 
@@ -447,18 +445,18 @@ async fn profile_names_may_be_128_characters() {
         .location_uri("hosted"))
     .unwrap();
     assert_eq!(ok.name(), Some(long.as_str()));
-    let e = err(send!(c
+    let e = sdk_err!(c
         .create_configuration_profile()
         .application_id(&app)
         .name(chars('p', 129))
-        .location_uri("hosted")));
+        .location_uri("hosted"));
     assert_matches!(e, CreateConfigurationProfileError::BadRequestException(_));
     assert_names(&e, "name");
     // LocationUri is required.
-    let e = err(send!(c
+    let e = sdk_err!(c
         .create_configuration_profile()
         .application_id(&app)
-        .name("no-location")));
+        .name("no-location"));
     assert_matches!(e, CreateConfigurationProfileError::BadRequestException(_));
     assert_names(&e, "locationUri");
     assert_eq!(all_profile_ids(&c, &app).await.len(), 1);
@@ -470,29 +468,28 @@ async fn profile_is_scoped_to_its_application() {
     let a = create_app(&c, "a").await;
     let b = create_app(&c, "b").await;
     let profile = create_profile(&c, &a, "cfg").await;
-    let e = err(send!(c
+    let e = sdk_err!(c
         .get_configuration_profile()
         .application_id(&b)
-        .configuration_profile_id(&profile)));
+        .configuration_profile_id(&profile));
     assert!(e.is_resource_not_found_exception(), "{e:?}");
-    let e = err(send!(c
+    let e = sdk_err!(c
         .update_configuration_profile()
         .application_id(&b)
         .configuration_profile_id(&profile)
-        .name("stolen")));
+        .name("stolen"));
     assert!(e.is_resource_not_found_exception(), "{e:?}");
-    let e = err(send!(c
+    let e = sdk_err!(c
         .get_configuration_profile()
         .application_id("abc1234")
-        .configuration_profile_id(&profile)));
+        .configuration_profile_id(&profile));
     assert_not_found_names!(e, GetConfigurationProfileError, "Application");
     assert!(all_profile_ids(&c, &b).await.is_empty());
 }
 
 #[tokio::test]
 async fn profile_quota_per_application() {
-    let server = Server::start_with(&["--quota-profiles", "1"]);
-    let c = server.client();
+    let (_server, c) = Server::start_with_args_client(&["--quota-profiles", "1"]);
     let app = create_app(&c, "app").await;
     create_profile(&c, &app, "one").await;
     let (e, status) = service_error(send!(c

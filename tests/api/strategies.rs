@@ -220,14 +220,12 @@ async fn delete_uses_the_misspelled_path_and_removes_the_strategy() {
         .deployment_strategy_id(&gone)));
     assert_eq!(status, 404);
     assert_not_found_names!(e, GetDeploymentStrategyError, "DeploymentStrategy");
-    let e = err(send!(c
-        .delete_deployment_strategy()
-        .deployment_strategy_id(&gone)));
+    let e = sdk_err!(c.delete_deployment_strategy().deployment_strategy_id(&gone));
     assert!(e.is_resource_not_found_exception(), "{e:?}");
-    let e = err(send!(c
+    let e = sdk_err!(c
         .update_deployment_strategy()
         .deployment_strategy_id(&gone)
-        .description("x")));
+        .description("x"));
     assert!(e.is_resource_not_found_exception(), "{e:?}");
 
     // The path the SDK used, seen on the wire: the correctly spelled one is not a DELETE route.
@@ -267,11 +265,11 @@ async fn numeric_constraints_name_the_field_and_change_nothing() {
     }
     assert_eq!(all_strategy_ids(&c).await, before);
 
-    let e = err(send!(c
+    let e = sdk_err!(c
         .update_deployment_strategy()
         .deployment_strategy_id(&id)
         .description("should not stick")
-        .growth_factor(0.5)));
+        .growth_factor(0.5));
     assert_matches!(e, UpdateDeploymentStrategyError::BadRequestException(_));
     assert_names(&e, "growthFactor");
     let got = send!(c.get_deployment_strategy().deployment_strategy_id(&id)).unwrap();
@@ -282,19 +280,19 @@ async fn numeric_constraints_name_the_field_and_change_nothing() {
 #[tokio::test]
 async fn enums_and_required_members_are_enforced() {
     let (_server, c) = Server::start_with_client();
-    let e = err(send!(c
+    let e = sdk_err!(c
         .create_deployment_strategy()
         .name("quadratic")
         .deployment_duration_in_minutes(10)
         .growth_factor(10.0)
-        .growth_type(GrowthType::from("QUADRATIC"))));
+        .growth_type(GrowthType::from("QUADRATIC")));
     assert_matches!(e, CreateDeploymentStrategyError::BadRequestException(_));
     assert_names(&e, "growthType");
 
-    let e = err(send!(c
+    let e = sdk_err!(c
         .create_deployment_strategy()
         .name("no-factor")
-        .deployment_duration_in_minutes(10)));
+        .deployment_duration_in_minutes(10));
     assert_matches!(e, CreateDeploymentStrategyError::BadRequestException(_));
     assert_names(&e, "growthFactor");
     assert_eq!(all_strategy_ids(&c).await.len(), 4);
@@ -303,25 +301,22 @@ async fn enums_and_required_members_are_enforced() {
 #[tokio::test]
 async fn strategy_id_pattern_is_checked() {
     let (_server, c) = Server::start_with_client();
-    let e = err(send!(c
-        .get_deployment_strategy()
-        .deployment_strategy_id("ABC")));
+    let e = sdk_err!(c.get_deployment_strategy().deployment_strategy_id("ABC"));
     assert_matches!(e, GetDeploymentStrategyError::BadRequestException(_));
     assert_names(&e, "deploymentStrategyId");
-    let e = err(send!(c
+    let e = sdk_err!(c
         .get_deployment_strategy()
-        .deployment_strategy_id("AppConfig.NoSuchStrategy")));
+        .deployment_strategy_id("AppConfig.NoSuchStrategy"));
     assert_matches!(e, GetDeploymentStrategyError::ResourceNotFoundException(_));
-    let e = err(send!(c
+    let e = sdk_err!(c
         .get_deployment_strategy()
-        .deployment_strategy_id("abcd123")));
+        .deployment_strategy_id("abcd123"));
     assert_matches!(e, GetDeploymentStrategyError::ResourceNotFoundException(_));
 }
 
 #[tokio::test]
 async fn custom_strategy_quota_ignores_predefined_ones() {
-    let server = Server::start_with(&["--quota-deployment-strategies", "2"]);
-    let c = server.client();
+    let (_server, c) = Server::start_with_args_client(&["--quota-deployment-strategies", "2"]);
     create_strategy(&c, "one").await;
     create_strategy(&c, "two").await;
     let (e, status) = service_error(send!(c
@@ -338,18 +333,14 @@ async fn custom_strategy_quota_ignores_predefined_ones() {
 async fn unknown_ids_in_the_predefined_namespace_are_not_found() {
     let (_server, c) = Server::start_with_client();
     let id = "AppConfig.NoSuchStrategy";
-    let e = err(send!(c
-        .get_deployment_strategy()
-        .deployment_strategy_id(id)));
+    let e = sdk_err!(c.get_deployment_strategy().deployment_strategy_id(id));
     assert_matches!(e, GetDeploymentStrategyError::ResourceNotFoundException(_));
-    let e = err(send!(c
+    let e = sdk_err!(c
         .update_deployment_strategy()
         .deployment_strategy_id(id)
-        .description("x")));
+        .description("x"));
     assert!(e.is_resource_not_found_exception(), "{e:?}");
-    let e = err(send!(c
-        .delete_deployment_strategy()
-        .deployment_strategy_id(id)));
+    let e = sdk_err!(c.delete_deployment_strategy().deployment_strategy_id(id));
     assert!(e.is_resource_not_found_exception(), "{e:?}");
     let (_, status) = service_error(send!(c
         .list_tags_for_resource()

@@ -177,12 +177,12 @@ async fn unknown_resources_are_not_found() {
             matches!(e, ListTagsForResourceError::ResourceNotFoundException(_)),
             "{arn}: {e:?}"
         );
-        let e = err(send!(c.tag_resource().resource_arn(&arn).tags("k", "v")));
+        let e = sdk_err!(c.tag_resource().resource_arn(&arn).tags("k", "v"));
         assert!(
             matches!(e, TagResourceError::ResourceNotFoundException(_)),
             "{arn}: {e:?}"
         );
-        let e = err(send!(c.untag_resource().resource_arn(&arn).tag_keys("k")));
+        let e = sdk_err!(c.untag_resource().resource_arn(&arn).tag_keys("k"));
         assert!(
             matches!(e, UntagResourceError::ResourceNotFoundException(_)),
             "{arn}: {e:?}"
@@ -208,9 +208,7 @@ async fn deleted_resources_lose_their_tags() {
         .application_id(&app)
         .environment_id(&env))
     .unwrap();
-    let e = err(send!(c
-        .list_tags_for_resource()
-        .resource_arn(env_arn(&app, &env))));
+    let e = sdk_err!(c.list_tags_for_resource().resource_arn(env_arn(&app, &env)));
     assert_matches!(e, ListTagsForResourceError::ResourceNotFoundException(_));
 }
 
@@ -235,7 +233,7 @@ async fn malformed_arns_are_bad_requests() {
             matches!(e, ListTagsForResourceError::BadRequestException(_)),
             "{arn}: {e:?}"
         );
-        let e = err(send!(c.tag_resource().resource_arn(&arn).tags("k", "v")));
+        let e = sdk_err!(c.tag_resource().resource_arn(&arn).tags("k", "v"));
         assert!(
             matches!(e, TagResourceError::BadRequestException(_)),
             "{arn}: {e:?}"
@@ -252,11 +250,11 @@ async fn reserved_prefix_and_limits_are_enforced() {
     send!(c.tag_resource().resource_arn(&arn).tags("ok", "1")).unwrap();
 
     for key in ["aws:owner", "AWS:owner"] {
-        let e = err(send!(c
+        let e = sdk_err!(c
             .tag_resource()
             .resource_arn(&arn)
             .tags(key, "x")
-            .tags("other", "y")));
+            .tags("other", "y"));
         assert!(
             matches!(e, TagResourceError::BadRequestException(_)),
             "{key}: {e:?}"
@@ -265,15 +263,15 @@ async fn reserved_prefix_and_limits_are_enforced() {
     }
 
     // Key length 129 / value length 257.
-    let e = err(send!(c
+    let e = sdk_err!(c
         .tag_resource()
         .resource_arn(&arn)
-        .tags(chars('k', 129), "v")));
+        .tags(chars('k', 129), "v"));
     assert_matches!(e, TagResourceError::BadRequestException(_));
-    let e = err(send!(c
+    let e = sdk_err!(c
         .tag_resource()
         .resource_arn(&arn)
-        .tags("k", chars('v', 257))));
+        .tags("k", chars('v', 257)));
     assert_matches!(e, TagResourceError::BadRequestException(_));
 
     // More than 50 tags in total.
@@ -289,31 +287,31 @@ async fn reserved_prefix_and_limits_are_enforced() {
     // The reserved prefix is refused at create time for every taggable kind, too.
     let e = format!(
         "{:?}",
-        err(send!(c
+        sdk_err!(c
             .create_environment()
             .application_id(&app)
             .name("e")
-            .tags("aws:x", "y")))
+            .tags("aws:x", "y"))
     );
     assert!(e.contains("BadRequestException"), "{e}");
     let e = format!(
         "{:?}",
-        err(send!(c
+        sdk_err!(c
             .create_configuration_profile()
             .application_id(&app)
             .name("p")
             .location_uri("hosted")
-            .tags("aws:x", "y")))
+            .tags("aws:x", "y"))
     );
     assert!(e.contains("BadRequestException"), "{e}");
     let e = format!(
         "{:?}",
-        err(send!(c
+        sdk_err!(c
             .create_deployment_strategy()
             .name("s")
             .deployment_duration_in_minutes(1)
             .growth_factor(10.0)
-            .tags("aws:x", "y")))
+            .tags("aws:x", "y"))
     );
     assert!(e.contains("BadRequestException"), "{e}");
     assert!(all_env_ids(&c, &app).await.is_empty());
@@ -326,7 +324,7 @@ async fn predefined_strategies_have_no_tags_and_cannot_be_tagged() {
     let (_server, c) = Server::start_with_client();
     let arn = strategy_arn("AppConfig.AllAtOnce");
     assert!(tags_of(&c, &arn).await.is_empty());
-    let e = err(send!(c.tag_resource().resource_arn(&arn).tags("k", "v")));
+    let e = sdk_err!(c.tag_resource().resource_arn(&arn).tags("k", "v"));
     assert_matches!(e, TagResourceError::BadRequestException(_));
     assert!(tags_of(&c, &arn).await.is_empty());
 }
@@ -405,8 +403,8 @@ async fn tag_keys_with_special_characters_round_trip_through_untag() {
 
 #[tokio::test]
 async fn arns_use_the_configured_region_and_account() {
-    let server = Server::start_with(&["--region", "eu-west-1", "--account-id", "123456789012"]);
-    let c = server.client();
+    let (_server, c) =
+        Server::start_with_args_client(&["--region", "eu-west-1", "--account-id", "123456789012"]);
     let app = create_app(&c, "app").await;
     let own = format!("arn:aws:appconfig:eu-west-1:123456789012:application/{app}");
     send!(c.tag_resource().resource_arn(&own).tags("k", "v")).unwrap();

@@ -176,11 +176,11 @@ async fn unknown_version_or_profile_is_not_found() {
     delete_version(&c, &app, &profile, v).await;
     let e = err(validate(&c, &app, &profile, v.to_string()).send().await);
     assert_matches!(e, ValidateConfigurationError::ResourceNotFoundException(_));
-    let e = err(send!(c
+    let e = sdk_err!(c
         .validate_configuration()
         .application_id(&app)
         .configuration_profile_id("abcd123")
-        .configuration_version("1")));
+        .configuration_version("1"));
     assert_matches!(e, ValidateConfigurationError::ResourceNotFoundException(_));
 }
 
