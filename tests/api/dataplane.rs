@@ -151,15 +151,16 @@ pub(crate) async fn deploy_now(
     content: &[u8],
     label: Option<&str>,
 ) -> (i32, i32) {
-    let version = send!(c
-        .create_hosted_configuration_version()
-        .application_id(&fx.app)
-        .configuration_profile_id(&fx.profile)
-        .content(aws_smithy_types::Blob::new(content.to_vec()))
-        .content_type("application/json")
-        .set_version_label(label.map(String::from)))
-    .expect("create hosted configuration version")
-    .version_number();
+    let req = version_request(
+        &c,
+        &fx.app,
+        &fx.profile,
+        content.to_vec(),
+        "application/json",
+    );
+    let version = send!(req.set_version_label(label.map(String::from)))
+        .expect("create hosted configuration version")
+        .version_number();
     let number = start_deployment(c, fx, version, strategy).await;
     wait_state(c, fx, number, DeploymentState::Complete).await;
     (version, number)
@@ -1166,15 +1167,8 @@ async fn agent_reads_by_names_and_ids() {
         .name("main"))
     .unwrap();
     let s = instant_strategy(&c).await;
-    let v = send!(c
-        .create_hosted_configuration_version()
-        .application_id(&fx.app)
-        .configuration_profile_id(&fx.profile)
-        .content(aws_smithy_types::Blob::new(b"key=value\n".to_vec()))
-        .content_type("text/plain")
-        .version_label("first"))
-    .unwrap()
-    .version_number();
+    let req = version_request(&c, &fx.app, &fx.profile, b"key=value\n", "text/plain");
+    let v = send!(req.version_label("first")).unwrap().version_number();
     let n = start_deployment(&c, &fx, v, &s).await;
     wait_state(&c, &fx, n, DeploymentState::Complete).await;
 

@@ -455,13 +455,10 @@ async fn configuration_version_by_number_or_label() {
     let (_s, c) = Server::start_with_args_client(SCALE_600);
     let st = setup(&c, r#"{"v": 1}"#).await;
     for (content, label) in [(r#"{"v": 2}"#, "two"), (r#"{"v": 3}"#, "3.0-final")] {
-        send!(c
-            .create_hosted_configuration_version()
-            .application_id(&st.app)
-            .configuration_profile_id(&st.profile)
-            .content(Blob::new(content))
-            .content_type("application/json")
-            .version_label(label))
+        send!(
+            version_request(&c, &st.app, &st.profile, content, "application/json")
+                .version_label(label)
+        )
         .unwrap();
     }
     let strat = instant(&c).await;
@@ -1112,13 +1109,10 @@ async fn pre_create_hosted_configuration_version_can_replace_or_refuse_content()
     )
     .await;
 
-    let created = send!(c
-        .create_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .content(Blob::new("original content"))
-        .content_type("text/plain")
-        .description("first version"))
+    let created = send!(
+        version_request(&c, &app, &profile, "original content", "text/plain")
+            .description("first version")
+    )
     .expect("create version");
     assert_eq!(created.version_number(), 1);
     assert_eq!(created.content().unwrap().as_ref(), replaced);
@@ -1138,22 +1132,12 @@ async fn pre_create_hosted_configuration_version_can_replace_or_refuse_content()
 
     // Refused: nothing stored.
     rx.reply("/pre-create", Reply::status(422));
-    bad_request(send!(c
-        .create_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .content(Blob::new("refused"))
-        .content_type("text/plain")));
+    let req = version_request(&c, &app, &profile, "refused", "text/plain");
+    bad_request(send!(req));
     assert_eq!(all_version_numbers(&c, &app, &profile).await, vec![1]);
     // Answering 2xx without Content keeps the content.
     rx.reply("/pre-create", Reply::ok());
-    let kept = send!(c
-        .create_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .content(Blob::new("kept"))
-        .content_type("text/plain"))
-    .unwrap();
+    let kept = send!(version_request(&c, &app, &profile, "kept", "text/plain")).unwrap();
     let got = get_version(&c, &app, &profile, kept.version_number()).await;
     assert_eq!(got.content().unwrap().as_ref(), b"kept");
 }

@@ -6,7 +6,6 @@ use aws_sdk_appconfig::operation::create_hosted_configuration_version::CreateHos
 use aws_sdk_appconfig::operation::get_application::GetApplicationError;
 use aws_sdk_appconfig::operation::RequestId;
 use aws_sdk_appconfig::types::BytesMeasure;
-use aws_smithy_types::Blob;
 
 use crate::harness::*;
 
@@ -62,13 +61,8 @@ async fn resource_not_found_exception_names_the_resource() {
 async fn conflict_exception() {
     let (_server, c) = Server::start_with_client();
     let (app, profile) = app_and_profile(&c).await;
-    let (e, status) = service_error(send!(c
-        .create_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .content(Blob::new(b"{}".to_vec()))
-        .content_type("application/json")
-        .latest_version_number(3)));
+    let req = version_request(&c, &app, &profile, b"{}", "application/json");
+    let (e, status) = service_error(send!(req.latest_version_number(3)));
     assert_eq!(status, 409);
     assert_eq!(code(&e), "ConflictException");
     assert!(e.is_conflict_exception(), "{e:?}");
@@ -102,12 +96,8 @@ async fn payload_too_large_exception() {
     let n = create_version(&c, &app, &profile, &[b'a'; 1024], "text/plain").await;
     assert_eq!(n, 1);
 
-    let (e, status) = service_error(send!(c
-        .create_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .content(Blob::new(vec![b'b'; 2048]))
-        .content_type("text/plain")));
+    let req = version_request(&c, &app, &profile, vec![b'b'; 2048], "text/plain");
+    let (e, status) = service_error(send!(req));
     assert_eq!(status, 413);
     assert_eq!(code(&e), "PayloadTooLargeException");
     let CreateHostedConfigurationVersionError::PayloadTooLargeException(pl) = &e else {
@@ -127,12 +117,14 @@ async fn payload_too_large_beyond_the_request_body_buffer() {
     let (_server, c) = Server::start_with_args_client(&["--max-configuration-bytes", "1024"]);
     let (app, profile) = app_and_profile(&c).await;
     let size = 1536 * 1024;
-    let (e, status) = service_error(send!(c
-        .create_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .content(Blob::new(vec![b'c'; size]))
-        .content_type("application/octet-stream")));
+    let req = version_request(
+        &c,
+        &app,
+        &profile,
+        vec![b'c'; size],
+        "application/octet-stream",
+    );
+    let (e, status) = service_error(send!(req));
     assert_eq!(status, 413);
     let CreateHostedConfigurationVersionError::PayloadTooLargeException(pl) = &e else {
         panic!("expected PayloadTooLargeException, got {e:?}");

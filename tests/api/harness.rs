@@ -1052,14 +1052,25 @@ pub async fn create_version(
     content: &[u8],
     content_type: &str,
 ) -> i32 {
-    send!(c
-        .create_hosted_configuration_version()
+    send!(version_request(c, app, profile, content, content_type))
+        .expect("create hosted configuration version")
+        .version_number()
+}
+
+/// CreateHostedConfigurationVersion of `content` as `content_type`, not sent.
+pub fn version_request(
+    c: &Client,
+    app: &str,
+    profile: &str,
+    content: impl Into<Vec<u8>>,
+    content_type: &str,
+) -> aws_sdk_appconfig::operation::create_hosted_configuration_version::builders::CreateHostedConfigurationVersionFluentBuilder
+{
+    c.create_hosted_configuration_version()
         .application_id(app)
         .configuration_profile_id(profile)
-        .content(aws_smithy_types::Blob::new(content.to_vec()))
-        .content_type(content_type))
-    .expect("create hosted configuration version")
-    .version_number()
+        .content(aws_smithy_types::Blob::new(content))
+        .content_type(content_type)
 }
 
 /// GetHostedConfigurationVersion of version `n`.

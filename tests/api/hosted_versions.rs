@@ -26,14 +26,11 @@ async fn create_then_get_round_trips_content_and_metadata() {
     let (_server, c) = Server::start_with_client();
     let (app, profile) = setup(&c).await;
     let body = br#"{"limit": 10, "name": "caf\u00e9"}"#;
-    let created = send!(c
-        .create_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .content(Blob::new(body.to_vec()))
-        .content_type("application/json")
-        .description("first version")
-        .version_label("v1.0"))
+    let created = send!(
+        version_request(&c, &app, &profile, body.to_vec(), "application/json")
+            .description("first version")
+            .version_label("v1.0")
+    )
     .unwrap();
     assert_eq!(created.version_number(), 1);
     assert_eq!(created.application_id(), Some(app.as_str()));
@@ -90,13 +87,7 @@ async fn binary_content_and_arbitrary_content_types_round_trip_exactly() {
     ];
     let mut numbers = Vec::new();
     for (content, ct) in &cases {
-        let created = send!(c
-            .create_hosted_configuration_version()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .content(Blob::new(content.clone()))
-            .content_type(*ct))
-        .unwrap();
+        let created = send!(version_request(&c, &app, &profile, content.clone(), *ct)).unwrap();
         assert_eq!(created.content().unwrap().as_ref(), &content[..], "{ct}");
         assert_eq!(created.content_type(), Some(*ct));
         numbers.push(created.version_number());
@@ -202,25 +193,17 @@ async fn latest_version_number_is_an_optimistic_lock() {
     create_version(&c, &app, &profile, b"1", "text/plain").await;
 
     // Stale expectation.
-    let (e, status) = service_error(send!(c
-        .create_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .content(Blob::new(b"stale".to_vec()))
-        .content_type("text/plain")
-        .latest_version_number(5)));
+    let req = version_request(&c, &app, &profile, b"stale", "text/plain");
+    let (e, status) = service_error(send!(req.latest_version_number(5)));
     assert_eq!(status, 409);
     assert!(e.is_conflict_exception(), "{e:?}");
     assert_eq!(all_version_numbers(&c, &app, &profile).await, vec![1]);
 
     // Matching expectation.
-    let out = send!(c
-        .create_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .content(Blob::new(b"fresh".to_vec()))
-        .content_type("text/plain")
-        .latest_version_number(1))
+    let out = send!(
+        version_request(&c, &app, &profile, b"fresh".to_vec(), "text/plain")
+            .latest_version_number(1)
+    )
     .unwrap();
     assert_eq!(out.version_number(), 2);
 
@@ -240,13 +223,10 @@ async fn latest_version_number_is_an_optimistic_lock() {
 async fn labelled_versions(c: &Client, labels: &[Option<&str>]) -> (String, String) {
     let (app, profile) = setup(c).await;
     for label in labels {
-        let out = send!(c
-            .create_hosted_configuration_version()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .content(Blob::new(b"{}".to_vec()))
-            .content_type("application/json")
-            .set_version_label(label.map(String::from)))
+        let out = send!(
+            version_request(&c, &app, &profile, b"{}".to_vec(), "application/json")
+                .set_version_label(label.map(String::from))
+        )
         .unwrap();
         assert_eq!(out.version_label(), *label);
     }
@@ -422,13 +402,8 @@ async fn kms_key_arn_of_the_profile_is_reported_on_versions() {
     .id()
     .unwrap()
     .to_string();
-    let created = send!(c
-        .create_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .content(Blob::new(b"secret".to_vec()))
-        .content_type("text/plain"))
-    .unwrap();
+    let req = version_request(&c, &app, &profile, b"secret", "text/plain");
+    let created = send!(req).unwrap();
     assert_eq!(created.kms_key_arn(), Some(key));
     let list = send!(c
         .list_hosted_configuration_versions()
@@ -501,12 +476,8 @@ async fn feature_flag_profile_rejects_invalid_documents_with_details() {
     ];
     for doc in bad_docs {
         let shown = String::from_utf8_lossy(doc).to_string();
-        let (e, status) = service_error(send!(c
-            .create_hosted_configuration_version()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .content(Blob::new(doc.to_vec()))
-            .content_type("application/json")));
+        let req = version_request(&c, &app, &profile, doc.to_vec(), "application/json");
+        let (e, status) = service_error(send!(req));
         assert_eq!(status, 400, "{shown}");
         let CreateHostedConfigurationVersionError::BadRequestException(br) = e else {
             panic!("expected BadRequestException for {shown}, got {e:?}");

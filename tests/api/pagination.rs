@@ -8,7 +8,6 @@ use aws_sdk_appconfig::operation::list_configuration_profiles::ListConfiguration
 use aws_sdk_appconfig::operation::list_deployment_strategies::ListDeploymentStrategiesError;
 use aws_sdk_appconfig::operation::list_environments::ListEnvironmentsError;
 use aws_sdk_appconfig::Client;
-use aws_smithy_types::Blob;
 
 use crate::harness::*;
 
@@ -225,13 +224,10 @@ async fn version_label_prefix_filter_combines_with_pagination() {
         } else {
             format!("dev-{i}")
         };
-        send!(c
-            .create_hosted_configuration_version()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .content(Blob::new(b"{}".to_vec()))
-            .content_type("application/json")
-            .version_label(label))
+        send!(
+            version_request(&c, &app, &profile, b"{}".to_vec(), "application/json")
+                .version_label(label)
+        )
         .unwrap();
     }
     let got: Vec<String> = all_items!(c

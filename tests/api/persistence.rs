@@ -85,13 +85,14 @@ async fn populate(c: &Client) -> Ids {
         .send()
         .await
         .unwrap();
-    send!(c
-        .create_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .content(Blob::new(binary_content()))
-        .content_type("application/octet-stream"))
-    .unwrap();
+    let req = version_request(
+        &c,
+        &app,
+        &profile,
+        binary_content(),
+        "application/octet-stream",
+    );
+    send!(req).unwrap();
     let strategy = send!(c
         .create_deployment_strategy()
         .name("custom")
