@@ -1031,6 +1031,23 @@ pub async fn create_profile_with(
     .to_string()
 }
 
+/// A profile of an external source at `location`, read with `role`; returns its id.
+pub async fn create_external_profile(
+    c: &Client,
+    app: &str,
+    name: &str,
+    location: &str,
+    role: &str,
+) -> String {
+    let req = c
+        .create_configuration_profile()
+        .application_id(app)
+        .name(name);
+    let req = req.location_uri(location).retrieval_role_arn(role);
+    let out = send!(req).expect("create configuration profile");
+    out.id().expect("profile id").to_string()
+}
+
 pub async fn create_flags_profile(c: &Client, app: &str, name: &str) -> String {
     send!(c
         .create_configuration_profile()

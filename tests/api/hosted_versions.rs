@@ -344,12 +344,7 @@ async fn content_and_content_type_are_required() {
     assert!(e.is_bad_request_exception(), "{e:?}");
     assert_names(&e, "content");
 
-    let e = sdk_err!(c
-        .create_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .content(Blob::new(b"x".to_vec()))
-        .content_type(chars('t', 256)));
+    let e = sdk_err!(version_request(&c, &app, &profile, b"x", &chars('t', 256)));
     assert!(e.is_bad_request_exception(), "{e:?}");
     assert_names(&e, "contentType");
     assert!(all_version_numbers(&c, &app, &profile).await.is_empty());
@@ -359,31 +354,11 @@ async fn content_and_content_type_are_required() {
 async fn versions_only_for_hosted_profiles() {
     let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
-    let ssm = c
-        .create_configuration_profile()
-        .application_id(&app)
-        .name("ssm")
-        .location_uri("ssm-parameter://param")
-        .retrieval_role_arn("arn:aws:iam::111122223333:role/reader")
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
-    let e = sdk_err!(c
-        .create_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&ssm)
-        .content(Blob::new(b"x".to_vec()))
-        .content_type("text/plain"));
+    let role = "arn:aws:iam::111122223333:role/reader";
+    let ssm = create_external_profile(&c, &app, "ssm", "ssm-parameter://param", role).await;
+    let e = sdk_err!(version_request(&c, &app, &ssm, b"x", "text/plain"));
     assert!(e.is_bad_request_exception(), "{e:?}");
-    let e = sdk_err!(c
-        .create_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id("abc1234")
-        .content(Blob::new(b"x".to_vec()))
-        .content_type("text/plain"));
+    let e = sdk_err!(version_request(&c, &app, "abc1234", b"x", "text/plain"));
     assert!(e.is_resource_not_found_exception(), "{e:?}");
 }
 
