@@ -148,19 +148,16 @@ async fn name_and_description_length_limits() {
 
     let (e, status) = service_error(c.create_application().name(chars('n', 65)).send().await);
     assert_eq!(status, 400);
-    assert_matches!(e, CreateApplicationError::BadRequestException(_));
-    assert_names(&e, "name");
+    assert_bad_field!(e, CreateApplicationError, "name");
 
     let e = err(c.create_application().name("").send().await);
-    assert_matches!(e, CreateApplicationError::BadRequestException(_));
-    assert_names(&e, "name");
+    assert_bad_field!(e, CreateApplicationError, "name");
 
     let e = sdk_err!(c
         .create_application()
         .name("ok")
         .description(chars('d', 1025)));
-    assert_matches!(e, CreateApplicationError::BadRequestException(_));
-    assert_names(&e, "description");
+    assert_bad_field!(e, CreateApplicationError, "description");
 
     assert_eq!(
         all_app_ids(&c).await,
@@ -173,13 +170,9 @@ async fn name_and_description_length_limits() {
 async fn rejected_update_changes_nothing() {
     let (_server, c) = Server::start_with_client();
     let id = create_app(&c, "stable").await;
-    let e = sdk_err!(c
-        .update_application()
-        .application_id(&id)
-        .name(chars('x', 65))
-        .description("would change"));
-    assert_matches!(e, UpdateApplicationError::BadRequestException(_));
-    assert_names(&e, "name");
+    let req = c.update_application().application_id(&id);
+    let e = sdk_err!(req.name(chars('x', 65)).description("would change"));
+    assert_bad_field!(e, UpdateApplicationError, "name");
     assert_app(&c, &id, "stable", None).await;
 }
 
@@ -192,17 +185,14 @@ async fn malformed_application_id_is_a_bad_request() {
     assert_eq!(status, 404, "{e:?}");
     let (e, status) = service_error(send!(c.get_application().application_id("a".repeat(65))));
     assert_eq!(status, 400);
-    assert_matches!(e, GetApplicationError::BadRequestException(_));
-    assert_names(&e, "applicationId");
+    assert_bad_field!(e, GetApplicationError, "applicationId");
 }
 
 #[tokio::test]
 async fn reserved_tag_prefix_is_rejected_at_create() {
     let (_server, c) = Server::start_with_client();
-    let e = sdk_err!(c
-        .create_application()
-        .name("tagged")
-        .tags("aws:owner", "me"));
+    let req = c.create_application().name("tagged");
+    let e = sdk_err!(req.tags("aws:owner", "me"));
     assert_matches!(e, CreateApplicationError::BadRequestException(_));
     assert!(message(&e).contains("aws:"), "{e:?}");
     assert!(all_app_ids(&c).await.is_empty());

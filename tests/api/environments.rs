@@ -231,8 +231,7 @@ async fn monitor_constraints_are_enforced_and_change_nothing() {
         req = req.monitors(monitor(&format!("{ALARM}-{i}"), None));
     }
     let e = err(req.send().await);
-    assert_matches!(e, CreateEnvironmentError::BadRequestException(_));
-    assert_names(&e, "monitors");
+    assert_bad_field!(e, CreateEnvironmentError, "monitors");
 
     // AlarmRoleArn must be an IAM role ARN.
     let e = sdk_err!(c
@@ -240,8 +239,7 @@ async fn monitor_constraints_are_enforced_and_change_nothing() {
         .application_id(&app)
         .name("bad-role")
         .monitors(monitor(ALARM, Some("not-a-role-arn-at-all"))));
-    assert_matches!(e, CreateEnvironmentError::BadRequestException(_));
-    assert_names(&e, "alarmRoleArn");
+    assert_bad_field!(e, CreateEnvironmentError, "alarmRoleArn");
     assert_eq!(all_env_ids(&c, &app).await, vec![env.clone()]);
 
     let e = sdk_err!(c
@@ -249,8 +247,7 @@ async fn monitor_constraints_are_enforced_and_change_nothing() {
         .application_id(&app)
         .environment_id(&env)
         .name(chars('e', 65)));
-    assert_matches!(e, UpdateEnvironmentError::BadRequestException(_));
-    assert_names(&e, "name");
+    assert_bad_field!(e, UpdateEnvironmentError, "name");
     let got = send!(c
         .get_environment()
         .application_id(&app)
@@ -273,8 +270,7 @@ async fn malformed_environment_id_is_a_bad_request() {
         .get_environment()
         .application_id(&app)
         .environment_id("a".repeat(65)));
-    assert_matches!(e, GetEnvironmentError::BadRequestException(_));
-    assert_names(&e, "environmentId");
+    assert_bad_field!(e, GetEnvironmentError, "environmentId");
 }
 
 #[tokio::test]

@@ -1154,6 +1154,15 @@ macro_rules! assert_matches {
 }
 pub(crate) use assert_matches;
 
+/// Asserts that `$e` is `$ty::BadRequestException` and its message names `$field`.
+macro_rules! assert_bad_field {
+    ($e:expr, $ty:ident, $field:expr) => {
+        assert_matches!($e, $ty::BadRequestException(_));
+        assert_names(&$e, $field);
+    };
+}
+pub(crate) use assert_bad_field;
+
 /// Asserts that `$e` is `$ty::ResourceNotFoundException` naming the resource type `$name`.
 macro_rules! assert_not_found_names {
     ($e:expr, $ty:ident, $name:expr) => {

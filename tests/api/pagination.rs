@@ -250,8 +250,7 @@ async fn max_results_out_of_range_is_a_bad_request() {
     for max in [0, 51, -1] {
         let (e, status) = service_error(c.list_applications().max_results(max).send().await);
         assert_eq!(status, 400, "{max}");
-        assert_matches!(e, ListApplicationsError::BadRequestException(_));
-        assert_names(&e, "maxResults");
+        assert_bad_field!(e, ListApplicationsError, "maxResults");
 
         let e = sdk_err!(c.list_environments().application_id(&app).max_results(max));
         assert_matches!(e, ListEnvironmentsError::BadRequestException(_));

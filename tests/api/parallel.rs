@@ -111,9 +111,8 @@ async fn parallel_start_deployments_into_many_environments_and_into_one() {
     let listed = send!(c
         .list_deployments()
         .application_id(&app)
-        .environment_id(&env))
-    .unwrap();
-    assert_eq!(listed.items().len(), 1);
+        .environment_id(&env));
+    assert_eq!(listed.unwrap().items().len(), 1);
 }
 
 /// One family of calls, run over and over by a client of the mixed test.

@@ -233,8 +233,7 @@ async fn at_most_two_validators() {
         .validators(validator(ValidatorType::JsonSchema, SCHEMA))
         .validators(validator(ValidatorType::JsonSchema, SCHEMA))
         .validators(validator(ValidatorType::Lambda, LAMBDA)));
-    assert_matches!(e, CreateConfigurationProfileError::BadRequestException(_));
-    assert_names(&e, "validators");
+    assert_bad_field!(e, CreateConfigurationProfileError, "validators");
     assert!(all_profile_ids(&c, &app).await.is_empty());
 }
 
@@ -427,8 +426,7 @@ async fn location_uri_and_type_rules() {
         .name("bad-role")
         .location_uri("hosted")
         .retrieval_role_arn("arn:aws:s3:::not-a-role-at-all"));
-    assert_matches!(e, CreateConfigurationProfileError::BadRequestException(_));
-    assert_names(&e, "retrievalRoleArn");
+    assert_bad_field!(e, CreateConfigurationProfileError, "retrievalRoleArn");
 
     assert_eq!(all_profile_ids(&c, &app).await, before);
 }
@@ -450,15 +448,13 @@ async fn profile_names_may_be_128_characters() {
         .application_id(&app)
         .name(chars('p', 129))
         .location_uri("hosted"));
-    assert_matches!(e, CreateConfigurationProfileError::BadRequestException(_));
-    assert_names(&e, "name");
+    assert_bad_field!(e, CreateConfigurationProfileError, "name");
     // LocationUri is required.
     let e = sdk_err!(c
         .create_configuration_profile()
         .application_id(&app)
         .name("no-location"));
-    assert_matches!(e, CreateConfigurationProfileError::BadRequestException(_));
-    assert_names(&e, "locationUri");
+    assert_bad_field!(e, CreateConfigurationProfileError, "locationUri");
     assert_eq!(all_profile_ids(&c, &app).await.len(), 1);
 }
 

@@ -76,8 +76,7 @@ async fn protection_period_range_is_enforced_and_changes_nothing() {
             .update_account_settings()
             .deletion_protection(settings(Some(false), Some(period)))));
         assert_eq!(status, 400, "{period}");
-        assert_matches!(e, UpdateAccountSettingsError::BadRequestException(_));
-        assert_names(&e, "protectionPeriodInMinutes");
+        assert_bad_field!(e, UpdateAccountSettingsError, "protectionPeriodInMinutes");
     }
     assert_eq!(current(&c).await, (Some(true), Some(15)));
 }

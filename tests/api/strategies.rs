@@ -270,8 +270,7 @@ async fn numeric_constraints_name_the_field_and_change_nothing() {
         .deployment_strategy_id(&id)
         .description("should not stick")
         .growth_factor(0.5));
-    assert_matches!(e, UpdateDeploymentStrategyError::BadRequestException(_));
-    assert_names(&e, "growthFactor");
+    assert_bad_field!(e, UpdateDeploymentStrategyError, "growthFactor");
     let got = send!(c.get_deployment_strategy().deployment_strategy_id(&id)).unwrap();
     assert_eq!(got.description(), None);
     assert_eq!(got.growth_factor(), Some(25.0));
@@ -286,15 +285,13 @@ async fn enums_and_required_members_are_enforced() {
         .deployment_duration_in_minutes(10)
         .growth_factor(10.0)
         .growth_type(GrowthType::from("QUADRATIC")));
-    assert_matches!(e, CreateDeploymentStrategyError::BadRequestException(_));
-    assert_names(&e, "growthType");
+    assert_bad_field!(e, CreateDeploymentStrategyError, "growthType");
 
     let e = sdk_err!(c
         .create_deployment_strategy()
         .name("no-factor")
         .deployment_duration_in_minutes(10));
-    assert_matches!(e, CreateDeploymentStrategyError::BadRequestException(_));
-    assert_names(&e, "growthFactor");
+    assert_bad_field!(e, CreateDeploymentStrategyError, "growthFactor");
     assert_eq!(all_strategy_ids(&c).await.len(), 4);
 }
 
@@ -302,8 +299,7 @@ async fn enums_and_required_members_are_enforced() {
 async fn strategy_id_pattern_is_checked() {
     let (_server, c) = Server::start_with_client();
     let e = sdk_err!(c.get_deployment_strategy().deployment_strategy_id("ABC"));
-    assert_matches!(e, GetDeploymentStrategyError::BadRequestException(_));
-    assert_names(&e, "deploymentStrategyId");
+    assert_bad_field!(e, GetDeploymentStrategyError, "deploymentStrategyId");
     let e = sdk_err!(c
         .get_deployment_strategy()
         .deployment_strategy_id("AppConfig.NoSuchStrategy"));

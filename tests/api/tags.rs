@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use aws_sdk_appconfig::operation::list_tags_for_resource::ListTagsForResourceError;
 use aws_sdk_appconfig::operation::tag_resource::TagResourceError;
-use aws_sdk_appconfig::operation::untag_resource::UntagResourceError;
 use aws_sdk_appconfig::Client;
 
 use crate::harness::*;
@@ -173,20 +172,11 @@ async fn unknown_resources_are_not_found() {
     for arn in missing {
         let (e, status) = service_error(c.list_tags_for_resource().resource_arn(&arn).send().await);
         assert_eq!(status, 404, "{arn}");
-        assert!(
-            matches!(e, ListTagsForResourceError::ResourceNotFoundException(_)),
-            "{arn}: {e:?}"
-        );
+        assert!(e.is_resource_not_found_exception(), "{arn}: {e:?}");
         let e = sdk_err!(c.tag_resource().resource_arn(&arn).tags("k", "v"));
-        assert!(
-            matches!(e, TagResourceError::ResourceNotFoundException(_)),
-            "{arn}: {e:?}"
-        );
+        assert!(e.is_resource_not_found_exception(), "{arn}: {e:?}");
         let e = sdk_err!(c.untag_resource().resource_arn(&arn).tag_keys("k"));
-        assert!(
-            matches!(e, UntagResourceError::ResourceNotFoundException(_)),
-            "{arn}: {e:?}"
-        );
+        assert!(e.is_resource_not_found_exception(), "{arn}: {e:?}");
     }
 }
 
@@ -229,15 +219,9 @@ async fn malformed_arns_are_bad_requests() {
     for arn in malformed {
         let (e, status) = service_error(c.list_tags_for_resource().resource_arn(&arn).send().await);
         assert_eq!(status, 400, "{arn}");
-        assert!(
-            matches!(e, ListTagsForResourceError::BadRequestException(_)),
-            "{arn}: {e:?}"
-        );
+        assert!(e.is_bad_request_exception(), "{arn}: {e:?}");
         let e = sdk_err!(c.tag_resource().resource_arn(&arn).tags("k", "v"));
-        assert!(
-            matches!(e, TagResourceError::BadRequestException(_)),
-            "{arn}: {e:?}"
-        );
+        assert!(e.is_bad_request_exception(), "{arn}: {e:?}");
     }
     assert!(tags_of(&c, &app_arn(&app)).await.is_empty());
 }
