@@ -65,8 +65,7 @@ async fn create_then_get_round_trips_every_member() {
 #[tokio::test]
 async fn sdk_waiter_environment_ready_for_deployment_succeeds() {
     let (_server, c) = Server::start_with_client();
-    let app = create_app(&c, "app").await;
-    let env = create_env(&c, &app, "prod").await;
+    let (app, env) = app_and_env(&c).await;
     let waited = tokio::time::timeout(
         Duration::from_secs(10),
         c.wait_until_environment_ready_for_deployment()
@@ -222,8 +221,7 @@ async fn list_of_unknown_application_is_not_found() {
 #[tokio::test]
 async fn monitor_constraints_are_enforced_and_change_nothing() {
     let (_server, c) = Server::start_with_client();
-    let app = create_app(&c, "app").await;
-    let env = create_env(&c, &app, "prod").await;
+    let (app, env) = app_and_env(&c).await;
 
     // Six monitors: the model allows at most five.
     let mut req = c.create_environment().application_id(&app).name("many");

@@ -992,6 +992,13 @@ pub async fn app_and_profile(c: &Client) -> (String, String) {
     (app, profile)
 }
 
+/// An application "app" with an environment "prod": (app, env).
+pub async fn app_and_env(c: &Client) -> (String, String) {
+    let app = create_app(c, "app").await;
+    let env = create_env(c, &app, "prod").await;
+    (app, env)
+}
+
 /// Asserts GetApplication of `id` shows `name` and `description`.
 pub async fn assert_app(c: &Client, id: &str, name: &str, description: Option<&str>) {
     let got = send!(c.get_application().application_id(id)).unwrap();

@@ -179,10 +179,8 @@ async fn delete_and_get_of_unknown_versions() {
         .configuration_profile_id(&other)
         .version_number(2));
     assert!(e.is_resource_not_found_exception(), "{e:?}");
-    let e = sdk_err!(c
-        .list_hosted_configuration_versions()
-        .application_id(&app)
-        .configuration_profile_id("abc1234"));
+    let req = c.list_hosted_configuration_versions().application_id(&app);
+    let e = sdk_err!(req.configuration_profile_id("abc1234"));
     assert!(e.is_resource_not_found_exception(), "{e:?}");
 }
 

@@ -113,16 +113,13 @@ async fn tags_given_at_create_are_listed() {
     .id()
     .unwrap()
     .to_string();
-    let strategy = send!(c
-        .create_deployment_strategy()
-        .name("s")
-        .deployment_duration_in_minutes(1)
-        .growth_factor(50.0)
-        .tags("k", "strategy"))
-    .unwrap()
-    .id()
-    .unwrap()
-    .to_string();
+    let req = c.create_deployment_strategy().name("s");
+    let req = req.deployment_duration_in_minutes(1).growth_factor(50.0);
+    let strategy = send!(req.tags("k", "strategy"))
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
     assert_eq!(tags_of(&c, &app_arn(&app)).await, map(&[("k", "v")]));
     assert_eq!(
         tags_of(&c, &env_arn(&app, &env)).await,
