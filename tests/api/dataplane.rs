@@ -152,7 +152,7 @@ pub(crate) async fn deploy_now(
     label: Option<&str>,
 ) -> (i32, i32) {
     let req = version_request(
-        &c,
+        c,
         &fx.app,
         &fx.profile,
         content.to_vec(),

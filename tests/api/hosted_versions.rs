@@ -87,7 +87,7 @@ async fn binary_content_and_arbitrary_content_types_round_trip_exactly() {
     ];
     let mut numbers = Vec::new();
     for (content, ct) in &cases {
-        let created = send!(version_request(&c, &app, &profile, content.clone(), *ct)).unwrap();
+        let created = send!(version_request(&c, &app, &profile, content.clone(), ct)).unwrap();
         assert_eq!(created.content().unwrap().as_ref(), &content[..], "{ct}");
         assert_eq!(created.content_type(), Some(*ct));
         numbers.push(created.version_number());
@@ -222,7 +222,7 @@ async fn labelled_versions(c: &Client, labels: &[Option<&str>]) -> (String, Stri
     let (app, profile) = setup(c).await;
     for label in labels {
         let out = send!(
-            version_request(&c, &app, &profile, b"{}".to_vec(), "application/json")
+            version_request(c, &app, &profile, b"{}".to_vec(), "application/json")
                 .set_version_label(label.map(String::from))
         )
         .unwrap();

@@ -86,7 +86,7 @@ async fn populate(c: &Client) -> Ids {
         .await
         .unwrap();
     let req = version_request(
-        &c,
+        c,
         &app,
         &profile,
         binary_content(),
