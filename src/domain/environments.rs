@@ -2,12 +2,11 @@
 //! ListEnvironments.
 
 use crate::api::appconfig::{
-    CreateEnvironmentRequest, DeleteEnvironmentRequest, GetEnvironmentRequest,
+    self as api, CreateEnvironmentRequest, DeleteEnvironmentRequest, GetEnvironmentRequest,
     ListEnvironmentsRequest, UpdateEnvironmentRequest,
 };
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::error::{Error, Result};
 use super::{check_tags, decode, encode, insert_with_new_id, list_page, must_get, Ctx, Service};
@@ -25,9 +24,18 @@ pub struct Monitor {
     pub alarm_role_arn: Option<String>,
 }
 
-impl From<crate::api::appconfig::Monitor> for Monitor {
-    fn from(m: crate::api::appconfig::Monitor) -> Self {
+impl From<api::Monitor> for Monitor {
+    fn from(m: api::Monitor) -> Self {
         Monitor {
+            alarm_arn: m.alarm_arn,
+            alarm_role_arn: m.alarm_role_arn,
+        }
+    }
+}
+
+impl From<Monitor> for api::Monitor {
+    fn from(m: Monitor) -> Self {
+        api::Monitor {
             alarm_arn: m.alarm_arn,
             alarm_role_arn: m.alarm_role_arn,
         }
@@ -47,11 +55,29 @@ pub struct Environment {
     pub monitors: Vec<Monitor>,
 }
 
+impl From<Environment> for api::Environment {
+    fn from(e: Environment) -> Self {
+        api::Environment {
+            application_id: Some(e.application_id),
+            id: Some(e.id),
+            name: Some(e.name),
+            description: e.description,
+            state: Some(e.state),
+            monitors: Some(e.monitors.into_iter().map(Into::into).collect()),
+        }
+    }
+}
+
+/// The wire form of a stored environment.
+fn output(rec: &Record) -> Result<api::Environment> {
+    decode::<Environment>(rec).map(Into::into)
+}
+
 pub async fn create_environment(
     svc: &Service,
     ctx: &Ctx,
     input: CreateEnvironmentRequest,
-) -> Result<Value> {
+) -> Result<api::Environment> {
     let tags = input.tags.clone().unwrap_or_default();
     check_tags(&tags)?;
     let app_id = input.application_id;
@@ -80,7 +106,7 @@ pub async fn create_environment(
     rec.tags = tags;
     let rec = insert_with_new_id(&mut *tx, rec).await?;
     tx.commit().await?;
-    Ok(rec.body)
+    output(&rec)
 }
 
 /// An environment that must exist in an application that must exist (404 naming which not).
@@ -93,17 +119,17 @@ pub async fn get_environment(
     svc: &Service,
     ctx: &Ctx,
     input: GetEnvironmentRequest,
-) -> Result<Value> {
+) -> Result<api::Environment> {
     let mut tx = svc.store.read(&ctx.account).await?;
     let rec = load_environment(&mut *tx, &input.application_id, &input.environment_id).await?;
-    Ok(rec.body)
+    output(&rec)
 }
 
 pub async fn update_environment(
     svc: &Service,
     ctx: &Ctx,
     input: UpdateEnvironmentRequest,
-) -> Result<Value> {
+) -> Result<api::Environment> {
     let mut tx = svc.store.write(&ctx.account).await?;
     let mut rec = load_environment(&mut *tx, &input.application_id, &input.environment_id).await?;
     let mut env: Environment = decode(&rec)?;
@@ -121,14 +147,14 @@ pub async fn update_environment(
     tx.update(&rec).await?;
     tx.commit().await?;
     svc.application_changed(ctx, &input.application_id);
-    Ok(rec.body)
+    Ok(env.into())
 }
 
 pub async fn delete_environment(
     svc: &Service,
     ctx: &Ctx,
     input: DeleteEnvironmentRequest,
-) -> Result<Value> {
+) -> Result<()> {
     let mut tx = svc.store.write(&ctx.account).await?;
     let rec = load_environment(&mut *tx, &input.application_id, &input.environment_id).await?;
     super::settings::check_deletion_protection(
@@ -166,14 +192,14 @@ pub async fn delete_environment(
     tx.delete(Kind::Environment, &input.environment_id).await?;
     tx.commit().await?;
     svc.application_changed(ctx, &input.application_id);
-    Ok(Value::Null)
+    Ok(())
 }
 
 pub async fn list_environments(
     svc: &Service,
     ctx: &Ctx,
     input: ListEnvironmentsRequest,
-) -> Result<Value> {
+) -> Result<api::Environments> {
     let mut tx = svc.store.read(&ctx.account).await?;
     must_get(
         &mut *tx,
@@ -190,7 +216,8 @@ pub async fn list_environments(
         None,
         input.max_results,
         input.next_token.as_deref(),
-        |r| r.body.clone(),
+        output,
     )
     .await
+    .map(Into::into)
 }

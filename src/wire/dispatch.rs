@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
 
 use super::output::Reply;
@@ -18,13 +19,17 @@ fn input<T: DeserializeOwned>(value: Value) -> Result<T> {
     serde_json::from_value(value).map_err(|e| Error::bad_request(format!("Invalid request: {e}")))
 }
 
-fn json(v: Result<Value>) -> Result<Reply> {
-    v.map(Reply::json)
+/// A handler's output type, serialised once: the output renderer places its members.
+fn json<T: Serialize>(v: Result<T>) -> Result<Reply> {
+    Ok(Reply::json(
+        serde_json::to_value(v?).map_err(Error::internal)?,
+    ))
 }
 
-fn with_payload(v: Result<(Value, Bytes)>) -> Result<Reply> {
-    v.map(|(value, payload)| Reply {
-        value,
+fn with_payload<T: Serialize>(v: Result<(T, Bytes)>) -> Result<Reply> {
+    let (value, payload) = v?;
+    Ok(Reply {
+        value: serde_json::to_value(value).map_err(Error::internal)?,
         payload: Some(payload),
     })
 }

@@ -35,7 +35,7 @@ impl Deployment {
     fn plan(&self) -> timeline::Plan {
         timeline::plan(
             self.deployment_duration_in_minutes,
-            &self.growth_type,
+            self.growth_type.as_str(),
             self.growth_factor,
             self.final_bake_time_in_minutes,
         )
