@@ -9,7 +9,10 @@ use crate::api::appconfig::{
 use serde::{Deserialize, Serialize};
 
 use super::error::{Error, Result};
-use super::{check_tags, decode, encode, insert_with_new_id, list_page, must_get, Ctx, Service};
+use super::{
+    check_quota, check_tags, decode, encode, insert_with_new_id, list_page, load_application, save,
+    Ctx, Service,
+};
 use crate::store::{Kind, Record};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,12 +47,9 @@ pub async fn create_application(
     let tags = input.tags.clone().unwrap_or_default();
     check_tags(&tags)?;
     let mut tx = svc.store.write(&ctx.account).await?;
-    let quota = svc.settings.quotas.applications;
-    if tx.count(Kind::Application, None).await? >= quota {
-        return Err(Error::ServiceQuotaExceeded(format!(
-            "The number of applications in this account has reached the limit of {quota}."
-        )));
-    }
+    let limit = svc.settings.quotas.applications;
+    let counted = "applications in this account";
+    check_quota(&mut *tx, Kind::Application, None, limit, counted).await?;
     let app = Application {
         id: String::new(),
         name: input.name,
@@ -68,15 +68,7 @@ pub async fn get_application(
     input: GetApplicationRequest,
 ) -> Result<api::Application> {
     let mut tx = svc.store.read(&ctx.account).await?;
-    let rec = must_get(
-        &mut *tx,
-        Kind::Application,
-        &input.application_id,
-        "",
-        "Application",
-    )
-    .await?;
-    output(&rec)
+    output(&load_application(&mut *tx, &input.application_id).await?)
 }
 
 pub async fn update_application(
@@ -85,14 +77,7 @@ pub async fn update_application(
     input: UpdateApplicationRequest,
 ) -> Result<api::Application> {
     let mut tx = svc.store.write(&ctx.account).await?;
-    let mut rec = must_get(
-        &mut *tx,
-        Kind::Application,
-        &input.application_id,
-        "",
-        "Application",
-    )
-    .await?;
+    let mut rec = load_application(&mut *tx, &input.application_id).await?;
     let mut app: Application = decode(&rec)?;
     if let Some(n) = input.name {
         app.name = n;
@@ -100,8 +85,7 @@ pub async fn update_application(
     if let Some(d) = input.description {
         app.description = Some(d);
     }
-    rec.body = encode(&app)?;
-    tx.update(&rec).await?;
+    save(&mut *tx, &mut rec, &app).await?;
     tx.commit().await?;
     svc.application_changed(ctx, &input.application_id);
     Ok(app.into())
@@ -115,7 +99,7 @@ pub async fn delete_application(
 ) -> Result<()> {
     let id = input.application_id;
     let mut tx = svc.store.write(&ctx.account).await?;
-    must_get(&mut *tx, Kind::Application, &id, "", "Application").await?;
+    load_application(&mut *tx, &id).await?;
     for (kind, what) in [
         (Kind::Environment, "environments"),
         (Kind::ConfigurationProfile, "configuration profiles"),

@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::{Error, Result};
-use super::{check_tags, decode, encode, insert_with_new_id, list_page, must_get, Ctx, Service};
+use super::{
+    check_quota, check_tags, decode, encode, insert_with_new_id, list_page, load_application,
+    must_get, save, Ctx, Service,
+};
 use crate::store::{AttrFilter, Kind, Record, Tx};
 
 pub const FREEFORM: &str = "AWS.Freeform";
@@ -189,7 +192,7 @@ pub async fn load_profile(
     app_id: &str,
     profile_id: &str,
 ) -> Result<(Record, ConfigurationProfile)> {
-    must_get(tx, Kind::Application, app_id, "", "Application").await?;
+    load_application(tx, app_id).await?;
     let rec = must_get(
         tx,
         Kind::ConfigurationProfile,
@@ -225,13 +228,17 @@ pub async fn create_configuration_profile(
     check_validators(&validators)?;
     let app_id = input.application_id;
     let mut tx = svc.store.write(&ctx.account).await?;
-    must_get(&mut *tx, Kind::Application, &app_id, "", "Application").await?;
-    let quota = svc.settings.quotas.profiles_per_application;
-    if tx.count(Kind::ConfigurationProfile, Some(&app_id)).await? >= quota {
-        return Err(Error::ServiceQuotaExceeded(format!(
-            "The number of configuration profiles in application {app_id} has reached the limit of {quota}."
-        )));
-    }
+    load_application(&mut *tx, &app_id).await?;
+    let limit = svc.settings.quotas.profiles_per_application;
+    let counted = format!("configuration profiles in application {app_id}");
+    check_quota(
+        &mut *tx,
+        Kind::ConfigurationProfile,
+        Some(&app_id),
+        limit,
+        &counted,
+    )
+    .await?;
     let profile = ConfigurationProfile {
         application_id: app_id.clone(),
         id: String::new(),
@@ -312,8 +319,7 @@ pub async fn update_configuration_profile(
         }
         None => {}
     }
-    rec.body = encode(&profile)?;
-    tx.update(&rec).await?;
+    save(&mut *tx, &mut rec, &profile).await?;
     tx.commit().await?;
     svc.application_changed(ctx, &input.application_id);
     Ok(profile.into())
@@ -364,14 +370,7 @@ pub async fn list_configuration_profiles(
     input: ListConfigurationProfilesRequest,
 ) -> Result<api::ConfigurationProfiles> {
     let mut tx = svc.store.read(&ctx.account).await?;
-    must_get(
-        &mut *tx,
-        Kind::Application,
-        &input.application_id,
-        "",
-        "Application",
-    )
-    .await?;
+    load_application(&mut *tx, &input.application_id).await?;
     list_page(
         &mut *tx,
         Kind::ConfigurationProfile,

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{Error, Result};
 use super::{
-    check_tags, decode, encode, insert_with_new_id, list_with_builtins, must_get, Ctx, Service,
+    check_quota, check_tags, decode, encode, insert_with_new_id, list_with_builtins, must_get,
+    save, Ctx, Service,
 };
 use crate::store::{Kind, Record, Tx};
 
@@ -125,12 +126,9 @@ pub async fn create_deployment_strategy(
     let tags = input.tags.clone().unwrap_or_default();
     check_tags(&tags)?;
     let mut tx = svc.store.write(&ctx.account).await?;
-    let quota = svc.settings.quotas.deployment_strategies;
-    if tx.count(Kind::DeploymentStrategy, None).await? >= quota {
-        return Err(Error::ServiceQuotaExceeded(format!(
-            "The number of deployment strategies in this account has reached the limit of {quota}."
-        )));
-    }
+    let limit = svc.settings.quotas.deployment_strategies;
+    let counted = "deployment strategies in this account";
+    check_quota(&mut *tx, Kind::DeploymentStrategy, None, limit, counted).await?;
     let strategy = DeploymentStrategy {
         id: String::new(),
         name: input.name,
@@ -193,8 +191,7 @@ pub async fn update_deployment_strategy(
     if let Some(v) = input.growth_type {
         s.growth_type = v;
     }
-    rec.body = encode(&s)?;
-    tx.update(&rec).await?;
+    save(&mut *tx, &mut rec, &s).await?;
     tx.commit().await?;
     Ok(s.into())
 }

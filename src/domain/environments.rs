@@ -9,7 +9,10 @@ use crate::api::appconfig::{
 use serde::{Deserialize, Serialize};
 
 use super::error::{Error, Result};
-use super::{check_tags, decode, encode, insert_with_new_id, list_page, must_get, Ctx, Service};
+use super::{
+    check_quota, check_tags, decode, encode, insert_with_new_id, list_page, load_application,
+    must_get, save, Ctx, Service,
+};
 use crate::store::{Kind, Record, Tx};
 
 /// Environment states as the service sends them: CamelCase, which the SDK waiter
@@ -82,13 +85,10 @@ pub async fn create_environment(
     check_tags(&tags)?;
     let app_id = input.application_id;
     let mut tx = svc.store.write(&ctx.account).await?;
-    must_get(&mut *tx, Kind::Application, &app_id, "", "Application").await?;
-    let quota = svc.settings.quotas.environments_per_application;
-    if tx.count(Kind::Environment, Some(&app_id)).await? >= quota {
-        return Err(Error::ServiceQuotaExceeded(format!(
-            "The number of environments in application {app_id} has reached the limit of {quota}."
-        )));
-    }
+    load_application(&mut *tx, &app_id).await?;
+    let limit = svc.settings.quotas.environments_per_application;
+    let counted = format!("environments in application {app_id}");
+    check_quota(&mut *tx, Kind::Environment, Some(&app_id), limit, &counted).await?;
     let env = Environment {
         application_id: app_id.clone(),
         id: String::new(),
@@ -111,7 +111,7 @@ pub async fn create_environment(
 
 /// An environment that must exist in an application that must exist (404 naming which not).
 pub async fn load_environment(tx: &mut dyn Tx, app_id: &str, env_id: &str) -> Result<Record> {
-    must_get(tx, Kind::Application, app_id, "", "Application").await?;
+    load_application(tx, app_id).await?;
     must_get(tx, Kind::Environment, env_id, app_id, "Environment").await
 }
 
@@ -143,8 +143,7 @@ pub async fn update_environment(
     if let Some(m) = input.monitors {
         env.monitors = m.into_iter().map(Monitor::from).collect();
     }
-    rec.body = encode(&env)?;
-    tx.update(&rec).await?;
+    save(&mut *tx, &mut rec, &env).await?;
     tx.commit().await?;
     svc.application_changed(ctx, &input.application_id);
     Ok(env.into())
@@ -201,14 +200,7 @@ pub async fn list_environments(
     input: ListEnvironmentsRequest,
 ) -> Result<api::Environments> {
     let mut tx = svc.store.read(&ctx.account).await?;
-    must_get(
-        &mut *tx,
-        Kind::Application,
-        &input.application_id,
-        "",
-        "Application",
-    )
-    .await?;
+    load_application(&mut *tx, &input.application_id).await?;
     list_page(
         &mut *tx,
         Kind::Environment,

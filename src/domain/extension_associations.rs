@@ -16,7 +16,8 @@ use super::error::{Error, Result};
 use super::extensions::{self, Extension};
 use super::ids::parse_arn;
 use super::{
-    check_tags, decode, encode, insert_with_new_id, must_get, pagination, Ctx, Listed, Service,
+    check_tags, decode, encode, insert_with_new_id, must_get, pagination, save, Ctx, Listed,
+    Service,
 };
 use crate::store::{AttrFilter, Kind, ListQuery, Record, Tx};
 
@@ -81,7 +82,7 @@ pub async fn check_resource(svc: &Service, ctx: &Ctx, tx: &mut dyn Tx, arn: &str
             if !mine {
                 return Err(missing());
             }
-            must_get(tx, Kind::Application, app, "", "Application")
+            super::load_application(tx, app)
                 .await
                 .map_err(|_| missing())?;
         }
@@ -205,8 +206,7 @@ pub async fn create_extension_association(
     // The ARN embeds the id, known only after insertion.
     let mut assoc: ExtensionAssociation = decode(&rec)?;
     assoc.arn = svc.arn(ctx, &format!("extensionassociation/{}", assoc.id));
-    rec.body = encode(&assoc)?;
-    tx.update(&rec).await?;
+    save(&mut *tx, &mut rec, &assoc).await?;
     tx.commit().await?;
     Ok(assoc.into())
 }
@@ -247,8 +247,7 @@ pub async fn update_extension_association(
         check_parameters(&ext, &params)?;
         assoc.parameters = params;
     }
-    rec.body = encode(&assoc)?;
-    tx.update(&rec).await?;
+    save(&mut *tx, &mut rec, &assoc).await?;
     tx.commit().await?;
     Ok(assoc.into())
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{Error, Result};
 use super::ids::{new_id, parse_arn};
-use super::{check_tags, decode, encode, list_with_builtins, Ctx, Service};
+use super::{check_tags, decode, encode, list_with_builtins, save, Ctx, Service};
 use crate::store::{AttrFilter, Kind, ListQuery, Record, Tx};
 
 /// Wire actions as stored.
@@ -523,8 +523,7 @@ pub async fn update_extension(
     if let Some(p) = parameters {
         ext.parameters = p;
     }
-    rec.body = encode(&ext)?;
-    tx.update(&rec).await?;
+    save(&mut *tx, &mut rec, &ext).await?;
     tx.commit().await?;
     Ok(ext.into())
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::configuration_profiles::load_profile;
 use super::deployments::ActionPoint;
 use super::error::{Error, Result};
-use super::{decode, encode, featureflags, invocation, list_page, must_get, Ctx, Service};
+use super::{decode, encode, featureflags, invocation, list_page, Ctx, Service};
 use crate::store::{AttrFilter, Kind, ListQuery, Record, Tx};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -197,7 +197,7 @@ async fn run_pre_create_actions(
     {
         return Ok(content);
     }
-    let app = must_get(&mut *tx, Kind::Application, app_id, "", "Application").await?;
+    let app = crate::domain::load_application(&mut *tx, app_id).await?;
     let (_, profile) = load_profile(&mut *tx, app_id, profile_id).await?;
     let next_number = latest_version(&mut *tx, app_id, profile_id)
         .await?

@@ -180,6 +180,34 @@ pub async fn must_get(
     }
 }
 
+/// The application `id`, or ResourceNotFound.
+pub async fn load_application(tx: &mut dyn Tx, id: &str) -> Result<Record> {
+    must_get(tx, Kind::Application, id, "", "Application").await
+}
+
+/// Refuses to create one more `kind` under `parent` once `limit` exist; `counted` names them in
+/// the message ("applications in this account").
+pub async fn check_quota(
+    tx: &mut dyn Tx,
+    kind: Kind,
+    parent: Option<&str>,
+    limit: i64,
+    counted: &str,
+) -> Result<()> {
+    if tx.count(kind, parent).await? >= limit {
+        return Err(Error::ServiceQuotaExceeded(format!(
+            "The number of {counted} has reached the limit of {limit}."
+        )));
+    }
+    Ok(())
+}
+
+/// Replaces a stored record's body with `value`, in the caller's transaction.
+pub async fn save<T: Serialize>(tx: &mut dyn Tx, rec: &mut Record, value: &T) -> Result<()> {
+    rec.body = encode(value)?;
+    Ok(tx.update(rec).await?)
+}
+
 /// The most recently created record of `kind` under `parent` (one indexed row).
 pub async fn newest(tx: &mut dyn Tx, kind: Kind, parent: &str) -> Result<Option<Record>> {
     let mut rows = tx

@@ -145,7 +145,7 @@ pub async fn start_deployment(
     );
     // 1. Resolve everything in one snapshot.
     let mut tx = svc.store.read(&ctx.account).await?;
-    let app = must_get(&mut *tx, Kind::Application, &app_id, "", "Application").await?;
+    let app = crate::domain::load_application(&mut *tx, &app_id).await?;
     let env_rec = must_get(&mut *tx, Kind::Environment, &env_id, &app_id, "Environment").await?;
     let env: Environment = decode(&env_rec)?;
     let (_, profile) = load_profile(&mut *tx, &app_id, &profile_id).await?;
