@@ -475,15 +475,9 @@ pub async fn get_extension(
     ctx: &Ctx,
     input: GetExtensionRequest,
 ) -> Result<api::Extension> {
+    let ident = input.extension_identifier;
     let mut tx = svc.store.read(&ctx.account).await?;
-    let (_, ext) = resolve(
-        svc,
-        ctx,
-        &mut *tx,
-        &input.extension_identifier,
-        input.version_number,
-    )
-    .await?;
+    let (_, ext) = resolve(svc, ctx, &mut *tx, &ident, input.version_number).await?;
     Ok(ext.into())
 }
 
@@ -501,15 +495,9 @@ pub async fn update_extension(
     if let Some(p) = &parameters {
         check_parameters(p)?;
     }
+    let ident = input.extension_identifier;
     let mut tx = svc.store.write(&ctx.account).await?;
-    let (rec, mut ext) = resolve(
-        svc,
-        ctx,
-        &mut *tx,
-        &input.extension_identifier,
-        input.version_number,
-    )
-    .await?;
+    let (rec, mut ext) = resolve(svc, ctx, &mut *tx, &ident, input.version_number).await?;
     aws_authored_is_read_only(&ext, "update")?;
     let Some(mut rec) = rec else {
         return Err(Error::internal("stored extension without record"));
@@ -534,15 +522,9 @@ pub async fn delete_extension(
     ctx: &Ctx,
     input: DeleteExtensionRequest,
 ) -> Result<()> {
+    let ident = input.extension_identifier;
     let mut tx = svc.store.write(&ctx.account).await?;
-    let (rec, ext) = resolve(
-        svc,
-        ctx,
-        &mut *tx,
-        &input.extension_identifier,
-        input.version_number,
-    )
-    .await?;
+    let (rec, ext) = resolve(svc, ctx, &mut *tx, &ident, input.version_number).await?;
     aws_authored_is_read_only(&ext, "delete")?;
     let in_use = super::extension_associations::count_for_extension(&mut *tx, &ext.arn).await?;
     if in_use > 0 {
