@@ -23,11 +23,32 @@ pub struct DeploymentStrategy {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    #[serde(flatten)]
+    pub rollout: Rollout,
+    pub replicate_to: api::ReplicateTo,
+}
+
+/// How a strategy rolls a deployment out; a deployment copies it at start (both store it as
+/// top-level members, as the model's shapes have them).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Rollout {
     pub deployment_duration_in_minutes: i64,
     pub growth_type: api::GrowthType,
     pub growth_factor: f64,
     pub final_bake_time_in_minutes: i64,
-    pub replicate_to: api::ReplicateTo,
+}
+
+impl Rollout {
+    /// The deployment timeline this rollout gives.
+    pub fn plan(&self) -> super::timeline::Plan {
+        super::timeline::plan(
+            self.deployment_duration_in_minutes,
+            self.growth_type.as_str(),
+            self.growth_factor,
+            self.final_bake_time_in_minutes,
+        )
+    }
 }
 
 impl From<DeploymentStrategy> for api::DeploymentStrategy {
@@ -36,10 +57,10 @@ impl From<DeploymentStrategy> for api::DeploymentStrategy {
             id: Some(s.id),
             name: Some(s.name),
             description: s.description,
-            deployment_duration_in_minutes: Some(s.deployment_duration_in_minutes),
-            growth_type: Some(s.growth_type),
-            growth_factor: Some(s.growth_factor),
-            final_bake_time_in_minutes: Some(s.final_bake_time_in_minutes),
+            deployment_duration_in_minutes: Some(s.rollout.deployment_duration_in_minutes),
+            growth_type: Some(s.rollout.growth_type),
+            growth_factor: Some(s.rollout.growth_factor),
+            final_bake_time_in_minutes: Some(s.rollout.final_bake_time_in_minutes),
             replicate_to: Some(s.replicate_to),
         }
     }
@@ -94,10 +115,12 @@ pub fn predefined() -> Vec<DeploymentStrategy> {
                 id: id.to_string(),
                 name: id.to_string(),
                 description: Some(desc.to_string()),
-                deployment_duration_in_minutes: *duration,
-                growth_type: *growth_type,
-                growth_factor: *factor,
-                final_bake_time_in_minutes: *bake,
+                rollout: Rollout {
+                    deployment_duration_in_minutes: *duration,
+                    growth_type: *growth_type,
+                    growth_factor: *factor,
+                    final_bake_time_in_minutes: *bake,
+                },
                 replicate_to: api::ReplicateTo::None,
             },
         )
@@ -133,10 +156,12 @@ pub async fn create_deployment_strategy(
         id: String::new(),
         name: input.name,
         description: input.description,
-        deployment_duration_in_minutes: input.deployment_duration_in_minutes,
-        growth_type: input.growth_type.unwrap_or(api::GrowthType::Linear),
-        growth_factor: input.growth_factor,
-        final_bake_time_in_minutes: input.final_bake_time_in_minutes.unwrap_or(0),
+        rollout: Rollout {
+            deployment_duration_in_minutes: input.deployment_duration_in_minutes,
+            growth_type: input.growth_type.unwrap_or(api::GrowthType::Linear),
+            growth_factor: input.growth_factor,
+            final_bake_time_in_minutes: input.final_bake_time_in_minutes.unwrap_or(0),
+        },
         replicate_to: input.replicate_to.unwrap_or(api::ReplicateTo::None),
     };
     let mut rec = Record::new(Kind::DeploymentStrategy, "", "", encode(&strategy)?);
@@ -179,17 +204,18 @@ pub async fn update_deployment_strategy(
     if let Some(d) = input.description {
         s.description = Some(d);
     }
+    let r = &mut s.rollout;
     if let Some(v) = input.deployment_duration_in_minutes {
-        s.deployment_duration_in_minutes = v;
+        r.deployment_duration_in_minutes = v;
     }
     if let Some(v) = input.final_bake_time_in_minutes {
-        s.final_bake_time_in_minutes = v;
+        r.final_bake_time_in_minutes = v;
     }
     if let Some(v) = input.growth_factor {
-        s.growth_factor = v;
+        r.growth_factor = v;
     }
     if let Some(v) = input.growth_type {
-        s.growth_type = v;
+        r.growth_type = v;
     }
     save(&mut *tx, &mut rec, &s).await?;
     tx.commit().await?;

@@ -27,6 +27,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::decode;
+use super::deployment_strategies::Rollout;
 use super::environments::Monitor;
 use super::error::{Error, Result};
 use super::invocation::{self, ActionCall, Applied, EventContext};
@@ -56,10 +57,9 @@ pub struct Deployment {
     pub configuration_version: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    pub deployment_duration_in_minutes: i64,
-    pub growth_type: api::GrowthType,
-    pub growth_factor: f64,
-    pub final_bake_time_in_minutes: i64,
+    /// The strategy's numbers, copied at start.
+    #[serde(flatten)]
+    pub rollout: Rollout,
     pub state: DeploymentState,
     /// Newest first, as AWS returns it.
     pub event_log: Vec<DeploymentEvent>,
@@ -177,10 +177,10 @@ impl From<Deployment> for api::Deployment {
             configuration_location_uri: Some(d.configuration_location_uri),
             configuration_version: Some(d.configuration_version),
             description: d.description,
-            deployment_duration_in_minutes: Some(d.deployment_duration_in_minutes),
-            growth_type: Some(d.growth_type),
-            growth_factor: Some(d.growth_factor),
-            final_bake_time_in_minutes: Some(d.final_bake_time_in_minutes),
+            deployment_duration_in_minutes: Some(d.rollout.deployment_duration_in_minutes),
+            growth_type: Some(d.rollout.growth_type),
+            growth_factor: Some(d.rollout.growth_factor),
+            final_bake_time_in_minutes: Some(d.rollout.final_bake_time_in_minutes),
             state: Some(d.state),
             event_log: Some(d.event_log.into_iter().map(Into::into).collect()),
             percentage_complete: Some(d.percentage_complete),
@@ -201,10 +201,10 @@ impl From<Deployment> for api::DeploymentSummary {
             deployment_number: Some(d.deployment_number),
             configuration_name: Some(d.configuration_name),
             configuration_version: Some(d.configuration_version),
-            deployment_duration_in_minutes: Some(d.deployment_duration_in_minutes),
-            growth_type: Some(d.growth_type),
-            growth_factor: Some(d.growth_factor),
-            final_bake_time_in_minutes: Some(d.final_bake_time_in_minutes),
+            deployment_duration_in_minutes: Some(d.rollout.deployment_duration_in_minutes),
+            growth_type: Some(d.rollout.growth_type),
+            growth_factor: Some(d.rollout.growth_factor),
+            final_bake_time_in_minutes: Some(d.rollout.final_bake_time_in_minutes),
             state: Some(d.state),
             percentage_complete: Some(d.percentage_complete),
             started_at: Some(d.started_at),
