@@ -47,14 +47,16 @@ impl From<HostedConfigurationVersion> for api::HostedConfigurationVersion {
     }
 }
 
+/// The list form: the wire version's members, all but the content.
 impl From<HostedConfigurationVersion> for api::HostedConfigurationVersionSummary {
     fn from(v: HostedConfigurationVersion) -> Self {
+        let v = api::HostedConfigurationVersion::from(v);
         api::HostedConfigurationVersionSummary {
-            application_id: Some(v.application_id),
-            configuration_profile_id: Some(v.configuration_profile_id),
-            version_number: Some(v.version_number),
+            application_id: v.application_id,
+            configuration_profile_id: v.configuration_profile_id,
+            version_number: v.version_number,
             description: v.description,
-            content_type: Some(v.content_type),
+            content_type: v.content_type,
             version_label: v.version_label,
             kms_key_arn: v.kms_key_arn,
         }
