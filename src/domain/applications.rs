@@ -9,10 +9,9 @@ use crate::api::appconfig::{
 use serde::{Deserialize, Serialize};
 
 use super::error::{Error, Result};
-use super::{
-    check_quota, check_tags, decode, encode, insert_with_new_id, list_page, load_application, save,
-    Ctx, Service,
-};
+use super::insert_and_commit;
+use super::{checked_tags, Quota};
+use super::{decode, encode, list_page, load_application, Ctx, Service};
 use crate::store::{Kind, Record};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,22 +43,21 @@ pub async fn create_application(
     ctx: &Ctx,
     input: CreateApplicationRequest,
 ) -> Result<api::Application> {
-    let tags = input.tags.clone().unwrap_or_default();
-    check_tags(&tags)?;
-    let mut tx = svc.store.write(&ctx.account).await?;
-    let limit = svc.settings.quotas.applications;
-    let counted = "applications in this account";
-    check_quota(&mut *tx, Kind::Application, None, limit, counted).await?;
+    let tags = checked_tags(input.tags)?;
+    let quota = Quota {
+        kind: Kind::Application,
+        app_id: None,
+        limit: svc.settings.quotas.applications,
+        what: "applications",
+    };
+    let tx = svc.begin_create(ctx, quota).await?;
     let app = Application {
         id: String::new(),
         name: input.name,
         description: input.description,
     };
-    let mut rec = Record::new(Kind::Application, "", "", encode(&app)?);
-    rec.tags = tags;
-    let rec = insert_with_new_id(&mut *tx, rec).await?;
-    tx.commit().await?;
-    output(&rec)
+    let rec = Record::new(Kind::Application, "", "", encode(&app)?);
+    output(&insert_and_commit(tx, rec, tags).await?)
 }
 
 pub async fn get_application(
@@ -67,7 +65,7 @@ pub async fn get_application(
     ctx: &Ctx,
     input: GetApplicationRequest,
 ) -> Result<api::Application> {
-    let mut tx = svc.store.read(&ctx.account).await?;
+    let mut tx = svc.read(ctx).await?;
     output(&load_application(&mut *tx, &input.application_id).await?)
 }
 
@@ -76,8 +74,8 @@ pub async fn update_application(
     ctx: &Ctx,
     input: UpdateApplicationRequest,
 ) -> Result<api::Application> {
-    let mut tx = svc.store.write(&ctx.account).await?;
-    let mut rec = load_application(&mut *tx, &input.application_id).await?;
+    let mut tx = svc.write(ctx).await?;
+    let rec = load_application(&mut *tx, &input.application_id).await?;
     let mut app: Application = decode(&rec)?;
     if let Some(n) = input.name {
         app.name = n;
@@ -85,10 +83,8 @@ pub async fn update_application(
     if let Some(d) = input.description {
         app.description = Some(d);
     }
-    save(&mut *tx, &mut rec, &app).await?;
-    tx.commit().await?;
-    svc.application_changed(ctx, &input.application_id);
-    Ok(app.into())
+    svc.save_in_application(ctx, tx, rec, app, &input.application_id)
+        .await
 }
 
 /// Refuses while environments or configuration profiles remain (see docs/decisions.md).
@@ -98,8 +94,7 @@ pub async fn delete_application(
     input: DeleteApplicationRequest,
 ) -> Result<()> {
     let id = input.application_id;
-    let mut tx = svc.store.write(&ctx.account).await?;
-    load_application(&mut *tx, &id).await?;
+    let mut tx = svc.in_application(ctx, &id, true).await?;
     for (kind, what) in [
         (Kind::Environment, "environments"),
         (Kind::ConfigurationProfile, "configuration profiles"),
@@ -113,9 +108,7 @@ pub async fn delete_application(
     let arn = svc.arn(ctx, &format!("application/{id}"));
     super::extension_associations::delete_for_resource(&mut *tx, &arn).await?;
     tx.delete(Kind::Application, &id).await?;
-    tx.commit().await?;
-    svc.application_changed(ctx, &id);
-    Ok(())
+    svc.commit_application(ctx, tx, &id).await
 }
 
 pub async fn list_applications(
@@ -123,7 +116,7 @@ pub async fn list_applications(
     ctx: &Ctx,
     input: ListApplicationsRequest,
 ) -> Result<api::Applications> {
-    let mut tx = svc.store.read(&ctx.account).await?;
+    let mut tx = svc.read(ctx).await?;
     list_page(
         &mut *tx,
         Kind::Application,

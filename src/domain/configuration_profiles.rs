@@ -11,10 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::{Error, Result};
-use super::{
-    check_quota, check_tags, decode, encode, insert_with_new_id, list_page, load_application,
-    must_get, save, Ctx, Service,
-};
+use super::insert_and_commit;
+use super::{checked_tags, Quota};
+use super::{decode, encode, list_page, load_application, must_get, Ctx, Service};
 use crate::store::{AttrFilter, Kind, Record, Tx};
 
 pub const FREEFORM: &str = "AWS.Freeform";
@@ -210,8 +209,7 @@ pub async fn create_configuration_profile(
     ctx: &Ctx,
     input: CreateConfigurationProfileRequest,
 ) -> Result<api::ConfigurationProfile> {
-    let tags = input.tags.clone().unwrap_or_default();
-    check_tags(&tags)?;
+    let tags = checked_tags(input.tags)?;
     let profile_type = input.r#type.unwrap_or_else(|| FREEFORM.to_string());
     if profile_type != FREEFORM && profile_type != FEATURE_FLAGS {
         return Err(Error::bad_request(format!(
@@ -227,18 +225,13 @@ pub async fn create_configuration_profile(
         .collect();
     check_validators(&validators)?;
     let app_id = input.application_id;
-    let mut tx = svc.store.write(&ctx.account).await?;
-    load_application(&mut *tx, &app_id).await?;
-    let limit = svc.settings.quotas.profiles_per_application;
-    let counted = format!("configuration profiles in application {app_id}");
-    check_quota(
-        &mut *tx,
-        Kind::ConfigurationProfile,
-        Some(&app_id),
-        limit,
-        &counted,
-    )
-    .await?;
+    let quota = Quota {
+        kind: Kind::ConfigurationProfile,
+        app_id: Some(&app_id),
+        limit: svc.settings.quotas.profiles_per_application,
+        what: "configuration profiles",
+    };
+    let tx = svc.begin_create(ctx, quota).await?;
     let profile = ConfigurationProfile {
         application_id: app_id.clone(),
         id: String::new(),
@@ -256,10 +249,7 @@ pub async fn create_configuration_profile(
     };
     let mut rec = Record::new(Kind::ConfigurationProfile, "", app_id, encode(&profile)?);
     rec.attr = Some(profile_type);
-    rec.tags = tags;
-    let rec = insert_with_new_id(&mut *tx, rec).await?;
-    tx.commit().await?;
-    output(&rec)
+    output(&insert_and_commit(tx, rec, tags).await?)
 }
 
 pub async fn get_configuration_profile(
@@ -267,7 +257,7 @@ pub async fn get_configuration_profile(
     ctx: &Ctx,
     input: GetConfigurationProfileRequest,
 ) -> Result<api::ConfigurationProfile> {
-    let mut tx = svc.store.read(&ctx.account).await?;
+    let mut tx = svc.read(ctx).await?;
     let (rec, _) = load_profile(
         &mut *tx,
         &input.application_id,
@@ -288,8 +278,8 @@ pub async fn update_configuration_profile(
     if let Some(v) = &validators {
         check_validators(v)?;
     }
-    let mut tx = svc.store.write(&ctx.account).await?;
-    let (mut rec, mut profile) = load_profile(
+    let mut tx = svc.write(ctx).await?;
+    let (rec, mut profile) = load_profile(
         &mut *tx,
         &input.application_id,
         &input.configuration_profile_id,
@@ -319,10 +309,8 @@ pub async fn update_configuration_profile(
         }
         None => {}
     }
-    save(&mut *tx, &mut rec, &profile).await?;
-    tx.commit().await?;
-    svc.application_changed(ctx, &input.application_id);
-    Ok(profile.into())
+    svc.save_in_application(ctx, tx, rec, profile, &input.application_id)
+        .await
 }
 
 pub async fn delete_configuration_profile(
@@ -331,7 +319,7 @@ pub async fn delete_configuration_profile(
     input: DeleteConfigurationProfileRequest,
 ) -> Result<()> {
     let (app_id, id) = (input.application_id, input.configuration_profile_id);
-    let mut tx = svc.store.write(&ctx.account).await?;
+    let mut tx = svc.write(ctx).await?;
     let (rec, _) = load_profile(&mut *tx, &app_id, &id).await?;
     super::settings::check_deletion_protection(
         svc,
@@ -359,9 +347,7 @@ pub async fn delete_configuration_profile(
     );
     super::extension_associations::delete_for_resource(&mut *tx, &arn).await?;
     tx.delete(Kind::ConfigurationProfile, &id).await?;
-    tx.commit().await?;
-    svc.application_changed(ctx, &app_id);
-    Ok(())
+    svc.commit_application(ctx, tx, &app_id).await
 }
 
 pub async fn list_configuration_profiles(
@@ -369,8 +355,9 @@ pub async fn list_configuration_profiles(
     ctx: &Ctx,
     input: ListConfigurationProfilesRequest,
 ) -> Result<api::ConfigurationProfiles> {
-    let mut tx = svc.store.read(&ctx.account).await?;
-    load_application(&mut *tx, &input.application_id).await?;
+    let mut tx = svc
+        .in_application(ctx, &input.application_id, false)
+        .await?;
     list_page(
         &mut *tx,
         Kind::ConfigurationProfile,

@@ -10,10 +10,9 @@ use crate::api::appconfig::{
 use serde::{Deserialize, Serialize};
 
 use super::error::{Error, Result};
-use super::{
-    check_quota, check_tags, decode, encode, insert_with_new_id, list_with_builtins, must_get,
-    save, Ctx, Service,
-};
+use super::{checked_tags, Quota};
+use super::{decode, encode, list_with_builtins, must_get, Ctx, Service};
+use super::{insert_and_commit, save_and_commit};
 use crate::store::{Kind, Record, Tx};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -146,12 +145,14 @@ pub async fn create_deployment_strategy(
     ctx: &Ctx,
     input: CreateDeploymentStrategyRequest,
 ) -> Result<api::DeploymentStrategy> {
-    let tags = input.tags.clone().unwrap_or_default();
-    check_tags(&tags)?;
-    let mut tx = svc.store.write(&ctx.account).await?;
-    let limit = svc.settings.quotas.deployment_strategies;
-    let counted = "deployment strategies in this account";
-    check_quota(&mut *tx, Kind::DeploymentStrategy, None, limit, counted).await?;
+    let tags = checked_tags(input.tags)?;
+    let quota = Quota {
+        kind: Kind::DeploymentStrategy,
+        app_id: None,
+        limit: svc.settings.quotas.deployment_strategies,
+        what: "deployment strategies",
+    };
+    let tx = svc.begin_create(ctx, quota).await?;
     let strategy = DeploymentStrategy {
         id: String::new(),
         name: input.name,
@@ -164,11 +165,8 @@ pub async fn create_deployment_strategy(
         },
         replicate_to: input.replicate_to.unwrap_or(api::ReplicateTo::None),
     };
-    let mut rec = Record::new(Kind::DeploymentStrategy, "", "", encode(&strategy)?);
-    rec.tags = tags;
-    let rec = insert_with_new_id(&mut *tx, rec).await?;
-    tx.commit().await?;
-    output(&rec)
+    let rec = Record::new(Kind::DeploymentStrategy, "", "", encode(&strategy)?);
+    output(&insert_and_commit(tx, rec, tags).await?)
 }
 
 pub async fn get_deployment_strategy(
@@ -176,7 +174,7 @@ pub async fn get_deployment_strategy(
     ctx: &Ctx,
     input: GetDeploymentStrategyRequest,
 ) -> Result<api::DeploymentStrategy> {
-    let mut tx = svc.store.read(&ctx.account).await?;
+    let mut tx = svc.read(ctx).await?;
     Ok(find(&mut *tx, &input.deployment_strategy_id).await?.into())
 }
 
@@ -191,8 +189,8 @@ pub async fn update_deployment_strategy(
             "Cannot update predefined Deployment Strategy {id}."
         )));
     }
-    let mut tx = svc.store.write(&ctx.account).await?;
-    let mut rec = must_get(
+    let mut tx = svc.write(ctx).await?;
+    let rec = must_get(
         &mut *tx,
         Kind::DeploymentStrategy,
         &id,
@@ -217,9 +215,7 @@ pub async fn update_deployment_strategy(
     if let Some(v) = input.growth_type {
         r.growth_type = v;
     }
-    save(&mut *tx, &mut rec, &s).await?;
-    tx.commit().await?;
-    Ok(s.into())
+    save_and_commit(tx, rec, s).await
 }
 
 pub async fn delete_deployment_strategy(
@@ -233,7 +229,7 @@ pub async fn delete_deployment_strategy(
             "Cannot delete predefined Deployment Strategy {id}."
         )));
     }
-    let mut tx = svc.store.write(&ctx.account).await?;
+    let mut tx = svc.write(ctx).await?;
     if !tx.delete(Kind::DeploymentStrategy, &id).await? {
         return Err(Error::not_found("DeploymentStrategy", &id));
     }
@@ -248,7 +244,7 @@ pub async fn list_deployment_strategies(
     input: ListDeploymentStrategiesRequest,
 ) -> Result<api::DeploymentStrategies> {
     let builtins = predefined().into_iter().map(Into::into).collect();
-    let mut tx = svc.store.read(&ctx.account).await?;
+    let mut tx = svc.read(ctx).await?;
     list_with_builtins(
         &mut *tx,
         builtins,

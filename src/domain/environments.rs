@@ -9,10 +9,9 @@ use crate::api::appconfig::{
 use serde::{Deserialize, Serialize};
 
 use super::error::{Error, Result};
-use super::{
-    check_quota, check_tags, decode, encode, insert_with_new_id, list_page, load_application,
-    must_get, save, Ctx, Service,
-};
+use super::insert_and_commit;
+use super::{checked_tags, Quota};
+use super::{decode, encode, list_page, load_application, must_get, Ctx, Service};
 use crate::store::{Kind, Record, Tx};
 
 /// Environment states as the service sends them: CamelCase, which the SDK waiter
@@ -81,14 +80,15 @@ pub async fn create_environment(
     ctx: &Ctx,
     input: CreateEnvironmentRequest,
 ) -> Result<api::Environment> {
-    let tags = input.tags.clone().unwrap_or_default();
-    check_tags(&tags)?;
+    let tags = checked_tags(input.tags)?;
     let app_id = input.application_id;
-    let mut tx = svc.store.write(&ctx.account).await?;
-    load_application(&mut *tx, &app_id).await?;
-    let limit = svc.settings.quotas.environments_per_application;
-    let counted = format!("environments in application {app_id}");
-    check_quota(&mut *tx, Kind::Environment, Some(&app_id), limit, &counted).await?;
+    let quota = Quota {
+        kind: Kind::Environment,
+        app_id: Some(&app_id),
+        limit: svc.settings.quotas.environments_per_application,
+        what: "environments",
+    };
+    let tx = svc.begin_create(ctx, quota).await?;
     let env = Environment {
         application_id: app_id.clone(),
         id: String::new(),
@@ -102,11 +102,8 @@ pub async fn create_environment(
             .map(Monitor::from)
             .collect(),
     };
-    let mut rec = Record::new(Kind::Environment, "", app_id, encode(&env)?);
-    rec.tags = tags;
-    let rec = insert_with_new_id(&mut *tx, rec).await?;
-    tx.commit().await?;
-    output(&rec)
+    let rec = Record::new(Kind::Environment, "", app_id, encode(&env)?);
+    output(&insert_and_commit(tx, rec, tags).await?)
 }
 
 /// An environment that must exist in an application that must exist (404 naming which not).
@@ -120,7 +117,7 @@ pub async fn get_environment(
     ctx: &Ctx,
     input: GetEnvironmentRequest,
 ) -> Result<api::Environment> {
-    let mut tx = svc.store.read(&ctx.account).await?;
+    let mut tx = svc.read(ctx).await?;
     let rec = load_environment(&mut *tx, &input.application_id, &input.environment_id).await?;
     output(&rec)
 }
@@ -130,8 +127,8 @@ pub async fn update_environment(
     ctx: &Ctx,
     input: UpdateEnvironmentRequest,
 ) -> Result<api::Environment> {
-    let mut tx = svc.store.write(&ctx.account).await?;
-    let mut rec = load_environment(&mut *tx, &input.application_id, &input.environment_id).await?;
+    let mut tx = svc.write(ctx).await?;
+    let rec = load_environment(&mut *tx, &input.application_id, &input.environment_id).await?;
     let mut env: Environment = decode(&rec)?;
     if let Some(n) = input.name {
         env.name = n;
@@ -143,10 +140,8 @@ pub async fn update_environment(
     if let Some(m) = input.monitors {
         env.monitors = m.into_iter().map(Monitor::from).collect();
     }
-    save(&mut *tx, &mut rec, &env).await?;
-    tx.commit().await?;
-    svc.application_changed(ctx, &input.application_id);
-    Ok(env.into())
+    svc.save_in_application(ctx, tx, rec, env, &input.application_id)
+        .await
 }
 
 pub async fn delete_environment(
@@ -154,7 +149,7 @@ pub async fn delete_environment(
     ctx: &Ctx,
     input: DeleteEnvironmentRequest,
 ) -> Result<()> {
-    let mut tx = svc.store.write(&ctx.account).await?;
+    let mut tx = svc.write(ctx).await?;
     let rec = load_environment(&mut *tx, &input.application_id, &input.environment_id).await?;
     super::settings::check_deletion_protection(
         svc,
@@ -189,9 +184,7 @@ pub async fn delete_environment(
     );
     super::extension_associations::delete_for_resource(&mut *tx, &arn).await?;
     tx.delete(Kind::Environment, &input.environment_id).await?;
-    tx.commit().await?;
-    svc.application_changed(ctx, &input.application_id);
-    Ok(())
+    svc.commit_application(ctx, tx, &input.application_id).await
 }
 
 pub async fn list_environments(
@@ -199,8 +192,9 @@ pub async fn list_environments(
     ctx: &Ctx,
     input: ListEnvironmentsRequest,
 ) -> Result<api::Environments> {
-    let mut tx = svc.store.read(&ctx.account).await?;
-    load_application(&mut *tx, &input.application_id).await?;
+    let mut tx = svc
+        .in_application(ctx, &input.application_id, false)
+        .await?;
     list_page(
         &mut *tx,
         Kind::Environment,

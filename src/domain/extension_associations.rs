@@ -12,13 +12,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::checked_tags;
 use super::error::{Error, Result};
 use super::extensions::{self, Extension};
 use super::ids::parse_arn;
-use super::{
-    check_tags, decode, encode, insert_with_new_id, must_get, pagination, save, Ctx, Listed,
-    Service,
-};
+use super::save_and_commit;
+use super::{decode, encode, insert_with_new_id, must_get, pagination, Ctx, Listed, Service};
 use crate::store::{AttrFilter, Kind, ListQuery, Record, Tx};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -165,9 +164,8 @@ pub async fn create_extension_association(
     ctx: &Ctx,
     input: CreateExtensionAssociationRequest,
 ) -> Result<api::ExtensionAssociation> {
-    let tags = input.tags.clone().unwrap_or_default();
-    check_tags(&tags)?;
-    let mut tx = svc.store.write(&ctx.account).await?;
+    let tags = checked_tags(input.tags)?;
+    let mut tx = svc.write(ctx).await?;
     let (_, ext) = extensions::resolve(
         svc,
         ctx,
@@ -202,13 +200,11 @@ pub async fn create_extension_association(
     let mut rec = Record::new(Kind::ExtensionAssociation, "", "", encode(&assoc)?);
     rec.attr = Some(resource_arn);
     rec.tags = tags;
-    let mut rec = insert_with_new_id(&mut *tx, rec).await?;
+    let rec = insert_with_new_id(&mut *tx, rec).await?;
     // The ARN embeds the id, known only after insertion.
     let mut assoc: ExtensionAssociation = decode(&rec)?;
     assoc.arn = svc.arn(ctx, &format!("extensionassociation/{}", assoc.id));
-    save(&mut *tx, &mut rec, &assoc).await?;
-    tx.commit().await?;
-    Ok(assoc.into())
+    save_and_commit(tx, rec, assoc).await
 }
 
 async fn load(tx: &mut dyn Tx, id: &str) -> Result<(Record, ExtensionAssociation)> {
@@ -229,7 +225,7 @@ pub async fn get_extension_association(
     ctx: &Ctx,
     input: GetExtensionAssociationRequest,
 ) -> Result<api::ExtensionAssociation> {
-    let mut tx = svc.store.read(&ctx.account).await?;
+    let mut tx = svc.read(ctx).await?;
     let (_, assoc) = load(&mut *tx, &input.extension_association_id).await?;
     Ok(assoc.into())
 }
@@ -240,16 +236,14 @@ pub async fn update_extension_association(
     ctx: &Ctx,
     input: UpdateExtensionAssociationRequest,
 ) -> Result<api::ExtensionAssociation> {
-    let mut tx = svc.store.write(&ctx.account).await?;
-    let (mut rec, mut assoc) = load(&mut *tx, &input.extension_association_id).await?;
+    let mut tx = svc.write(ctx).await?;
+    let (rec, mut assoc) = load(&mut *tx, &input.extension_association_id).await?;
     if let Some(params) = input.parameters {
         let (_, ext) = extensions::resolve(svc, ctx, &mut *tx, &assoc.extension_arn, None).await?;
         check_parameters(&ext, &params)?;
         assoc.parameters = params;
     }
-    save(&mut *tx, &mut rec, &assoc).await?;
-    tx.commit().await?;
-    Ok(assoc.into())
+    save_and_commit(tx, rec, assoc).await
 }
 
 pub async fn delete_extension_association(
@@ -257,7 +251,7 @@ pub async fn delete_extension_association(
     ctx: &Ctx,
     input: DeleteExtensionAssociationRequest,
 ) -> Result<()> {
-    let mut tx = svc.store.write(&ctx.account).await?;
+    let mut tx = svc.write(ctx).await?;
     load(&mut *tx, &input.extension_association_id).await?;
     tx.delete(Kind::ExtensionAssociation, &input.extension_association_id)
         .await?;
@@ -273,7 +267,7 @@ pub async fn list_extension_associations(
     input: ListExtensionAssociationsRequest,
 ) -> Result<api::ExtensionAssociations> {
     let page = pagination::page(input.max_results, input.next_token.as_deref())?;
-    let mut tx = svc.store.read(&ctx.account).await?;
+    let mut tx = svc.read(ctx).await?;
     if input.extension_version_number.is_some() && input.extension_identifier.is_none() {
         return Err(Error::bad_request(
             "extension_version_number can only be used together with extension_identifier.",

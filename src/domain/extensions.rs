@@ -11,9 +11,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::checked_tags;
 use super::error::{Error, Result};
 use super::ids::{new_id, parse_arn};
-use super::{check_tags, decode, encode, list_with_builtins, save, Ctx, Service};
+use super::save_and_commit;
+use super::{decode, encode, list_with_builtins, Ctx, Service};
 use crate::store::{AttrFilter, Kind, ListQuery, Record, Tx};
 
 /// Wire actions as stored.
@@ -400,8 +402,7 @@ pub async fn create_extension(
     ctx: &Ctx,
     input: CreateExtensionRequest,
 ) -> Result<api::Extension> {
-    let tags = input.tags.clone().unwrap_or_default();
-    check_tags(&tags)?;
+    let tags = checked_tags(input.tags)?;
     let actions = actions_from(input.actions);
     let parameters = parameters_from(input.parameters.unwrap_or_default());
     check_actions(&actions)?;
@@ -415,7 +416,7 @@ pub async fn create_extension(
             input.name
         )));
     }
-    let mut tx = svc.store.write(&ctx.account).await?;
+    let mut tx = svc.write(ctx).await?;
     let existing = versions_of(&mut *tx, None, Some(&input.name)).await?;
     let (id, version) = match existing.last() {
         None => (new_extension_id(&mut *tx).await?, 1),
@@ -476,7 +477,7 @@ pub async fn get_extension(
     input: GetExtensionRequest,
 ) -> Result<api::Extension> {
     let ident = input.extension_identifier;
-    let mut tx = svc.store.read(&ctx.account).await?;
+    let mut tx = svc.read(ctx).await?;
     let (_, ext) = resolve(svc, ctx, &mut *tx, &ident, input.version_number).await?;
     Ok(ext.into())
 }
@@ -496,10 +497,10 @@ pub async fn update_extension(
         check_parameters(p)?;
     }
     let ident = input.extension_identifier;
-    let mut tx = svc.store.write(&ctx.account).await?;
+    let mut tx = svc.write(ctx).await?;
     let (rec, mut ext) = resolve(svc, ctx, &mut *tx, &ident, input.version_number).await?;
     aws_authored_is_read_only(&ext, "update")?;
-    let Some(mut rec) = rec else {
+    let Some(rec) = rec else {
         return Err(Error::internal("stored extension without record"));
     };
     if let Some(d) = input.description {
@@ -511,9 +512,7 @@ pub async fn update_extension(
     if let Some(p) = parameters {
         ext.parameters = p;
     }
-    save(&mut *tx, &mut rec, &ext).await?;
-    tx.commit().await?;
-    Ok(ext.into())
+    save_and_commit(tx, rec, ext).await
 }
 
 /// Deletes one version (default: the highest). Refused while associations use that version.
@@ -523,7 +522,7 @@ pub async fn delete_extension(
     input: DeleteExtensionRequest,
 ) -> Result<()> {
     let ident = input.extension_identifier;
-    let mut tx = svc.store.write(&ctx.account).await?;
+    let mut tx = svc.write(ctx).await?;
     let (rec, ext) = resolve(svc, ctx, &mut *tx, &ident, input.version_number).await?;
     aws_authored_is_read_only(&ext, "delete")?;
     let in_use = super::extension_associations::count_for_extension(&mut *tx, &ext.arn).await?;
@@ -552,7 +551,7 @@ pub async fn list_extensions(
         .filter(|b| name.as_ref().is_none_or(|n| &b.name == n || &b.id == n))
         .map(Into::into)
         .collect();
-    let mut tx = svc.store.read(&ctx.account).await?;
+    let mut tx = svc.read(ctx).await?;
     list_with_builtins(
         &mut *tx,
         builtins,

@@ -107,7 +107,7 @@ pub async fn create_hosted_configuration_version(
     if content.len() > limit {
         return Err(payload_too_large(limit, content.len()));
     }
-    let mut tx = svc.store.write(&ctx.account).await?;
+    let mut tx = svc.write(ctx).await?;
     let (_, profile) = load_profile(&mut *tx, &app_id, &profile_id).await?;
     if !profile.is_hosted() {
         return Err(Error::bad_request(format!(
@@ -188,7 +188,7 @@ async fn run_pre_create_actions(
     content: Bytes,
 ) -> Result<Bytes> {
     const POINT: ActionPoint = ActionPoint::PreCreateHostedConfigurationVersion;
-    let mut tx = svc.store.read(&ctx.account).await?;
+    let mut tx = svc.read(ctx).await?;
     // Associations first: most profiles have none, and then nothing else needs reading here
     // (the write re-checks that application and profile exist).
     let applied =
@@ -257,7 +257,7 @@ pub async fn get_hosted_configuration_version(
     input: GetHostedConfigurationVersionRequest,
 ) -> Result<(api::HostedConfigurationVersion, Bytes)> {
     let (app_id, profile_id) = (input.application_id, input.configuration_profile_id);
-    let mut tx = svc.store.read(&ctx.account).await?;
+    let mut tx = svc.read(ctx).await?;
     load_profile(&mut *tx, &app_id, &profile_id).await?;
     let key = version_key(&app_id, &profile_id, input.version_number);
     let rec = tx
@@ -280,7 +280,7 @@ pub async fn delete_hosted_configuration_version(
     input: DeleteHostedConfigurationVersionRequest,
 ) -> Result<()> {
     let (app_id, profile_id) = (input.application_id, input.configuration_profile_id);
-    let mut tx = svc.store.write(&ctx.account).await?;
+    let mut tx = svc.write(ctx).await?;
     load_profile(&mut *tx, &app_id, &profile_id).await?;
     let key = version_key(&app_id, &profile_id, input.version_number);
     if !tx.delete(Kind::HostedConfigurationVersion, &key).await? {
@@ -300,7 +300,7 @@ pub async fn list_hosted_configuration_versions(
     input: ListHostedConfigurationVersionsRequest,
 ) -> Result<api::HostedConfigurationVersions> {
     let (app_id, profile_id) = (input.application_id, input.configuration_profile_id);
-    let mut tx = svc.store.read(&ctx.account).await?;
+    let mut tx = svc.read(ctx).await?;
     load_profile(&mut *tx, &app_id, &profile_id).await?;
     // `v2*` matches labels starting with `v2`; without a trailing `*` the match is exact.
     let filter = input.version_label.map(|l| match l.strip_suffix('*') {

@@ -131,6 +131,18 @@ pub enum Change {
     Resources { account: String },
 }
 
+/// A resource's user tags.
+pub type Tags = std::collections::BTreeMap<String, String>;
+
+/// What a create counts against: the account's quota for `kind`, or one application's.
+pub struct Quota<'a> {
+    pub kind: Kind,
+    pub app_id: Option<&'a str>,
+    pub limit: i64,
+    /// The resources counted, plural ("environments").
+    pub what: &'a str,
+}
+
 /// Who is calling. Every stored resource is keyed by account.
 #[derive(Debug, Clone)]
 pub struct Ctx {
@@ -153,6 +165,71 @@ impl Service {
 
     pub fn arn(&self, ctx: &Ctx, resource: &str) -> String {
         ids::arn(&self.settings.region, &ctx.account, resource)
+    }
+
+    /// A read-only snapshot of the caller's account.
+    pub async fn read(&self, ctx: &Ctx) -> Result<Box<dyn Tx>> {
+        Ok(self.store.read(&ctx.account).await?)
+    }
+
+    /// A write transaction on the caller's account.
+    pub async fn write(&self, ctx: &Ctx) -> Result<Box<dyn Tx>> {
+        Ok(self.store.write(&ctx.account).await?)
+    }
+
+    /// A transaction (`write` or read-only) in which application `app_id` exists (else 404).
+    pub async fn in_application(
+        &self,
+        ctx: &Ctx,
+        app_id: &str,
+        write: bool,
+    ) -> Result<Box<dyn Tx>> {
+        let mut tx = if write {
+            self.write(ctx).await?
+        } else {
+            self.read(ctx).await?
+        };
+        load_application(&mut *tx, app_id).await?;
+        Ok(tx)
+    }
+
+    /// The start of a create: a write transaction (in which the application exists, for a
+    /// resource of one), refused once the quota is reached.
+    pub async fn begin_create(&self, ctx: &Ctx, quota: Quota<'_>) -> Result<Box<dyn Tx>> {
+        let (mut tx, counted) = match quota.app_id {
+            Some(app_id) => (
+                self.in_application(ctx, app_id, true).await?,
+                format!("{} in application {app_id}", quota.what),
+            ),
+            None => (
+                self.write(ctx).await?,
+                format!("{} in this account", quota.what),
+            ),
+        };
+        check_quota(&mut *tx, quota.kind, quota.app_id, quota.limit, &counted).await?;
+        Ok(tx)
+    }
+
+    /// Commits a change to application `app_id` or something in it, then tells readers.
+    pub async fn commit_application(&self, ctx: &Ctx, tx: Box<dyn Tx>, app_id: &str) -> Result<()> {
+        tx.commit().await?;
+        self.application_changed(ctx, app_id);
+        Ok(())
+    }
+
+    /// The end of an update inside application `app_id`: saves, commits, tells readers and
+    /// answers the wire form.
+    pub async fn save_in_application<T: Serialize + Into<O>, O>(
+        &self,
+        ctx: &Ctx,
+        mut tx: Box<dyn Tx>,
+        mut rec: Record,
+        value: T,
+        app_id: &str,
+    ) -> Result<O> {
+        save(&mut *tx, &mut rec, &value).await?;
+        self.commit_application(ctx, tx, app_id).await?;
+        Ok(value.into())
     }
 }
 
@@ -208,6 +285,26 @@ pub async fn save<T: Serialize>(tx: &mut dyn Tx, rec: &mut Record, value: &T) ->
     Ok(tx.update(rec).await?)
 }
 
+/// The end of an update: saves `value` as `rec`'s body, commits and answers the wire form.
+pub async fn save_and_commit<T: Serialize + Into<O>, O>(
+    mut tx: Box<dyn Tx>,
+    mut rec: Record,
+    value: T,
+) -> Result<O> {
+    save(&mut *tx, &mut rec, &value).await?;
+    tx.commit().await?;
+    Ok(value.into())
+}
+
+/// The end of a create: stores `rec` with its tags under a fresh id, commits and answers the
+/// stored record.
+pub async fn insert_and_commit(mut tx: Box<dyn Tx>, mut rec: Record, tags: Tags) -> Result<Record> {
+    rec.tags = tags;
+    let rec = insert_with_new_id(&mut *tx, rec).await?;
+    tx.commit().await?;
+    Ok(rec)
+}
+
 /// The most recently created record of `kind` under `parent` (one indexed row).
 pub async fn newest(tx: &mut dyn Tx, kind: Kind, parent: &str) -> Result<Option<Record>> {
     let mut rows = tx
@@ -238,8 +335,15 @@ pub async fn insert_with_new_id(tx: &mut dyn Tx, mut rec: Record) -> Result<Reco
     Err(Error::internal("could not allocate a unique id"))
 }
 
+/// The tags of a create request (none: empty), checked.
+pub fn checked_tags(tags: Option<Tags>) -> Result<Tags> {
+    let tags = tags.unwrap_or_default();
+    check_tags(&tags)?;
+    Ok(tags)
+}
+
 /// Validates user tags beyond the model's length limits: the `aws:` prefix is reserved.
-pub fn check_tags(tags: &std::collections::BTreeMap<String, String>) -> Result<()> {
+pub fn check_tags(tags: &Tags) -> Result<()> {
     if let Some(k) = tags
         .keys()
         .find(|k| k.to_ascii_lowercase().starts_with("aws:"))

@@ -56,7 +56,7 @@ pub async fn load(tx: &mut dyn Tx) -> Result<AccountSettings> {
 }
 
 pub async fn get_account_settings(svc: &Service, ctx: &Ctx) -> Result<api::AccountSettings> {
-    let mut tx = svc.store.read(&ctx.account).await?;
+    let mut tx = svc.read(ctx).await?;
     Ok(load(&mut *tx).await?.into())
 }
 
@@ -65,7 +65,7 @@ pub async fn update_account_settings(
     ctx: &Ctx,
     input: UpdateAccountSettingsRequest,
 ) -> Result<api::AccountSettings> {
-    let mut tx = svc.store.write(&ctx.account).await?;
+    let mut tx = svc.write(ctx).await?;
     let existing = tx.get(Kind::AccountSettings, ID).await?;
     let mut settings = match &existing {
         Some(rec) => decode(rec)?,

@@ -111,7 +111,7 @@ pub async fn list_tags_for_resource(
             tags: Some(Default::default()),
         });
     };
-    let mut tx = svc.store.read(&ctx.account).await?;
+    let mut tx = svc.read(ctx).await?;
     let rec = load(&mut *tx, &target, &input.resource_arn).await?;
     Ok(ResourceTags {
         tags: Some(rec.tags),
@@ -122,7 +122,7 @@ pub async fn tag_resource(svc: &Service, ctx: &Ctx, input: TagResourceRequest) -
     check_tags(&input.tags)?;
     let target = resolve(svc, ctx, &input.resource_arn)?
         .ok_or_else(|| Error::bad_request("AWS-owned resources (predefined deployment strategies, AWS-authored extensions) cannot be tagged."))?;
-    let mut tx = svc.store.write(&ctx.account).await?;
+    let mut tx = svc.write(ctx).await?;
     let mut rec = load(&mut *tx, &target, &input.resource_arn).await?;
     rec.tags.extend(input.tags);
     if rec.tags.len() > 50 {
@@ -140,7 +140,7 @@ pub async fn tag_resource(svc: &Service, ctx: &Ctx, input: TagResourceRequest) -
 pub async fn untag_resource(svc: &Service, ctx: &Ctx, input: UntagResourceRequest) -> Result<()> {
     let target = resolve(svc, ctx, &input.resource_arn)?
         .ok_or_else(|| Error::bad_request("AWS-owned resources (predefined deployment strategies, AWS-authored extensions) cannot be tagged."))?;
-    let mut tx = svc.store.write(&ctx.account).await?;
+    let mut tx = svc.write(ctx).await?;
     let mut rec = load(&mut *tx, &target, &input.resource_arn).await?;
     for k in &input.tag_keys {
         rec.tags.remove(k);

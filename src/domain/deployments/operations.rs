@@ -21,7 +21,7 @@ pub async fn get_deployment(
     ctx: &Ctx,
     input: GetDeploymentRequest,
 ) -> Result<api::Deployment> {
-    let mut tx = svc.store.read(&ctx.account).await?;
+    let mut tx = svc.read(ctx).await?;
     let (_, dep) = load(
         &mut *tx,
         &input.application_id,
@@ -38,7 +38,7 @@ pub async fn list_deployments(
     ctx: &Ctx,
     input: ListDeploymentsRequest,
 ) -> Result<api::Deployments> {
-    let mut tx = svc.store.read(&ctx.account).await?;
+    let mut tx = svc.read(ctx).await?;
     load_environment(&mut *tx, &input.application_id, &input.environment_id).await?;
     let parent = format!("{}/{}", input.application_id, input.environment_id);
     let scope = Scope {
@@ -70,7 +70,7 @@ pub async fn stop_deployment(
         input.environment_id,
         input.deployment_number,
     );
-    let mut tx = svc.store.write(&ctx.account).await?;
+    let mut tx = svc.write(ctx).await?;
     let (rec, mut dep) = load(&mut *tx, &app_id, &env_id, number).await?;
     let before = dep.state;
     let now = svc.clock.wall_millis();
