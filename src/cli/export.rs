@@ -57,15 +57,18 @@ pub struct Export {
     pub format: String,
     pub region: String,
     pub account: String,
-    #[serde(default)]
+    #[serde(flatten)]
+    pub resources: Resources,
+}
+
+/// What an export holds beside its header; each member may be missing (nothing of that kind).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Resources {
     pub account_settings: Option<Value>,
-    #[serde(default)]
     pub applications: Vec<Application>,
-    #[serde(default)]
     pub deployment_strategies: Vec<Value>,
-    #[serde(default)]
     pub extensions: Vec<Value>,
-    #[serde(default)]
     pub extension_associations: Vec<Value>,
 }
 
@@ -88,6 +91,46 @@ pub struct Profile {
     #[serde(default)]
     pub hosted_configuration_versions: Vec<Value>,
 }
+
+/// The members of a configuration profile and of a deployment strategy that an export
+/// keeps and an import creates from (besides Id and Tags).
+const PROFILE_MEMBERS: &[&str] = &[
+    "Name",
+    "Description",
+    "LocationUri",
+    "RetrievalRoleArn",
+    "Validators",
+    "Type",
+    "KmsKeyIdentifier",
+];
+const STRATEGY_MEMBERS: &[&str] = &[
+    "Name",
+    "Description",
+    "DeploymentDurationInMinutes",
+    "GrowthType",
+    "GrowthFactor",
+    "FinalBakeTimeInMinutes",
+    "ReplicateTo",
+];
+
+/// What an export keeps of an extension version and of an association.
+const EXTENSION_MEMBERS: &[&str] = &[
+    "Id",
+    "Name",
+    "VersionNumber",
+    "Arn",
+    "Description",
+    "Actions",
+    "Parameters",
+];
+const ASSOCIATION_MEMBERS: &[&str] = &[
+    "Id",
+    "Arn",
+    "ExtensionArn",
+    "ExtensionVersionNumber",
+    "ResourceArn",
+    "Parameters",
+];
 
 /// The account field of an AppConfig ARN, if it has one (AWS-authored extensions do not).
 fn arn_account(arn: &str) -> Option<&str> {
@@ -130,10 +173,10 @@ pub async fn run_export(args: ExportArgs) -> Result<(), CliError> {
             })?;
             eprintln!(
                 "exported {} applications, {} deployment strategies, {} extension versions, {} associations to {file}",
-                export.applications.len(),
-                export.deployment_strategies.len(),
-                export.extensions.len(),
-                export.extension_associations.len()
+                export.resources.applications.len(),
+                export.resources.deployment_strategies.len(),
+                export.resources.extensions.len(),
+                export.resources.extension_associations.len()
             );
         }
     }
@@ -187,36 +230,17 @@ pub async fn export(api: &Api, account: Option<String>) -> Result<Export, CliErr
         })
     };
 
+    // The members kept of each resource (what create accepts back), then its tags.
+    let keep = |item: &Value, members: &[&str], tags: Value| {
+        let mut out = pick(item, members);
+        out["Tags"] = tags;
+        out
+    };
     for x in extensions.iter_mut() {
-        let t = tags(text(x, "Arn")).await?;
-        *x = pick(
-            x,
-            &[
-                "Id",
-                "Name",
-                "VersionNumber",
-                "Arn",
-                "Description",
-                "Actions",
-                "Parameters",
-            ],
-        );
-        x["Tags"] = t;
+        *x = keep(x, EXTENSION_MEMBERS, tags(text(x, "Arn")).await?);
     }
     for a in associations.iter_mut() {
-        let t = tags(text(a, "Arn")).await?;
-        *a = pick(
-            a,
-            &[
-                "Id",
-                "Arn",
-                "ExtensionArn",
-                "ExtensionVersionNumber",
-                "ResourceArn",
-                "Parameters",
-            ],
-        );
-        a["Tags"] = t;
+        *a = keep(a, ASSOCIATION_MEMBERS, tags(text(a, "Arn")).await?);
     }
 
     let mut applications = Vec::new();
@@ -251,30 +275,12 @@ pub async fn export(api: &Api, account: Option<String>) -> Result<Export, CliErr
                     &[],
                 )
                 .await?;
-            let mut profile = pick(
-                &full,
-                &[
-                    "Id",
-                    "Name",
-                    "Description",
-                    "LocationUri",
-                    "RetrievalRoleArn",
-                    "Validators",
-                    "Type",
-                    "KmsKeyIdentifier",
-                ],
-            );
+            let mut profile = pick(&full, &[&["Id"], PROFILE_MEMBERS].concat());
             profile["Tags"] = tags(arn(&format!(
                 "application/{app_id}/configurationprofile/{profile_id}"
             )))
             .await?;
-            let versions_path = path(&[
-                "applications",
-                &app_id,
-                "configurationprofiles",
-                &profile_id,
-                "hostedconfigurationversions",
-            ]);
+            let versions_path = versions_path(&app_id, &profile_id);
             let mut versions = Vec::new();
             if text(&full, "LocationUri") == "hosted" {
                 for v in api.list(&versions_path).await? {
@@ -319,19 +325,7 @@ pub async fn export(api: &Api, account: Option<String>) -> Result<Export, CliErr
         if id.starts_with("AppConfig.") {
             continue; // Predefined in every account.
         }
-        let mut out = pick(
-            &s,
-            &[
-                "Id",
-                "Name",
-                "Description",
-                "DeploymentDurationInMinutes",
-                "GrowthType",
-                "GrowthFactor",
-                "FinalBakeTimeInMinutes",
-                "ReplicateTo",
-            ],
-        );
+        let mut out = pick(&s, &[&["Id"], STRATEGY_MEMBERS].concat());
         out["Tags"] = tags(arn(&format!("deploymentstrategy/{id}"))).await?;
         strategies.push(out);
     }
@@ -341,11 +335,13 @@ pub async fn export(api: &Api, account: Option<String>) -> Result<Export, CliErr
         format: FORMAT.to_string(),
         region: region.clone(),
         account: account.clone(),
-        account_settings: Some(pick(&settings, &["DeletionProtection"])),
-        applications,
-        deployment_strategies: strategies,
-        extensions,
-        extension_associations: associations,
+        resources: Resources {
+            account_settings: Some(pick(&settings, &["DeletionProtection"])),
+            applications,
+            deployment_strategies: strategies,
+            extensions,
+            extension_associations: associations,
+        },
     })
 }
 
@@ -389,9 +385,21 @@ pub async fn run_import(args: ImportArgs) -> Result<(), CliError> {
 #[derive(Debug, Default)]
 pub struct Mapping {
     pub printed: Vec<(String, String)>,
+    /// Old resource ARN suffix ("application/A/environment/E") → new one.
+    resources: HashMap<String, String>,
 }
 
 impl Mapping {
+    /// Records a `kind` of application `old_app`, recreated in `new_app`: its id and ARN.
+    fn add_in_application(&mut self, kind: &str, apps: (&str, &str), old: &str, new: &str) {
+        let (old_app, new_app) = apps;
+        self.add(kind, &format!("{old_app}/{old}"), new);
+        self.resources.insert(
+            format!("application/{old_app}/{kind}/{old}"),
+            format!("application/{new_app}/{kind}/{new}"),
+        );
+    }
+
     fn add(&mut self, kind: &str, old: &str, new: &str) {
         self.printed
             .push((format!("{kind} {old}"), new.to_string()));
@@ -406,6 +414,24 @@ impl Mapping {
     }
 }
 
+/// Where the hosted versions of a profile are listed and created.
+fn versions_path(app_id: &str, profile_id: &str) -> String {
+    let profile = ["applications", app_id, "configurationprofiles", profile_id];
+    path(&[&profile[..], &["hostedconfigurationversions"]].concat())
+}
+
+/// Creates `body` in `collection` of application `app_id`; answers the new id.
+async fn create_in_application(
+    api: &Api,
+    app_id: &str,
+    collection: &str,
+    body: &Value,
+) -> Result<String, CliError> {
+    let at = path(&["applications", app_id, collection]);
+    let created = api.send(Method::POST, &at, body, &[]).await?;
+    Ok(text(&created, "Id"))
+}
+
 /// Creates everything in `export` on the server behind `api`.
 pub async fn import(
     api: &Api,
@@ -414,6 +440,7 @@ pub async fn import(
 ) -> Result<Mapping, CliError> {
     let mut mapping = Mapping::default();
     if let Some(settings) = export
+        .resources
         .account_settings
         .as_ref()
         .filter(|s| s.as_object().is_some_and(|o| !o.is_empty()))
@@ -421,96 +448,38 @@ pub async fn import(
         api.send(Method::PATCH, "/settings", settings, &[]).await?;
     }
 
-    for s in &export.deployment_strategies {
-        let body = pick(
-            s,
-            &[
-                "Name",
-                "Description",
-                "DeploymentDurationInMinutes",
-                "GrowthType",
-                "GrowthFactor",
-                "FinalBakeTimeInMinutes",
-                "ReplicateTo",
-                "Tags",
-            ],
-        );
+    for s in &export.resources.deployment_strategies {
+        let body = pick(s, &[STRATEGY_MEMBERS, &["Tags"]].concat());
         let created = api
             .send(Method::POST, "/deploymentstrategies", &body, &[])
             .await?;
         mapping.add("deploymentstrategy", &text(s, "Id"), &text(&created, "Id"));
     }
 
-    // Old resource ARN suffix ("application/A/environment/E") → new ids.
-    let mut resources: HashMap<String, String> = HashMap::new();
-    for app in &export.applications {
+    for app in &export.resources.applications {
         let old_app = text(&app.application, "Id");
         let body = pick(&app.application, &["Name", "Description", "Tags"]);
         let created = api.send(Method::POST, "/applications", &body, &[]).await?;
         let app_id = text(&created, "Id");
         mapping.add("application", &old_app, &app_id);
-        resources.insert(
+        mapping.resources.insert(
             format!("application/{old_app}"),
             format!("application/{app_id}"),
         );
         for env in &app.environments {
             let body = pick(env, &["Name", "Description", "Monitors", "Tags"]);
-            let created = api
-                .send(
-                    Method::POST,
-                    &path(&["applications", &app_id, "environments"]),
-                    &body,
-                    &[],
-                )
-                .await?;
-            let old = text(env, "Id");
-            let new = text(&created, "Id");
-            mapping.add("environment", &format!("{old_app}/{old}"), &new);
-            resources.insert(
-                format!("application/{old_app}/environment/{old}"),
-                format!("application/{app_id}/environment/{new}"),
-            );
+            let new = create_in_application(api, &app_id, "environments", &body).await?;
+            let apps = (old_app.as_str(), app_id.as_str());
+            mapping.add_in_application("environment", apps, &text(env, "Id"), &new);
         }
         for p in &app.configuration_profiles {
-            let body = pick(
-                &p.profile,
-                &[
-                    "Name",
-                    "Description",
-                    "LocationUri",
-                    "RetrievalRoleArn",
-                    "Validators",
-                    "Type",
-                    "KmsKeyIdentifier",
-                    "Tags",
-                ],
-            );
-            let created = api
-                .send(
-                    Method::POST,
-                    &path(&["applications", &app_id, "configurationprofiles"]),
-                    &body,
-                    &[],
-                )
-                .await?;
+            let body = pick(&p.profile, &[PROFILE_MEMBERS, &["Tags"]].concat());
+            let profile_id =
+                create_in_application(api, &app_id, "configurationprofiles", &body).await?;
             let old = text(&p.profile, "Id");
-            let profile_id = text(&created, "Id");
-            mapping.add(
-                "configurationprofile",
-                &format!("{old_app}/{old}"),
-                &profile_id,
-            );
-            resources.insert(
-                format!("application/{old_app}/configurationprofile/{old}"),
-                format!("application/{app_id}/configurationprofile/{profile_id}"),
-            );
-            let versions_path = path(&[
-                "applications",
-                &app_id,
-                "configurationprofiles",
-                &profile_id,
-                "hostedconfigurationversions",
-            ]);
+            let apps = (old_app.as_str(), app_id.as_str());
+            mapping.add_in_application("configurationprofile", apps, &old, &profile_id);
+            let versions_path = versions_path(&app_id, &profile_id);
             let mut versions: Vec<&Value> = p.hosted_configuration_versions.iter().collect();
             versions.sort_by_key(|v| v["VersionNumber"].as_i64().unwrap_or_default());
             for v in versions {
@@ -547,7 +516,7 @@ pub async fn import(
 
     // Extensions: versions of one extension in order, each on top of the previous one.
     let mut by_id: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
-    for x in &export.extensions {
+    for x in &export.resources.extensions {
         by_id.entry(text(x, "Id")).or_default().push(x);
     }
     // Old extension ARN (with version) → (new id, new version).
@@ -580,10 +549,10 @@ pub async fn import(
     }
     let target_account = target_account.unwrap_or_else(|| export.account.clone());
 
-    for a in &export.extension_associations {
+    for a in &export.resources.extension_associations {
         let old_resource = text(a, "ResourceArn");
         let suffix = old_resource.splitn(6, ':').nth(5).unwrap_or_default();
-        let resource = resources.get(suffix).ok_or_else(|| {
+        let resource = mapping.resources.get(suffix).ok_or_else(|| {
             CliError::Invalid(format!(
                 "association {} refers to {old_resource}, which is not in the file",
                 text(a, "Id")

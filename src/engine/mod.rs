@@ -23,7 +23,7 @@ use crate::domain::deployments::{
 };
 use crate::domain::error::Result;
 use crate::domain::{ids, Service};
-use crate::store::{Job, Tx};
+use crate::store::{Claim, Job, Tx};
 
 /// How long a node owns a claimed deployment step before another node may take it over (a
 /// step takes milliseconds; monitor checks a few seconds at most).
@@ -96,7 +96,13 @@ impl Engine {
         let now = self.svc.clock.wall_millis();
         let store = &self.svc.store;
         for job in store
-            .claim_jobs(JOB_KIND, now, &self.node, LEASE_MS, 16)
+            .claim_jobs(Claim {
+                kind: JOB_KIND,
+                now,
+                owner: &self.node,
+                lease_ms: LEASE_MS,
+                limit: 16,
+            })
             .await?
         {
             if let Err(e) = self.process_deployment(&job).await {
@@ -105,7 +111,13 @@ impl Engine {
         }
         let lease = self.invocation_timeout_ms + INVOCATION_LEASE_MARGIN_MS;
         let jobs = store
-            .claim_jobs(INVOCATION_JOB_KIND, now, &self.node, lease, 32)
+            .claim_jobs(Claim {
+                kind: INVOCATION_JOB_KIND,
+                now,
+                owner: &self.node,
+                lease_ms: lease,
+                limit: 32,
+            })
             .await?;
         let mut set = JoinSet::new();
         for job in jobs {

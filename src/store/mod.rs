@@ -210,6 +210,16 @@ pub struct Job {
     pub lease_until: Option<i64>,
 }
 
+/// A request to lease due jobs (see `Store::claim_jobs`).
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    pub kind: &'a str,
+    pub now: i64,
+    pub owner: &'a str,
+    pub lease_ms: i64,
+    pub limit: i64,
+}
+
 #[async_trait::async_trait]
 pub trait Store: Send + Sync {
     /// A read-only snapshot for `account`.
@@ -220,14 +230,7 @@ pub trait Store: Send + Sync {
     fn backend(&self) -> &'static str;
     /// Leases up to `limit` jobs of `kind` that are due at `now` and not leased by a live
     /// owner, to `owner` until `now + lease_ms`. Across nodes, each job goes to one owner.
-    async fn claim_jobs(
-        &self,
-        kind: &str,
-        now: i64,
-        owner: &str,
-        lease_ms: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<Job>>;
+    async fn claim_jobs(&self, claim: Claim<'_>) -> StoreResult<Vec<Job>>;
     /// The earliest due time of any job that is not leased at `now` (lets the engine sleep
     /// exactly until there is work).
     async fn next_due(&self, now: i64) -> StoreResult<Option<i64>>;

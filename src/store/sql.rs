@@ -17,7 +17,7 @@ use super::guard;
 use super::lane::{Lane, Undo};
 use super::migrations::{ddl, MIGRATIONS};
 use super::tx::{now_millis, pg, Conn, PgTx, SqliteTx, JOB_COLUMNS};
-use super::{DynStore, Job, Store, StoreError, StoreResult, Tx};
+use super::{Claim, DynStore, Job, Store, StoreError, StoreResult, Tx};
 
 /// PostgreSQL NOTIFY channel that carries changes between nodes.
 const CHANGE_CHANNEL: &str = "appconfigd_changes";
@@ -141,24 +141,40 @@ impl SqlStore {
 const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
 
+/// Applies the migrations newer than the recorded version, in the open transaction `$tx`
+/// (one body for both backends: sqlx's executors are typed per database).
+macro_rules! apply_migrations {
+    ($tx:ident, $postgres:expr) => {{
+        let tx = &mut *$tx;
+        sqlx::query(MIGRATIONS_TABLE).execute(&mut *tx).await?;
+        let current: i64 =
+            sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("v")?;
+        let insert = "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)";
+        let insert = if $postgres {
+            pg(insert)
+        } else {
+            insert.to_string()
+        };
+        for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+            for s in m.statements {
+                sqlx::query(&ddl(s, $postgres)).execute(&mut *tx).await?;
+            }
+            sqlx::query(&insert)
+                .bind(m.version)
+                .bind(m.name)
+                .bind(now_millis())
+                .execute(&mut *tx)
+                .await?;
+        }
+    }};
+}
+
 async fn migrate_sqlite(pool: &SqlitePool) -> StoreResult<()> {
     let mut tx = pool.begin().await?;
-    sqlx::query(MIGRATIONS_TABLE).execute(&mut *tx).await?;
-    let current: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("v")?;
-    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
-        for s in m.statements {
-            sqlx::query(&ddl(s, false)).execute(&mut *tx).await?;
-        }
-        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
-            .bind(m.version)
-            .bind(m.name)
-            .bind(now_millis())
-            .execute(&mut *tx)
-            .await?;
-    }
+    apply_migrations!(tx, false);
     tx.commit().await?;
     Ok(())
 }
@@ -169,24 +185,7 @@ async fn migrate_pg(pool: &PgPool) -> StoreResult<()> {
     sqlx::query("SELECT pg_advisory_xact_lock(727272)")
         .execute(&mut *tx)
         .await?;
-    sqlx::query(MIGRATIONS_TABLE).execute(&mut *tx).await?;
-    let current: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("v")?;
-    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
-        for s in m.statements {
-            sqlx::query(&ddl(s, true)).execute(&mut *tx).await?;
-        }
-        sqlx::query(
-            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-        )
-        .bind(m.version)
-        .bind(m.name)
-        .bind(now_millis())
-        .execute(&mut *tx)
-        .await?;
-    }
+    apply_migrations!(tx, true);
     tx.commit().await?;
     Ok(())
 }
@@ -223,45 +222,33 @@ impl Store for SqlStore {
         })
     }
 
-    async fn claim_jobs(
-        &self,
-        kind: &str,
-        now: i64,
-        owner: &str,
-        lease_ms: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<Job>> {
+    async fn claim_jobs(&self, c: Claim<'_>) -> StoreResult<Vec<Job>> {
         guard::check("Store::claim_jobs");
-        let until = now + lease_ms;
+        // The parameters of `claim_sql`, in order.
+        macro_rules! claim_query {
+            ($sql:expr) => {
+                sqlx::query($sql)
+                    .bind(c.owner)
+                    .bind(c.now + c.lease_ms)
+                    .bind(c.kind)
+                    .bind(c.now)
+                    .bind(c.now)
+                    .bind(c.limit)
+            };
+        }
         match self {
             SqlStore::Sqlite { lane, .. } => {
                 // Through the write lane: SQLite has one writer connection, and it is the lane's.
                 let mut unit = lane.begin().await?;
                 let sql = claim_sql(false);
-                let rows = sqlx::query(&sql)
-                    .bind(owner)
-                    .bind(until)
-                    .bind(kind)
-                    .bind(now)
-                    .bind(now)
-                    .bind(limit)
-                    .fetch_all(unit.conn()?)
-                    .await?;
+                let rows = claim_query!(&sql).fetch_all(unit.conn()?).await?;
                 let jobs = rows.iter().map(SqliteTx::job).collect::<StoreResult<_>>()?;
                 unit.commit().await?;
                 Ok(jobs)
             }
             SqlStore::Postgres { pool, .. } => {
                 let sql = pg(&claim_sql(true));
-                let rows = sqlx::query(&sql)
-                    .bind(owner)
-                    .bind(until)
-                    .bind(kind)
-                    .bind(now)
-                    .bind(now)
-                    .bind(limit)
-                    .fetch_all(pool)
-                    .await?;
+                let rows = claim_query!(&sql).fetch_all(pool).await?;
                 rows.iter().map(PgTx::job).collect()
             }
         }

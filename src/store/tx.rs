@@ -203,6 +203,20 @@ macro_rules! impl_tx {
                 }
             }
 
+            /// Runs `sql` with text parameters only (the deletes keyed by account and names).
+            async fn execute_text(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                sql: &str,
+                params: &[&str],
+            ) -> StoreResult<i64> {
+                let mut query = sqlx::query(sql);
+                for p in params {
+                    query = query.bind(*p);
+                }
+                query.execute(&mut *conn).await?;
+                Ok(0)
+            }
+
             /// Executes one write: the statements behind every write method, and what a
             /// PostgreSQL lane replays (lane.rs). Returns the value for `Counter`, the new
             /// `seq` for `Insert`, 1 or 0 (removed or not) for `Delete`, else 0.
@@ -325,16 +339,8 @@ macro_rules! impl_tx {
                         Ok(0)
                     }
                     WriteOp::DeleteContent(key) => {
-                        let sql = Self::sql(
-                            &lead,
-                            "DELETE FROM contents WHERE account = ? AND key = ?",
-                        );
-                        sqlx::query(&sql)
-                            .bind(account)
-                            .bind(key)
-                            .execute(&mut *conn)
-                            .await?;
-                        Ok(0)
+                        let sql = "DELETE FROM contents WHERE account = ? AND key = ?";
+                        Self::execute_text(conn, &Self::sql(&lead, sql), &[account, key]).await
                     }
                     WriteOp::PutJob {
                         kind,
@@ -360,17 +366,8 @@ macro_rules! impl_tx {
                         Ok(0)
                     }
                     WriteOp::DeleteJob { kind, id } => {
-                        let sql = Self::sql(
-                            &lead,
-                            "DELETE FROM jobs WHERE account = ? AND kind = ? AND id = ?",
-                        );
-                        sqlx::query(&sql)
-                            .bind(account)
-                            .bind(kind)
-                            .bind(id)
-                            .execute(&mut *conn)
-                            .await?;
-                        Ok(0)
+                        let sql = "DELETE FROM jobs WHERE account = ? AND kind = ? AND id = ?";
+                        Self::execute_text(conn, &Self::sql(&lead, sql), &[account, kind, id]).await
                     }
                 }
             }
