@@ -1229,13 +1229,13 @@ async fn agent_token_requires_a_bearer_header_on_the_agent_path_only() {
     // The SDK operations are not agent reads: they work without the bearer token.
     let out = poll(&d, &fx_session(&d, &fx).await).await;
     assert_eq!(body(&out), b"{}");
-    #[allow(deprecated)]
-    let got = send!(c
-        .get_configuration()
-        .application(&fx.app_name)
-        .environment(&fx.env_name)
-        .configuration(&fx.profile_name)
-        .client_id("sdk-client"))
+    let got = send!(get_configuration_request(
+        &c,
+        &fx.app_name,
+        &fx.env_name,
+        &fx.profile_name,
+        "sdk-client"
+    ))
     .unwrap_or_else(|e| panic!("GetConfiguration: {}", DisplayErrorContext(&e)));
     assert_eq!(got.content().map(|b| b.as_ref()), Some(&b"{}"[..]));
 }
@@ -1249,11 +1249,7 @@ async fn get_configuration_with_client_id() {
     let (v1, _) = deploy_now(&c, &fx, &s, br#"{"v":1}"#, None).await;
 
     let read = |known: Option<String>| {
-        c.get_configuration()
-            .application(&fx.app_name)
-            .environment(&fx.env_name)
-            .configuration(&fx.profile_name)
-            .client_id("client-1")
+        get_configuration_request(&c, &fx.app_name, &fx.env_name, &fx.profile_name, "client-1")
             .set_client_configuration_version(known)
             .send()
     };
@@ -1294,42 +1290,38 @@ async fn get_configuration_with_client_id() {
     assert_eq!(newer.configuration_version(), Some(v2.to_string().as_str()));
 
     // By ids too; client_id length is checked.
-    let by_ids = send!(c
-        .get_configuration()
-        .application(&fx.app)
-        .environment(&fx.env)
-        .configuration(&fx.profile)
-        .client_id("client-2"))
+    let by_ids = send!(get_configuration_request(
+        &c,
+        &fx.app,
+        &fx.env,
+        &fx.profile,
+        "client-2"
+    ))
     .unwrap();
     assert_eq!(
         by_ids.content().map(|b| b.as_ref()),
         Some(&br#"{"v":2}"#[..])
     );
-    let (_, status) = service_error(send!(c
-        .get_configuration()
-        .application(&fx.app)
-        .environment(&fx.env)
-        .configuration(&fx.profile)
-        .client_id(chars('c', 65))));
+    let (_, status) = service_error(send!(get_configuration_request(
+        &c,
+        &fx.app,
+        &fx.env,
+        &fx.profile,
+        chars('c', 65)
+    )));
     assert_eq!(status, 400);
 
     // Not for feature flags.
     let ff = create_flags_profile(&c, &fx.app, "flags").await;
-    let (e, status) = service_error(send!(c
-        .get_configuration()
-        .application(&fx.app)
-        .environment(&fx.env)
-        .configuration(&ff)
-        .client_id("client-1")));
+    let (e, status) = service_error(send!(get_configuration_request(
+        &c, &fx.app, &fx.env, &ff, "client-1"
+    )));
     assert_eq!(status, 400, "{e:?}");
     // Nothing deployed for a fresh profile.
     let fresh = create_profile(&c, &fx.app, "fresh").await;
-    let (e, status) = service_error(send!(c
-        .get_configuration()
-        .application(&fx.app)
-        .environment(&fx.env)
-        .configuration(&fresh)
-        .client_id("client-1")));
+    let (e, status) = service_error(send!(get_configuration_request(
+        &c, &fx.app, &fx.env, &fresh, "client-1"
+    )));
     assert_eq!(status, 404, "{e:?}");
     assert!(e.is_resource_not_found_exception(), "{e:?}");
 }
@@ -1478,12 +1470,13 @@ async fn deletion_protection_follows_the_account_setting_for_old_resources() {
 
     let out = poll(&d, &session(&d, &fx.app, &envs[0], &fx.profile, None).await).await;
     assert_eq!(body(&out), b"{}");
-    send!(c
-        .get_configuration()
-        .application(&fx.app)
-        .environment(&envs[1])
-        .configuration(&fx.profile)
-        .client_id("c"))
+    send!(get_configuration_request(
+        &c,
+        &fx.app,
+        &envs[1],
+        &fx.profile,
+        "c"
+    ))
     .unwrap();
     assert_eq!(
         get(&server, &agent_path(&fx.app, &envs[2], &fx.profile), &[]).status,

@@ -1063,13 +1063,13 @@ async fn pre_start_deployment_can_replace_the_content() {
     assert_eq!(v.content().unwrap().as_ref(), br#"{"original": true}"#);
     wait_state(&c, &st, n, DeploymentState::Complete).await;
     // What clients get is the replaced content.
-    #[allow(deprecated)]
-    let served = send!(c
-        .get_configuration()
-        .application(&st.app)
-        .environment(&st.env)
-        .configuration(&st.profile)
-        .client_id("pre-start-test"))
+    let served = send!(get_configuration_request(
+        &c,
+        &st.app,
+        &st.env,
+        &st.profile,
+        "pre-start-test"
+    ))
     .expect("GetConfiguration");
     assert_eq!(served.content().map(|b| b.as_ref()), Some(&replaced[..]));
 

@@ -12,12 +12,12 @@ use crate::harness::*;
 #[tokio::test]
 async fn bad_request_exception() {
     let (_server, c) = Server::start_with_client();
-    let (e, status) = service_error(c.create_application().name("").send().await);
-    assert_eq!(status, 400);
-    assert_eq!(code(&e), "BadRequestException");
-    let CreateApplicationError::BadRequestException(br) = &e else {
-        panic!("expected BadRequestException, got {e:?}");
-    };
+    let e = typed_err(
+        send!(c.create_application().name("")),
+        "BadRequestException",
+        400,
+    );
+    let br = variant!(e, CreateApplicationError::BadRequestException);
     assert!(
         br.message().unwrap().contains("name"),
         "message names the member: {br:?}"
@@ -47,12 +47,12 @@ async fn every_constraint_violation_is_reported_at_once() {
 #[tokio::test]
 async fn resource_not_found_exception_names_the_resource() {
     let (_server, c) = Server::start_with_client();
-    let (e, status) = service_error(c.get_application().application_id("abcd123").send().await);
-    assert_eq!(status, 404);
-    assert_eq!(code(&e), "ResourceNotFoundException");
-    let GetApplicationError::ResourceNotFoundException(nf) = &e else {
-        panic!("expected ResourceNotFoundException, got {e:?}");
-    };
+    let e = typed_err(
+        c.get_application().application_id("abcd123").send().await,
+        "ResourceNotFoundException",
+        404,
+    );
+    let nf = variant!(e, GetApplicationError::ResourceNotFoundException);
     assert_eq!(nf.resource_name(), Some("Application"));
     assert!(nf.message().unwrap().contains("abcd123"), "{nf:?}");
 }
@@ -62,9 +62,11 @@ async fn conflict_exception() {
     let (_server, c) = Server::start_with_client();
     let (app, profile) = app_and_profile(&c).await;
     let req = version_request(&c, &app, &profile, b"{}", "application/json");
-    let (e, status) = service_error(send!(req.latest_version_number(3)));
-    assert_eq!(status, 409);
-    assert_eq!(code(&e), "ConflictException");
+    let e = typed_err(
+        send!(req.latest_version_number(3)),
+        "ConflictException",
+        409,
+    );
     assert!(e.is_conflict_exception(), "{e:?}");
     assert!(!message(&e).is_empty());
 }
@@ -74,9 +76,11 @@ async fn service_quota_exceeded_exception() {
     let (_server, c) = Server::start_with_args_client(&["--quota-applications", "2"]);
     create_app(&c, "one").await;
     create_app(&c, "two").await;
-    let (e, status) = service_error(c.create_application().name("three").send().await);
-    assert_eq!(status, 402);
-    assert_eq!(code(&e), "ServiceQuotaExceededException");
+    let e = typed_err(
+        c.create_application().name("three").send().await,
+        "ServiceQuotaExceededException",
+        402,
+    );
     assert_matches!(e, CreateApplicationError::ServiceQuotaExceededException(_));
     assert!(message(&e).contains('2'), "{e:?}");
     assert_eq!(all_app_ids(&c).await.len(), 2, "nothing created");
@@ -97,12 +101,11 @@ async fn payload_too_large_exception() {
     assert_eq!(n, 1);
 
     let req = version_request(&c, &app, &profile, vec![b'b'; 2048], "text/plain");
-    let (e, status) = service_error(send!(req));
-    assert_eq!(status, 413);
-    assert_eq!(code(&e), "PayloadTooLargeException");
-    let CreateHostedConfigurationVersionError::PayloadTooLargeException(pl) = &e else {
-        panic!("expected PayloadTooLargeException, got {e:?}");
-    };
+    let e = typed_err(send!(req), "PayloadTooLargeException", 413);
+    let pl = variant!(
+        e,
+        CreateHostedConfigurationVersionError::PayloadTooLargeException
+    );
     assert_eq!(pl.measure(), Some(&BytesMeasure::Kilobytes));
     assert_eq!(pl.limit(), 1.0);
     assert_eq!(pl.size(), 2.0);
@@ -126,9 +129,10 @@ async fn payload_too_large_beyond_the_request_body_buffer() {
     );
     let (e, status) = service_error(send!(req));
     assert_eq!(status, 413);
-    let CreateHostedConfigurationVersionError::PayloadTooLargeException(pl) = &e else {
-        panic!("expected PayloadTooLargeException, got {e:?}");
-    };
+    let pl = variant!(
+        e,
+        CreateHostedConfigurationVersionError::PayloadTooLargeException
+    );
     assert_eq!(pl.limit(), 1.0);
     assert_eq!(pl.size(), 1536.0);
     assert!(all_version_numbers(&c, &app, &profile).await.is_empty());
@@ -222,15 +226,13 @@ async fn every_model_operation_answers_with_a_well_formed_response() {
     );
     // Through the SDK an unmodelled error still arrives as a typed service error with its code.
     if not_implemented.iter().any(|n| n == "GetConfiguration") {
-        #[allow(deprecated)]
-        let (e, status) = service_error(send!(c
-            .get_configuration()
-            .application(&app)
-            .environment("abcd123")
-            .configuration("abcd123")
-            .client_id("client-1")));
-        assert_eq!(status, 501);
-        assert_eq!(code(&e), "NotImplementedException");
+        let e = typed_err(
+            send!(get_configuration_request(
+                &c, &app, "abcd123", "abcd123", "client-1"
+            )),
+            "NotImplementedException",
+            501,
+        );
         assert!(message(&e).contains("GetConfiguration"), "{e:?}");
     }
     // The server is still healthy afterwards (the walk may have deleted the application).
@@ -241,17 +243,12 @@ async fn every_model_operation_answers_with_a_well_formed_response() {
 async fn unknown_routes_and_methods_answer_with_json_errors() {
     let server = Server::start();
     let raw = raw_call(server.addr(), "GET", "/no/such/route");
-    assert_eq!(raw.status, 404);
-    assert_eq!(
-        raw.header("x-amzn-errortype"),
-        Some("ResourceNotFoundException")
-    );
+    raw.assert_error(404, "ResourceNotFoundException");
     assert!(raw.json()["Message"].is_string());
     assert!(raw.header("x-amzn-requestid").is_some());
 
     let raw = raw_call(server.addr(), "PUT", "/applications");
-    assert_eq!(raw.status, 400);
-    assert_eq!(raw.header("x-amzn-errortype"), Some("BadRequestException"));
+    raw.assert_error(400, "BadRequestException");
     assert!(raw.json()["Message"].is_string());
 }
 
@@ -271,11 +268,7 @@ async fn malformed_json_bodies_are_bad_requests() {
 async fn error_body_carries_type_and_members_on_the_wire() {
     let server = Server::start();
     let raw = raw_call(server.addr(), "GET", "/applications/abcd123");
-    assert_eq!(raw.status, 404);
-    assert_eq!(
-        raw.header("x-amzn-errortype"),
-        Some("ResourceNotFoundException")
-    );
+    raw.assert_error(404, "ResourceNotFoundException");
     assert_eq!(raw.header("content-type"), Some("application/json"));
     let body = raw.json();
     assert_eq!(body["ResourceName"], "Application");
@@ -312,20 +305,11 @@ async fn get_configuration_errors_follow_the_control_plane_conventions() {
 
     let raw = raw_call(server.addr(), "GET", &format!("{path}?client_id=client-1"));
     assert!(raw.header("x-amzn-requestid").is_some(), "{raw:?}");
-    assert_eq!(raw.status, 404, "{raw:?}");
-    assert_eq!(
-        raw.header("x-amzn-errortype"),
-        Some("ResourceNotFoundException")
-    );
+    raw.assert_error(404, "ResourceNotFoundException");
     assert!(raw.json()["ResourceName"].is_string(), "{raw:?}");
-
-    #[allow(deprecated)]
-    let e = sdk_err!(c
-        .get_configuration()
-        .application(&app)
-        .environment("abcd123")
-        .configuration("abcd123")
-        .client_id("client-1"));
+    let e = sdk_err!(get_configuration_request(
+        &c, &app, "abcd123", "abcd123", "client-1"
+    ));
     match e {
         aws_sdk_appconfig::operation::get_configuration::GetConfigurationError::ResourceNotFoundException(nf) => {
             assert!(nf.resource_name().is_some(), "{nf:?}");

@@ -707,6 +707,19 @@ pub fn err<T: Debug, E: Debug>(
     service_error(result).0
 }
 
+/// The service error of `result`, checked for its HTTP status and code.
+#[track_caller]
+pub fn typed_err<T: Debug, E: Debug + ProvideErrorMetadata>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+    expected_code: &str,
+    status: u16,
+) -> E {
+    let (e, got_status) = service_error(result);
+    assert_eq!(got_status, status, "{e:?}");
+    assert_eq!(code(&e), expected_code, "{e:?}");
+    e
+}
+
 /// The service error of `result`, checked for its code and HTTP status; returns its message,
 /// which must not be empty.
 #[track_caller]
@@ -715,9 +728,7 @@ pub fn expect_err<T: Debug, E: Debug + ProvideErrorMetadata>(
     expected_code: &str,
     status: u16,
 ) -> String {
-    let (e, got_status) = service_error(result);
-    assert_eq!(code(&e), expected_code, "{e:?}");
-    assert_eq!(got_status, status, "{e:?}");
+    let e = typed_err(result, expected_code, status);
     let m = message(&e);
     assert!(!m.is_empty(), "error without message: {e:?}");
     m
@@ -796,6 +807,17 @@ pub fn header_in<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a 
 }
 
 impl RawResponse {
+    /// Asserts this is an AWS error answer: `status`, and `error_type` in `x-amzn-ErrorType`.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, error_type: &str) {
+        assert_eq!(self.status, status, "{self:?}");
+        assert_eq!(
+            self.header("x-amzn-errortype"),
+            Some(error_type),
+            "{self:?}"
+        );
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         header_in(&self.headers, name)
     }
@@ -1097,6 +1119,22 @@ pub fn version_request(
         .content_type(content_type)
 }
 
+/// The (deprecated) GetConfiguration of `app`/`env`/`profile` (names or ids) for `client_id`.
+#[allow(deprecated)]
+pub fn get_configuration_request(
+    c: &Client,
+    app: &str,
+    env: &str,
+    profile: &str,
+    client_id: impl Into<String>,
+) -> aws_sdk_appconfig::operation::get_configuration::builders::GetConfigurationFluentBuilder {
+    c.get_configuration()
+        .application(app)
+        .environment(env)
+        .configuration(profile)
+        .client_id(client_id)
+}
+
 /// GetHostedConfigurationVersion of version `n`.
 pub async fn get_version(
     c: &Client,
@@ -1152,6 +1190,18 @@ macro_rules! send {
     };
 }
 pub(crate) use send;
+
+/// The members of error `$e` when it is `$variant` (`Error::BadRequestException`), else a panic
+/// showing what it is.
+macro_rules! variant {
+    ($e:expr, $variant:path) => {
+        match &$e {
+            $variant(inner) => inner,
+            other => panic!("expected {}, got {other:?}", stringify!($variant)),
+        }
+    };
+}
+pub(crate) use variant;
 
 /// Asserts that `$e` matches `$pat`, showing `$e` when it does not.
 macro_rules! assert_matches {

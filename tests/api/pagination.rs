@@ -270,8 +270,7 @@ async fn max_results_out_of_range_is_a_bad_request() {
     }
     // A non-number on the wire.
     let raw = raw_call(server.addr(), "GET", "/applications?max_results=ten");
-    assert_eq!(raw.status, 400);
-    assert_eq!(raw.header("x-amzn-errortype"), Some("BadRequestException"));
+    raw.assert_error(400, "BadRequestException");
 }
 
 #[tokio::test]

@@ -195,7 +195,6 @@ async fn configuration_version_is_required() {
         "POST",
         &format!("/applications/{app}/configurationprofiles/{profile}/validators"),
     );
-    assert_eq!(raw.status, 400, "{raw:?}");
-    assert_eq!(raw.header("x-amzn-errortype"), Some("BadRequestException"));
+    raw.assert_error(400, "BadRequestException");
     assert!(raw.message().contains("configurationVersion"), "{raw:?}");
 }
