@@ -252,9 +252,7 @@ fn start_bad_request(e: StartConfigurationSessionError) -> BadRequestException {
 /// The `ConfigurationToken` problem of a GetLatestConfiguration BadRequestException.
 #[track_caller]
 pub(crate) fn token_problem(e: GetLatestConfigurationError) -> InvalidParameterProblem {
-    let GetLatestConfigurationError::BadRequestException(x) = e else {
-        panic!("expected BadRequestException, got {e:?}");
-    };
+    let x = variant!(e, GetLatestConfigurationError::BadRequestException);
     assert_eq!(
         x.reason(),
         Some(&BadRequestReason::InvalidParameters),
@@ -666,9 +664,7 @@ async fn a_profile_never_deployed_is_resource_not_found_deployment() {
     let token = fx_session(&d, &fx).await;
     let (e, status) = poll_err(&d, &token).await;
     assert_eq!(status, 404);
-    let GetLatestConfigurationError::ResourceNotFoundException(nf) = e else {
-        panic!("expected ResourceNotFoundException, got {e:?}");
-    };
+    let nf = variant!(e, GetLatestConfigurationError::ResourceNotFoundException);
     assert_eq!(
         nf.resource_type(),
         Some(&ResourceType::Deployment),
@@ -825,16 +821,7 @@ async fn gradual_rollout_tracks_percentage_and_rollback_converges() {
     let mut versions = Vec::new();
     for v in 1..=3 {
         let content = json!({"v": v, "pad": chars('x', 100)}).to_string();
-        versions.push(
-            create_version(
-                &c,
-                &fx.app,
-                &fx.profile,
-                content.as_bytes(),
-                "application/json",
-            )
-            .await,
-        );
+        versions.push(create_json_version(&c, &fx.app, &fx.profile, content.as_bytes()).await);
     }
 
     // v1 with AllAtOnce (10 scaled minutes of baking); clients are served v1 at once.

@@ -765,6 +765,26 @@ pub fn code<E: ProvideErrorMetadata>(e: &E) -> String {
     e.code().unwrap_or_default().to_string()
 }
 
+/// The details of a BadRequestException for an invalid configuration: Reason
+/// InvalidConfiguration and at least one detail. `shown` is the input, for failure messages.
+#[track_caller]
+pub fn invalid_configuration_details<'a>(
+    br: &'a aws_sdk_appconfig::types::error::BadRequestException,
+    shown: &str,
+) -> &'a [aws_sdk_appconfig::types::InvalidConfigurationDetail] {
+    use aws_sdk_appconfig::types::{BadRequestDetails, BadRequestReason};
+    assert_eq!(
+        br.reason(),
+        Some(&BadRequestReason::InvalidConfiguration),
+        "{shown}"
+    );
+    let Some(BadRequestDetails::InvalidConfiguration(details)) = br.details() else {
+        panic!("expected InvalidConfiguration details for {shown}: {br:?}");
+    };
+    assert!(!details.is_empty(), "{shown}");
+    details
+}
+
 /// Asserts the error message names `field` (AWS-style camelCase member path).
 #[track_caller]
 pub fn assert_names<E: ProvideErrorMetadata + Debug>(e: &E, field: &str) {
@@ -1090,6 +1110,11 @@ pub async fn create_flags_profile(c: &Client, app: &str, name: &str) -> String {
     .to_string()
 }
 
+/// Creates a hosted JSON version and returns its number.
+pub async fn create_json_version(c: &Client, app: &str, profile: &str, json: &[u8]) -> i32 {
+    create_version(c, app, profile, json, "application/json").await
+}
+
 /// Creates a hosted version and returns its number.
 pub async fn create_version(
     c: &Client,
@@ -1195,9 +1220,17 @@ pub(crate) use send;
 /// showing what it is.
 macro_rules! variant {
     ($e:expr, $variant:path) => {
+        variant!($e, $variant, "")
+    };
+    // With a description of the input, for the panic message.
+    ($e:expr, $variant:path, $($input:tt)+) => {
         match &$e {
             $variant(inner) => inner,
-            other => panic!("expected {}, got {other:?}", stringify!($variant)),
+            other => panic!(
+                "expected {} {}, got {other:?}",
+                stringify!($variant),
+                format!($($input)+)
+            ),
         }
     };
 }

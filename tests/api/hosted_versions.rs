@@ -3,7 +3,6 @@
 
 use aws_sdk_appconfig::operation::create_hosted_configuration_version::CreateHostedConfigurationVersionError;
 use aws_sdk_appconfig::operation::get_hosted_configuration_version::GetHostedConfigurationVersionError;
-use aws_sdk_appconfig::types::{BadRequestDetails, BadRequestReason};
 use aws_sdk_appconfig::Client;
 use aws_smithy_types::Blob;
 
@@ -409,14 +408,7 @@ async fn feature_flag_profile_accepts_a_valid_document_unchanged() {
     let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let profile = create_flags_profile(&c, &app, "flags").await;
-    let n = create_version(
-        &c,
-        &app,
-        &profile,
-        VALID_FLAGS.as_bytes(),
-        "application/json",
-    )
-    .await;
+    let n = create_json_version(&c, &app, &profile, VALID_FLAGS.as_bytes()).await;
     let (got, ct) = get_content(&c, &app, &profile, n).await;
     assert_eq!(
         got,
@@ -452,19 +444,12 @@ async fn feature_flag_profile_rejects_invalid_documents_with_details() {
         let req = version_request(&c, &app, &profile, doc.to_vec(), "application/json");
         let (e, status) = service_error(send!(req));
         assert_eq!(status, 400, "{shown}");
-        let CreateHostedConfigurationVersionError::BadRequestException(br) = e else {
-            panic!("expected BadRequestException for {shown}, got {e:?}");
-        };
-        assert_eq!(
-            br.reason(),
-            Some(&BadRequestReason::InvalidConfiguration),
-            "{shown}"
+        let br = variant!(
+            e,
+            CreateHostedConfigurationVersionError::BadRequestException,
+            "for {shown}"
         );
-        let Some(BadRequestDetails::InvalidConfiguration(details)) = br.details() else {
-            panic!("expected InvalidConfiguration details for {shown}: {br:?}");
-        };
-        assert!(!details.is_empty(), "{shown}");
-        for d in details {
+        for d in invalid_configuration_details(br, &shown) {
             assert!(d.location().is_some(), "detail without Location: {d:?}");
             assert!(d.reason().is_some(), "detail without Reason: {d:?}");
         }
@@ -474,14 +459,7 @@ async fn feature_flag_profile_rejects_invalid_documents_with_details() {
         "rejected documents are not stored"
     );
     // The first accepted version is still number 1.
-    let n = create_version(
-        &c,
-        &app,
-        &profile,
-        VALID_FLAGS.as_bytes(),
-        "application/json",
-    )
-    .await;
+    let n = create_json_version(&c, &app, &profile, VALID_FLAGS.as_bytes()).await;
     assert_eq!(n, 1);
 }
 
@@ -490,13 +468,6 @@ async fn freeform_profile_stores_anything() {
     let (_server, c) = Server::start_with_client();
     let (app, profile) = setup(&c).await;
     // The hosted store itself does not validate freeform content.
-    let n = create_version(
-        &c,
-        &app,
-        &profile,
-        br#"{"version": "2", "not": "flags"#,
-        "application/json",
-    )
-    .await;
+    let n = create_json_version(&c, &app, &profile, br#"{"version": "2", "not": "flags"#).await;
     assert_eq!(n, 1);
 }

@@ -1,7 +1,7 @@
 //! ValidateConfiguration: runs a profile's validators against one of its hosted versions.
 
 use aws_sdk_appconfig::operation::validate_configuration::ValidateConfigurationError;
-use aws_sdk_appconfig::types::{BadRequestDetails, BadRequestReason, Validator, ValidatorType};
+use aws_sdk_appconfig::types::{Validator, ValidatorType};
 use aws_sdk_appconfig::Client;
 
 use crate::harness::*;
@@ -32,15 +32,8 @@ async fn schema_profile(c: &Client, app: &str) -> String {
 }
 
 fn invalid_configuration(e: ValidateConfigurationError) -> Vec<(String, String)> {
-    let ValidateConfigurationError::BadRequestException(br) = e else {
-        panic!("expected BadRequestException, got {e:?}");
-    };
-    assert_eq!(br.reason(), Some(&BadRequestReason::InvalidConfiguration));
-    let Some(BadRequestDetails::InvalidConfiguration(details)) = br.details() else {
-        panic!("expected InvalidConfiguration details: {br:?}");
-    };
-    assert!(!details.is_empty());
-    details
+    let br = variant!(e, ValidateConfigurationError::BadRequestException);
+    invalid_configuration_details(br, "ValidateConfiguration")
         .iter()
         .map(|d| {
             (
@@ -70,14 +63,7 @@ async fn passes_when_content_satisfies_the_schema() {
     let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let profile = schema_profile(&c, &app).await;
-    let v = create_version(
-        &c,
-        &app,
-        &profile,
-        br#"{"limit": 5, "name": "x"}"#,
-        "application/json",
-    )
-    .await;
+    let v = create_json_version(&c, &app, &profile, br#"{"limit": 5, "name": "x"}"#).await;
     validate(&c, &app, &profile, v.to_string())
         .send()
         .await
@@ -90,14 +76,7 @@ async fn fails_with_invalid_configuration_details_when_content_breaks_the_schema
     let app = create_app(&c, "app").await;
     let profile = schema_profile(&c, &app).await;
     // The hosted store accepts it; only validation rejects it.
-    let v = create_version(
-        &c,
-        &app,
-        &profile,
-        br#"{"limit": "ten"}"#,
-        "application/json",
-    )
-    .await;
+    let v = create_json_version(&c, &app, &profile, br#"{"limit": "ten"}"#).await;
     let (e, status) = service_error(validate(&c, &app, &profile, v.to_string()).send().await);
     assert_eq!(status, 400);
     let details = invalid_configuration(e);
