@@ -47,10 +47,7 @@ async fn description_is_optional_and_names_need_not_be_unique() {
 #[tokio::test]
 async fn list_returns_applications_in_creation_order() {
     let (_server, c) = Server::start_with_client();
-    let mut ids = Vec::new();
-    for i in 0..5 {
-        ids.push(create_app(&c, &format!("app-{i}")).await);
-    }
+    let ids = create_apps(&c, (0..5).map(|i| format!("app-{i}"))).await;
     let out = c.list_applications().send().await.unwrap();
     let listed: Vec<_> = out.items().iter().map(|a| a.id().unwrap()).collect();
     assert_eq!(listed, ids);

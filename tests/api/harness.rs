@@ -1021,6 +1021,15 @@ pub async fn create_app(c: &Client, name: &str) -> String {
 }
 
 /// An application with a description; returns its id.
+/// Creates one application per name, in order; returns their ids.
+pub async fn create_apps(c: &Client, names: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut ids = Vec::new();
+    for name in names {
+        ids.push(create_app(c, &name).await);
+    }
+    ids
+}
+
 pub async fn create_app_described(c: &Client, name: &str, description: &str) -> String {
     let req = c.create_application().name(name).description(description);
     let out = send!(req).expect("create application");

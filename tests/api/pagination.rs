@@ -45,10 +45,7 @@ async fn app_pages(c: &Client, max: i32) -> Vec<String> {
 #[tokio::test]
 async fn applications_every_page_size_from_1_to_50() {
     let (_server, c) = Server::start_with_client();
-    let mut expected = Vec::new();
-    for i in 0..23 {
-        expected.push(create_app(&c, &format!("app-{i:02}")).await);
-    }
+    let expected = create_apps(&c, (0..23).map(|i| format!("app-{i:02}"))).await;
     for max in 1..=50 {
         let got = app_pages(&c, max).await;
         assert_eq!(got, expected, "max_results={max}");
@@ -58,10 +55,7 @@ async fn applications_every_page_size_from_1_to_50() {
 #[tokio::test]
 async fn exact_multiple_of_the_page_size_ends_cleanly() {
     let (_server, c) = Server::start_with_client();
-    let mut expected = Vec::new();
-    for i in 0..6 {
-        expected.push(create_app(&c, &format!("app-{i}")).await);
-    }
+    let expected = create_apps(&c, (0..6).map(|i| format!("app-{i}"))).await;
     let first = c.list_applications().max_results(3).send().await.unwrap();
     let second = send!(c
         .list_applications()
@@ -317,10 +311,7 @@ async fn invalid_next_tokens_are_bad_requests() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_inserts_while_paginating_never_duplicate() {
     let (server, c) = Server::start_with_client();
-    let mut initial = Vec::new();
-    for i in 0..20 {
-        initial.push(create_app(&c, &format!("initial-{i}")).await);
-    }
+    let initial = create_apps(&c, (0..20).map(|i| format!("initial-{i}"))).await;
 
     let writer = {
         let c = server.client();
@@ -375,10 +366,7 @@ async fn concurrent_inserts_while_paginating_never_duplicate() {
 #[tokio::test]
 async fn deletes_between_pages_do_not_skip_survivors() {
     let (_server, c) = Server::start_with_client();
-    let mut ids = Vec::new();
-    for i in 0..6 {
-        ids.push(create_app(&c, &format!("app-{i}")).await);
-    }
+    let ids = create_apps(&c, (0..6).map(|i| format!("app-{i}"))).await;
     let first = c.list_applications().max_results(2).send().await.unwrap();
     let token = first.next_token().unwrap().to_string();
     // Delete the last item of the first page and the first item of the next page.

@@ -292,10 +292,7 @@ async fn version_numbers_keep_counting_across_restarts() {
 async fn next_tokens_stay_valid_across_a_restart() {
     let mut server = Server::start();
     let c = server.client();
-    let mut ids = Vec::new();
-    for i in 0..5 {
-        ids.push(create_app(&c, &format!("app-{i}")).await);
-    }
+    let ids = create_apps(&c, (0..5).map(|i| format!("app-{i}"))).await;
     let first = c.list_applications().max_results(2).send().await.unwrap();
     let token = first.next_token().unwrap().to_string();
 
