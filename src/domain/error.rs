@@ -1,28 +1,9 @@
 //! The one error type of the service. Each variant mirrors an error shape of the AppConfig model;
 //! the wire layer turns it into status code, `x-amzn-ErrorType` and a JSON body.
 
-use serde::Serialize;
-
-/// One entry of `BadRequestDetails.InvalidConfiguration` (model shape `InvalidConfigurationDetail`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct InvalidConfigurationDetail {
-    /// The constraint that failed, e.g. `required`, `type`, `pattern`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub constraint: Option<String>,
-    /// JSON path of the failing value, e.g. `$.flags.my_flag.name`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
-    /// Human-readable explanation.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// The kind of the check (`Syntax`, `Semantic`, …).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<String>,
-    /// The offending value, rendered as text.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-}
+/// One entry of `BadRequestDetails.InvalidConfiguration`: the model's own shape (constraint,
+/// JSON path, reason, kind of check, offending value).
+pub use crate::api::appconfig::InvalidConfigurationDetail;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

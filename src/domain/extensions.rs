@@ -18,27 +18,6 @@ use super::save_and_commit;
 use super::{decode, encode, list_with_builtins, Ctx, Service};
 use crate::store::{AttrFilter, Kind, ListQuery, Record, Tx};
 
-/// Wire actions as stored.
-fn actions_from(
-    actions: BTreeMap<ActionPoint, Vec<api::Action>>,
-) -> BTreeMap<ActionPoint, Vec<Action>> {
-    actions
-        .into_iter()
-        .map(|(point, list)| {
-            let list = list
-                .into_iter()
-                .map(|a| Action {
-                    name: a.name,
-                    description: a.description,
-                    uri: a.uri,
-                    role_arn: a.role_arn,
-                })
-                .collect();
-            (point, list)
-        })
-        .collect()
-}
-
 fn parameters_from(parameters: BTreeMap<String, api::Parameter>) -> BTreeMap<String, Parameter> {
     parameters
         .into_iter()
@@ -53,18 +32,8 @@ fn parameters_from(parameters: BTreeMap<String, api::Parameter>) -> BTreeMap<Str
         .collect()
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct Action {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub uri: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub role_arn: Option<String>,
-}
+/// An action is stored as the model shapes it (name, description, URI, role).
+pub use api::Action;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "PascalCase")]
@@ -97,23 +66,8 @@ impl Extension {
     }
 }
 
-impl From<Action> for api::Action {
-    fn from(a: Action) -> Self {
-        api::Action {
-            name: a.name,
-            description: a.description,
-            uri: a.uri,
-            role_arn: a.role_arn,
-        }
-    }
-}
-
 impl From<Extension> for api::Extension {
     fn from(e: Extension) -> Self {
-        let actions = e
-            .actions
-            .into_iter()
-            .map(|(point, list)| (point, list.into_iter().map(Into::into).collect()));
         let parameters = e.parameters.into_iter().map(|(name, p)| {
             let p = api::Parameter {
                 description: p.description,
@@ -128,7 +82,7 @@ impl From<Extension> for api::Extension {
             version_number: Some(e.version_number),
             arn: Some(e.arn),
             description: e.description,
-            actions: Some(actions.collect()),
+            actions: Some(e.actions),
             parameters: Some(parameters.collect::<BTreeMap<_, _>>()).filter(|p| !p.is_empty()),
         }
     }
@@ -403,7 +357,7 @@ pub async fn create_extension(
     input: CreateExtensionRequest,
 ) -> Result<api::Extension> {
     let tags = checked_tags(input.tags)?;
-    let actions = actions_from(input.actions);
+    let actions = input.actions;
     let parameters = parameters_from(input.parameters.unwrap_or_default());
     check_actions(&actions)?;
     check_parameters(&parameters)?;
@@ -488,7 +442,7 @@ pub async fn update_extension(
     ctx: &Ctx,
     input: UpdateExtensionRequest,
 ) -> Result<api::Extension> {
-    let actions = input.actions.map(actions_from);
+    let actions = input.actions;
     let parameters = input.parameters.map(parameters_from);
     if let Some(a) = &actions {
         check_actions(a)?;
