@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{Error, Result};
 use super::insert_and_commit;
-use super::{checked_tags, Quota};
+use super::Quota;
 use super::{decode, encode, list_page, load_application, Ctx, Service};
 use crate::store::{Kind, Record};
 
@@ -43,14 +43,9 @@ pub async fn create_application(
     ctx: &Ctx,
     input: CreateApplicationRequest,
 ) -> Result<api::Application> {
-    let tags = checked_tags(input.tags)?;
-    let quota = Quota {
-        kind: Kind::Application,
-        app_id: None,
-        limit: svc.settings.quotas.applications,
-        what: "applications",
-    };
-    let tx = svc.begin_create(ctx, quota).await?;
+    let limit = svc.settings.quotas.applications;
+    let quota = Quota::account(Kind::Application, limit, "applications");
+    let (tx, tags) = svc.begin_create(ctx, input.tags, quota).await?;
     let app = Application {
         id: String::new(),
         name: input.name,

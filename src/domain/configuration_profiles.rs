@@ -225,13 +225,11 @@ pub async fn create_configuration_profile(
         .collect();
     check_validators(&validators)?;
     let app_id = input.application_id;
-    let quota = Quota {
-        kind: Kind::ConfigurationProfile,
-        app_id: Some(&app_id),
-        limit: svc.settings.quotas.profiles_per_application,
-        what: "configuration profiles",
-    };
-    let tx = svc.begin_create(ctx, quota).await?;
+    let limit = svc.settings.quotas.profiles_per_application;
+    let what = "configuration profiles";
+    let quota = Quota::application(Kind::ConfigurationProfile, &app_id, limit, what);
+    // Tags were checked first, before the other members.
+    let (tx, tags) = svc.begin_create(ctx, Some(tags), quota).await?;
     let profile = ConfigurationProfile {
         application_id: app_id.clone(),
         id: String::new(),

@@ -10,7 +10,7 @@ use crate::api::appconfig::{
 use serde::{Deserialize, Serialize};
 
 use super::error::{Error, Result};
-use super::{checked_tags, Quota};
+use super::Quota;
 use super::{decode, encode, list_with_builtins, must_get, Ctx, Service};
 use super::{insert_and_commit, save_and_commit};
 use crate::store::{Kind, Record, Tx};
@@ -145,14 +145,9 @@ pub async fn create_deployment_strategy(
     ctx: &Ctx,
     input: CreateDeploymentStrategyRequest,
 ) -> Result<api::DeploymentStrategy> {
-    let tags = checked_tags(input.tags)?;
-    let quota = Quota {
-        kind: Kind::DeploymentStrategy,
-        app_id: None,
-        limit: svc.settings.quotas.deployment_strategies,
-        what: "deployment strategies",
-    };
-    let tx = svc.begin_create(ctx, quota).await?;
+    let limit = svc.settings.quotas.deployment_strategies;
+    let quota = Quota::account(Kind::DeploymentStrategy, limit, "deployment strategies");
+    let (tx, tags) = svc.begin_create(ctx, input.tags, quota).await?;
     let strategy = DeploymentStrategy {
         id: String::new(),
         name: input.name,

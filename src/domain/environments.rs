@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{Error, Result};
 use super::insert_and_commit;
-use super::{checked_tags, Quota};
+use super::Quota;
 use super::{decode, encode, list_page, load_application, must_get, Ctx, Service};
 use crate::store::{Kind, Record, Tx};
 
@@ -80,15 +80,10 @@ pub async fn create_environment(
     ctx: &Ctx,
     input: CreateEnvironmentRequest,
 ) -> Result<api::Environment> {
-    let tags = checked_tags(input.tags)?;
     let app_id = input.application_id;
-    let quota = Quota {
-        kind: Kind::Environment,
-        app_id: Some(&app_id),
-        limit: svc.settings.quotas.environments_per_application,
-        what: "environments",
-    };
-    let tx = svc.begin_create(ctx, quota).await?;
+    let limit = svc.settings.quotas.environments_per_application;
+    let quota = Quota::application(Kind::Environment, &app_id, limit, "environments");
+    let (tx, tags) = svc.begin_create(ctx, input.tags, quota).await?;
     let env = Environment {
         application_id: app_id.clone(),
         id: String::new(),

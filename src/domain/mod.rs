@@ -143,6 +143,30 @@ pub struct Quota<'a> {
     pub what: &'a str,
 }
 
+impl<'a> Quota<'a> {
+    /// `limit` of `kind` per account.
+    pub fn account(kind: Kind, limit: i64, what: &'a str) -> Self {
+        let app_id = None;
+        Quota {
+            kind,
+            app_id,
+            limit,
+            what,
+        }
+    }
+
+    /// `limit` of `kind` per application (`app_id`, which must exist).
+    pub fn application(kind: Kind, app_id: &'a str, limit: i64, what: &'a str) -> Self {
+        let app_id = Some(app_id);
+        Quota {
+            kind,
+            app_id,
+            limit,
+            what,
+        }
+    }
+}
+
 /// Who is calling. Every stored resource is keyed by account.
 #[derive(Debug, Clone)]
 pub struct Ctx {
@@ -193,9 +217,15 @@ impl Service {
         Ok(tx)
     }
 
-    /// The start of a create: a write transaction (in which the application exists, for a
-    /// resource of one), refused once the quota is reached.
-    pub async fn begin_create(&self, ctx: &Ctx, quota: Quota<'_>) -> Result<Box<dyn Tx>> {
+    /// The start of a create: its tags checked, then a write transaction (in which the
+    /// application exists, for a resource of one), refused once the quota is reached.
+    pub async fn begin_create(
+        &self,
+        ctx: &Ctx,
+        tags: Option<Tags>,
+        quota: Quota<'_>,
+    ) -> Result<(Box<dyn Tx>, Tags)> {
+        let tags = checked_tags(tags)?;
         let (mut tx, counted) = match quota.app_id {
             Some(app_id) => (
                 self.in_application(ctx, app_id, true).await?,
@@ -207,7 +237,7 @@ impl Service {
             ),
         };
         check_quota(&mut *tx, quota.kind, quota.app_id, quota.limit, &counted).await?;
-        Ok(tx)
+        Ok((tx, tags))
     }
 
     /// Commits a change to application `app_id` or something in it, then tells readers.
