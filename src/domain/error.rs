@@ -5,6 +5,13 @@
 /// JSON path, reason, kind of check, offending value).
 pub use crate::api::appconfig::InvalidConfigurationDetail;
 
+/// The parts of `arn` when it is an AppConfig ARN; otherwise a BadRequest with `malformed`.
+pub fn appconfig_arn<'a>(arn: &'a str, malformed: &str) -> Result<super::ids::ParsedArn<'a>> {
+    super::ids::parse_arn(arn)
+        .filter(|p| p.service == "appconfig")
+        .ok_or_else(|| Error::bad_request(malformed.to_string()))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{message}")]
@@ -52,6 +59,14 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// ResourceNotFound for a well-formed ARN that names nothing.
+    pub fn arn_not_found(arn: &str) -> Error {
+        Error::ResourceNotFound {
+            message: format!("Resource {arn} not found"),
+            resource_name: Some(arn.to_string()),
+        }
+    }
+
     pub fn bad_request(message: impl Into<String>) -> Self {
         Error::BadRequest {
             message: message.into(),

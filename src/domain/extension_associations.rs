@@ -13,9 +13,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::checked_tags;
-use super::error::{Error, Result};
+use super::error::{appconfig_arn, Error, Result};
 use super::extensions::{self, Extension};
-use super::ids::parse_arn;
 use super::save_and_commit;
 use super::{decode, encode, insert_with_new_id, must_get, pagination, Ctx, Listed, Service};
 use crate::store::{AttrFilter, Kind, ListQuery, Record, Tx};
@@ -62,19 +61,11 @@ impl From<ExtensionAssociation> for api::ExtensionAssociationSummary {
 /// this account. A string that is no such ARN is a BadRequest; a well-formed ARN of a missing
 /// resource is a ResourceNotFound.
 pub async fn check_resource(svc: &Service, ctx: &Ctx, tx: &mut dyn Tx, arn: &str) -> Result<()> {
-    let malformed = || {
-        Error::bad_request(format!(
-            "ResourceIdentifier '{arn}' must be the ARN of an application, environment or configuration profile."
-        ))
-    };
-    let p = parse_arn(arn).ok_or_else(malformed)?;
-    if p.service != "appconfig" {
-        return Err(malformed());
-    }
-    let missing = || Error::ResourceNotFound {
-        message: format!("Resource {arn} not found"),
-        resource_name: Some(arn.to_string()),
-    };
+    let malformed = format!(
+        "ResourceIdentifier '{arn}' must be the ARN of an application, environment or configuration profile."
+    );
+    let p = appconfig_arn(arn, &malformed)?;
+    let missing = || Error::arn_not_found(arn);
     let mine = p.region == svc.settings.region && p.account == ctx.account;
     match p.resource.as_slice() {
         ["application", app] => {
@@ -98,7 +89,7 @@ pub async fn check_resource(svc: &Service, ctx: &Ctx, tx: &mut dyn Tx, arn: &str
                 .await
                 .map_err(|_| missing())?;
         }
-        _ => return Err(malformed()),
+        _ => return Err(Error::bad_request(malformed)),
     }
     Ok(())
 }

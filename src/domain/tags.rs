@@ -5,8 +5,7 @@ use crate::api::appconfig::{
     ListTagsForResourceRequest, ResourceTags, TagResourceRequest, UntagResourceRequest,
 };
 
-use super::error::{Error, Result};
-use super::ids::parse_arn;
+use super::error::{appconfig_arn, Error, Result};
 use super::{check_tags, Ctx, Service};
 use crate::store::{Kind, Record, Tx};
 
@@ -19,19 +18,9 @@ struct Target {
 }
 
 fn resolve(svc: &Service, ctx: &Ctx, arn: &str) -> Result<Option<Target>> {
-    let malformed = || {
-        Error::bad_request(format!(
-            "The ARN '{arn}' is not a valid AppConfig resource ARN."
-        ))
-    };
-    let p = parse_arn(arn).ok_or_else(malformed)?;
-    if p.service != "appconfig" {
-        return Err(malformed());
-    }
-    let not_found = || Error::ResourceNotFound {
-        message: format!("Resource {arn} not found"),
-        resource_name: Some(arn.to_string()),
-    };
+    let malformed = format!("The ARN '{arn}' is not a valid AppConfig resource ARN.");
+    let p = appconfig_arn(arn, &malformed)?;
+    let not_found = || Error::arn_not_found(arn);
     // AWS-owned resources have an empty account field; recognise them before the account check.
     if let ["extension", x, _] = p.resource.as_slice() {
         if x.starts_with("AWS.") && p.account.is_empty() {
@@ -86,7 +75,7 @@ fn resolve(svc: &Service, ctx: &Ctx, arn: &str) -> Result<Option<Target>> {
             String::new(),
             "ExtensionAssociation",
         ),
-        _ => return Err(malformed()),
+        _ => return Err(Error::bad_request(malformed)),
     }))
 }
 
