@@ -100,10 +100,8 @@ pub async fn delete_application(
             )));
         }
     }
-    let arn = svc.arn(ctx, &format!("application/{id}"));
-    super::extension_associations::delete_for_resource(&mut *tx, &arn).await?;
-    tx.delete(Kind::Application, &id).await?;
-    svc.commit_application(ctx, tx, &id).await
+    svc.delete_in_application(ctx, tx, Kind::Application, &id, &id)
+        .await
 }
 
 pub async fn list_applications(

@@ -339,13 +339,8 @@ pub async fn delete_configuration_profile(
             "Cannot delete configuration profile {id} because there are still hosted configuration versions existing under it."
         )));
     }
-    let arn = svc.arn(
-        ctx,
-        &format!("application/{app_id}/configurationprofile/{id}"),
-    );
-    super::extension_associations::delete_for_resource(&mut *tx, &arn).await?;
-    tx.delete(Kind::ConfigurationProfile, &id).await?;
-    svc.commit_application(ctx, tx, &app_id).await
+    svc.delete_in_application(ctx, tx, Kind::ConfigurationProfile, &id, &app_id)
+        .await
 }
 
 pub async fn list_configuration_profiles(

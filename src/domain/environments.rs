@@ -170,16 +170,9 @@ pub async fn delete_environment(
         }
     }
     super::deployments::delete_all(&mut *tx, &input.application_id, &input.environment_id).await?;
-    let arn = svc.arn(
-        ctx,
-        &format!(
-            "application/{}/environment/{}",
-            input.application_id, input.environment_id
-        ),
-    );
-    super::extension_associations::delete_for_resource(&mut *tx, &arn).await?;
-    tx.delete(Kind::Environment, &input.environment_id).await?;
-    svc.commit_application(ctx, tx, &input.application_id).await
+    let (app_id, id) = (&input.application_id, &input.environment_id);
+    svc.delete_in_application(ctx, tx, Kind::Environment, id, app_id)
+        .await
 }
 
 pub async fn list_environments(

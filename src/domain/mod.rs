@@ -240,6 +240,33 @@ impl Service {
         Ok((tx, tags))
     }
 
+    /// The end of deleting application `app_id`, or its environment or profile `id`: the
+    /// extension associations of the resource go with it, then commit and tell readers.
+    pub async fn delete_in_application(
+        &self,
+        ctx: &Ctx,
+        mut tx: Box<dyn Tx>,
+        kind: Kind,
+        id: &str,
+        app_id: &str,
+    ) -> Result<()> {
+        let resource = match kind {
+            Kind::Application => format!("application/{id}"),
+            Kind::Environment => format!("application/{app_id}/environment/{id}"),
+            Kind::ConfigurationProfile => format!("application/{app_id}/configurationprofile/{id}"),
+            other => {
+                return Err(Error::internal(format!(
+                    "{} is no part of an application",
+                    other.as_str()
+                )))
+            }
+        };
+        let arn = self.arn(ctx, &resource);
+        extension_associations::delete_for_resource(&mut *tx, &arn).await?;
+        tx.delete(kind, id).await?;
+        self.commit_application(ctx, tx, app_id).await
+    }
+
     /// Commits a change to application `app_id` or something in it, then tells readers.
     pub async fn commit_application(&self, ctx: &Ctx, tx: Box<dyn Tx>, app_id: &str) -> Result<()> {
         tx.commit().await?;
