@@ -219,17 +219,7 @@ fn check(shape_name: &str, value: &Value, path: &str, problems: &mut Vec<String>
             let Some(s) = value.as_str() else {
                 return fail("Member must be of type string".into());
             };
-            let len = s.chars().count() as f64;
-            if let Some(min) = shape.min.filter(|m| len < *m) {
-                fail(format!(
-                    "Member must have length greater than or equal to {min}"
-                ));
-            }
-            if let Some(max) = shape.max.filter(|m| len > *m) {
-                fail(format!(
-                    "Member must have length less than or equal to {max}"
-                ));
-            }
+            check_bounds(shape, s.chars().count() as f64, "length", &mut fail);
             if let Some(values) = &shape.enum_values {
                 if !values.iter().any(|v| v == s) {
                     fail(format!(
@@ -255,23 +245,14 @@ fn check(shape_name: &str, value: &Value, path: &str, problems: &mut Vec<String>
             let Some(n) = number else {
                 return fail(format!("Member must be of type {}", shape.kind));
             };
-            if let Some(min) = shape.min.filter(|m| n < *m) {
-                fail(format!(
-                    "Member must have value greater than or equal to {min}"
-                ));
-            }
-            if let Some(max) = shape.max.filter(|m| n > *m) {
-                fail(format!(
-                    "Member must have value less than or equal to {max}"
-                ));
-            }
+            check_bounds(shape, n, "value", &mut fail);
         }
         "boolean" if !value.is_boolean() => fail("Member must be of type boolean".into()),
         "list" => {
             let Some(items) = value.as_array() else {
                 return fail("Member must be a list".into());
             };
-            check_count(shape, items.len(), &mut fail);
+            check_bounds(shape, items.len() as f64, "length", &mut fail);
             if let Some(member) = &shape.member {
                 for (i, item) in items.iter().enumerate() {
                     check(
@@ -287,7 +268,7 @@ fn check(shape_name: &str, value: &Value, path: &str, problems: &mut Vec<String>
             let Some(entries) = value.as_object() else {
                 return fail("Member must be a map".into());
             };
-            check_count(shape, entries.len(), &mut fail);
+            check_bounds(shape, entries.len() as f64, "length", &mut fail);
             for (k, v) in entries {
                 if let Some(key) = &shape.key {
                     check(
@@ -307,16 +288,16 @@ fn check(shape_name: &str, value: &Value, path: &str, problems: &mut Vec<String>
     }
 }
 
-fn check_count(shape: &Shape, n: usize, fail: &mut impl FnMut(String)) {
-    let n = n as f64;
-    if let Some(min) = shape.min.filter(|m| n < *m) {
+/// The model's min/max of `shape` against `x`, a `what` (length or value).
+fn check_bounds(shape: &Shape, x: f64, what: &str, fail: &mut impl FnMut(String)) {
+    if let Some(min) = shape.min.filter(|m| x < *m) {
         fail(format!(
-            "Member must have length greater than or equal to {min}"
+            "Member must have {what} greater than or equal to {min}"
         ));
     }
-    if let Some(max) = shape.max.filter(|m| n > *m) {
+    if let Some(max) = shape.max.filter(|m| x > *m) {
         fail(format!(
-            "Member must have length less than or equal to {max}"
+            "Member must have {what} less than or equal to {max}"
         ));
     }
 }
