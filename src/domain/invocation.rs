@@ -40,10 +40,10 @@ impl ActionCall {
     /// The `ActionInvocation` recorded on the deployment event.
     pub fn record(&self, error: Option<&InvokeError>) -> ActionInvocation {
         ActionInvocation {
-            extension_identifier: self.extension_id.clone(),
-            action_name: self.action_name.clone(),
-            uri: self.uri.clone(),
-            invocation_id: self.invocation_id.clone(),
+            extension_identifier: Some(self.extension_id.clone()),
+            action_name: Some(self.action_name.clone()),
+            uri: Some(self.uri.clone()),
+            invocation_id: Some(self.invocation_id.clone()),
             role_arn: self.role_arn.clone(),
             error_code: error.map(|e| e.code.clone()),
             error_message: error.map(|e| e.message.clone()),
@@ -51,35 +51,8 @@ impl ActionCall {
     }
 }
 
-/// The model's `ActionInvocation` shape: one call as a deployment event records it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ActionInvocation {
-    pub extension_identifier: String,
-    pub action_name: String,
-    pub uri: String,
-    pub invocation_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role_arn: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<String>,
-}
-
-impl From<ActionInvocation> for crate::api::appconfig::ActionInvocation {
-    fn from(a: ActionInvocation) -> Self {
-        crate::api::appconfig::ActionInvocation {
-            extension_identifier: Some(a.extension_identifier),
-            action_name: Some(a.action_name),
-            uri: Some(a.uri),
-            invocation_id: Some(a.invocation_id),
-            role_arn: a.role_arn,
-            error_code: a.error_code,
-            error_message: a.error_message,
-        }
-    }
-}
+/// One call as a deployment event records it: stored as the model shapes it.
+pub use crate::api::appconfig::ActionInvocation;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InvokeError {

@@ -82,7 +82,7 @@ pub async fn record_invocation_failure(
     let mut dep: Deployment = decode(&rec)?;
     for event in dep.event_log.iter_mut() {
         for inv in event.action_invocations.iter_mut() {
-            if inv.invocation_id == call.invocation_id {
+            if inv.invocation_id.as_deref() == Some(call.invocation_id.as_str()) {
                 *inv = call.record(Some(err));
             }
         }

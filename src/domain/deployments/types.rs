@@ -64,8 +64,7 @@ impl From<DeploymentEvent> for crate::api::appconfig::DeploymentEvent {
             triggered_by: Some(e.triggered_by),
             description: Some(e.description),
             occurred_at: Some(e.occurred_at),
-            action_invocations: (!e.action_invocations.is_empty())
-                .then(|| e.action_invocations.into_iter().map(Into::into).collect()),
+            action_invocations: Some(e.action_invocations).filter(|a| !a.is_empty()),
         }
     }
 }
