@@ -710,3 +710,51 @@ async fn lambda_validators_see_the_fetched_content_and_source_version() {
     let m = start_err(&c, &refused, &st, &v1).await;
     contains_all(&m, &["/refuse"]);
 }
+
+#[tokio::test]
+async fn access_denied_by_the_source_is_named() {
+    let moto = Moto::start();
+    let denier = Receiver::start();
+    denier.reply(
+        "/locked/c.json",
+        Reply {
+            status: 403,
+            body: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code>\
+                   <Message>Access Denied</Message><RequestId>1</RequestId></Error>"
+                .into(),
+            delay: Duration::ZERO,
+        },
+    );
+    denier.reply(
+        "/",
+        Reply::json(
+            400,
+            serde_json::json!({"__type": "AccessDeniedException", "message": "not allowed to read"}),
+        ),
+    );
+    let url = denier.url("");
+    let s = server_on(
+        &moto,
+        &["--no-assume-role"],
+        &[
+            ("AWS_ENDPOINT_URL_S3", url.as_str()),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", url.as_str()),
+        ],
+    );
+    let c = s.client();
+    let app = create_app(&c, "denied").await;
+    let st = StrategySpec::instant().create(&c).await;
+    let s3 = source_profile(&c, &app, "s3://locked/c.json", vec![]).await;
+    let m = start_err(&c, &s3, &st, "v1").await;
+    contains_all(&m, &["s3://locked/c.json", "access denied", "AccessDenied"]);
+    let secret = source_profile(&c, &app, "secretsmanager://locked", vec![]).await;
+    let m = start_err(&c, &secret, &st, "AWSCURRENT").await;
+    contains_all(
+        &m,
+        &[
+            "secretsmanager://locked",
+            "access denied",
+            "not allowed to read",
+        ],
+    );
+}
