@@ -25,6 +25,7 @@ mod parallel;
 mod persistence;
 mod profiles;
 mod settings;
+mod sources;
 mod strategies;
 mod tags;
 mod validate;
