@@ -29,6 +29,7 @@ mod constraints;
 mod document;
 mod problems;
 mod retrieval;
+pub mod rules;
 mod scalars;
 mod values;
 
