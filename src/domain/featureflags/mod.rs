@@ -48,6 +48,8 @@ const MAX_ENUM_ITEMS: usize = 100;
 const MAX_STRING_CHARS: usize = 1024;
 const MAX_NAME_CHARS: usize = 64;
 const MAX_RULE_CHARS: usize = 16384;
+/// The schema's `"maxLength": 32` on `_variants` (meant as items; the default counts).
+const MAX_VARIANTS: usize = 32;
 /// Offending values are echoed back to the caller; keep that echo short.
 const MAX_RENDERED_VALUE_CHARS: usize = 200;
 

@@ -357,6 +357,8 @@ fn variants_follow_the_schema() {
                 "Syntax"
             ),
             entry("$.values.f._variants[1].name", "required", "Syntax"),
+            // Not last, so it is not the default: it needs a rule.
+            entry("$.values.f._variants[1].rule", "defaultVariant", "Semantic"),
         ])
     );
 }
@@ -394,5 +396,80 @@ fn retrieval_form_rejects_other_shapes() {
     assert_eq!(
         to_retrieval_form(br#"{"flags": {"a": {}}, "values": {"a": 1}}"#),
         None
+    );
+}
+
+fn with_variants(variants: Value) -> Value {
+    json!({"version": "1", "flags": {"f": {"name": "f"}},
+           "values": {"f": {"enabled": true, "_variants": variants}}})
+}
+
+#[test]
+fn variant_rules_are_parsed_and_the_default_is_last_without_a_rule() {
+    let ok = with_variants(json!([
+        {"name": "a", "enabled": true, "rule": "(split pct::10 by::$userId)"},
+        {"name": "b", "enabled": true, "rule": "(and (eq $x 1)\n (matches in::$y pattern::\"^a\"))"},
+        {"name": "default", "enabled": false, "rule": ""}
+    ]));
+    assert_eq!(summary(&ok), vec![]);
+    let only_default = with_variants(json!([{"name": "default", "enabled": false}]));
+    assert_eq!(summary(&only_default), vec![]);
+
+    let bad = with_variants(json!([
+        {"name": "unknown-op", "enabled": true, "rule": "(equals $a 1)"},
+        {"name": "unbalanced", "enabled": true, "rule": "(eq $a 1"},
+        {"name": "regex", "enabled": true, "rule": "(matches in::$a pattern::\"[\")"},
+        {"name": "arity", "enabled": true, "rule": "(not (eq $a 1) (eq $a 2))"},
+        {"name": "middle", "enabled": true},
+        {"name": "empty", "enabled": true, "rule": ""},
+        {"name": "unknown-op", "enabled": true, "rule": "(exists key::\"k\")"},
+        {"name": "last", "enabled": false, "rule": "(eq $a 1)"}
+    ]));
+    let at = |i: usize, member: &str| format!("$.values.f._variants[{i}].{member}");
+    assert_eq!(
+        summary(&bad),
+        sorted(vec![
+            entry(&at(0, "rule"), "rule", "Syntax"),
+            entry(&at(1, "rule"), "rule", "Syntax"),
+            entry(&at(2, "rule"), "rule", "Syntax"),
+            entry(&at(3, "rule"), "rule", "Syntax"),
+            entry(&at(4, "rule"), "defaultVariant", "Semantic"),
+            entry(&at(5, "rule"), "defaultVariant", "Semantic"),
+            entry(&at(6, "name"), "uniqueVariantNames", "Semantic"),
+            entry(&at(7, "rule"), "defaultVariant", "Semantic"),
+        ])
+    );
+    let reasons: Vec<String> = problems_of(&bad)
+        .into_iter()
+        .filter_map(|d| d.reason)
+        .collect();
+    for expected in [
+        "Unknown operator 'equals'",
+        "balanced",
+        "not a valid regular expression",
+        "'not' takes 1 operand, but has 2",
+    ] {
+        assert!(
+            reasons.iter().any(|r| r.contains(expected)),
+            "{expected}: {reasons:?}"
+        );
+    }
+}
+
+#[test]
+fn at_most_32_variants_and_at_least_one() {
+    let mut variants: Vec<Value> = (0..32)
+        .map(|i| json!({"name": format!("v{i}"), "enabled": true, "rule": "(exists key::\"k\")"}))
+        .collect();
+    variants.push(json!({"name": "default", "enabled": false}));
+    assert_eq!(
+        summary(&with_variants(Value::Array(variants.clone()))),
+        vec![entry("$.values.f._variants", "maxItems", "Syntax")]
+    );
+    variants.remove(0);
+    assert_eq!(summary(&with_variants(Value::Array(variants))), vec![]);
+    assert_eq!(
+        summary(&with_variants(json!([]))),
+        vec![entry("$.values.f._variants", "minItems", "Syntax")]
     );
 }
