@@ -23,10 +23,14 @@
 //! * [`document`]: the top level and the flag definitions, including attribute definitions;
 //! * [`constraints`]: attribute constraints, parsed from definitions and applied to values;
 //! * [`values`]: the `values` section (flag state, attribute values, variants);
-//! * [`retrieval`]: the retrieval form.
+//! * [`retrieval`]: the retrieval form;
+//! * [`rules`]: the multi-variant rule language (parse, evaluate, split);
+//! * [`evaluated`]: a deployed document compiled for the data plane ([`Compiled`]): variant
+//!   flags evaluated per request context, the JSON and Ion retrieval formats.
 
 mod constraints;
 mod document;
+mod evaluated;
 mod problems;
 mod retrieval;
 pub mod rules;
@@ -36,7 +40,9 @@ mod values;
 #[cfg(test)]
 mod tests;
 
+pub use evaluated::{evaluate_with_explanation, Compiled, Owner, UnknownFlag, ION_CONTENT_TYPE};
 pub use retrieval::to_retrieval_form;
+pub use rules::Context;
 
 use crate::domain::error::InvalidConfigurationDetail;
 
