@@ -429,3 +429,110 @@ async fn context_errors_plain_reads_and_get_latest_configuration() {
     let served: Value = serde_json::from_slice(&crate::dataplane::body(&out)).unwrap();
     assert_eq!(served, empty);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The Ion retrieval format
+// ---------------------------------------------------------------------------------------------
+
+const ION_ACCEPT: &str = "application/ion;type=AWS.AppConfig.FeatureFlags;q=1.0,*/*;q=0.1";
+
+/// Checks the documented layout: every flag annotated with its key; a variant flag a list of
+/// [rule s-expression, content] tuples annotated with the variant name, then the default's
+/// content; a basic flag a string.
+fn assert_ion_layout(body: &[u8]) {
+    assert!(
+        body.starts_with(&[0xE0, 0x01, 0x00, 0xEA]),
+        "binary Ion 1.0"
+    );
+    let values = ion_rs::Element::read_all(body).expect("the body decodes as Ion");
+    let mut seen = Vec::new();
+    for value in values.iter() {
+        let key = value
+            .annotations()
+            .first()
+            .expect("annotated with the flag key");
+        seen.push(key.to_owned());
+        match key {
+            "basic" => {
+                let content: Value = serde_json::from_str(value.as_string().unwrap()).unwrap();
+                assert_eq!(content, json!({"enabled": true, "n": 7}));
+            }
+            "f" => {
+                let items = value.as_list().expect("a list");
+                assert_eq!(items.len(), 3);
+                let gold = items.get(0).unwrap();
+                assert_eq!(gold.annotations().first(), Some("gold"));
+                let tuple = gold.as_list().expect("[rule, content]");
+                let rule = tuple.get(0).unwrap().as_sexp().expect("an s-expression");
+                let parts: Vec<String> = rule.iter().map(|e| e.to_string()).collect();
+                assert_eq!(parts, ["eq", "$tier", "\"gold\""]);
+                let content: Value =
+                    serde_json::from_str(tuple.get(1).unwrap().as_string().unwrap()).unwrap();
+                assert_eq!(
+                    content,
+                    json!({"_variant": "gold", "enabled": true, "color": "gold"})
+                );
+                let default = items.get(2).unwrap();
+                assert!(default.annotations().is_empty());
+                let content: Value = serde_json::from_str(default.as_string().unwrap()).unwrap();
+                assert_eq!(content, json!({"_variant": "Default", "enabled": false}));
+            }
+            other => panic!("unexpected flag {other}"),
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, ["basic", "f"]);
+}
+
+#[tokio::test]
+async fn the_agents_accept_header_gets_the_ion_retrieval_format() {
+    let server = Server::start();
+    let c = server.client();
+    let doc = document(json!([
+        variant("gold", r#"(eq $tier "gold")"#),
+        variant("silver", "(gte $points 1000)"),
+        default_variant()
+    ]));
+    let ids = deploy_flags(&c, &doc).await;
+    let data = crate::dataplane::data_client_for(server.endpoint());
+    let session = || async {
+        data.start_configuration_session()
+            .application_identifier(&ids.app)
+            .environment_identifier(&ids.env)
+            .configuration_profile_identifier(&ids.profile)
+            .send()
+            .await
+            .expect("session")
+            .initial_configuration_token()
+            .unwrap()
+            .to_owned()
+    };
+    let token = session().await;
+    let encoded = percent_encoding::utf8_percent_encode(&token, percent_encoding::NON_ALPHANUMERIC);
+    let path = format!("/configuration?configuration_token={encoded}");
+    let r = crate::dataplane::get(&server, &path, &[("Accept", ION_ACCEPT)]);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/ion; type=AWS.AppConfig.FeatureFlags")
+    );
+    assert_ion_layout(&r.body);
+    // Other callers, and an Ion Accept refused with q=0, get JSON.
+    for accept in [
+        "application/json",
+        "application/ion;type=AWS.AppConfig.FeatureFlags;q=0",
+    ] {
+        let r = crate::dataplane::get(&server, &path, &[("Accept", accept)]);
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/json"),
+            "{accept}"
+        );
+        assert_eq!(r.json()["basic"], json!({"enabled": true, "n": 7}));
+    }
+    // The agent path answers Ion too.
+    let agent = crate::dataplane::agent_path(&ids.app, &ids.env, &ids.profile);
+    let r = crate::dataplane::get(&server, &agent, &[("Accept", ION_ACCEPT)]);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_ion_layout(&r.body);
+}
