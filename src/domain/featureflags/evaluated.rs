@@ -144,32 +144,22 @@ impl Compiled {
         context: &Context,
         wanted: Option<&[String]>,
     ) -> Result<Bytes, UnknownFlag> {
-        let evaluate = |flag: &'_ Flag| -> String {
-            match &flag.form {
-                Form::Variants(v) if !context.is_empty() => v.choose(context).0.json.clone(),
-                _ => flag.empty.clone(),
-            }
-        };
         let Some(wanted) = wanted else {
             if context.is_empty() || !self.has_variants {
                 return Ok(self.json.clone());
             }
-            let answers: Vec<String> = self.flags.iter().map(evaluate).collect();
-            return Ok(Bytes::from(render(
-                self.flags.iter().zip(answers.iter().map(String::as_str)),
-            )));
+            let answers = self.flags.iter().map(|f| (f, f.evaluate(context)));
+            return Ok(Bytes::from(render(answers)));
         };
         let chosen = wanted
             .iter()
             .map(|k| self.flag(k).ok_or_else(|| UnknownFlag(k.clone())))
             .collect::<Result<Vec<&Flag>, _>>()?;
         if let [flag] = chosen.as_slice() {
-            return Ok(Bytes::from(evaluate(flag)));
+            return Ok(Bytes::copy_from_slice(flag.evaluate(context).as_bytes()));
         }
-        let answers: Vec<String> = chosen.iter().map(|f| evaluate(f)).collect();
-        Ok(Bytes::from(render(
-            chosen.into_iter().zip(answers.iter().map(String::as_str)),
-        )))
+        let answers = chosen.into_iter().map(|f| (f, f.evaluate(context)));
+        Ok(Bytes::from(render(answers)))
     }
 
     /// The variant `context` gets for flag `key` and the rule that chose it (`None`: the
@@ -186,6 +176,16 @@ impl Compiled {
 
     fn flag(&self, key: &str) -> Option<&Flag> {
         self.flags.iter().find(|f| f.key == key)
+    }
+}
+
+impl Flag {
+    /// This flag's answer (a JSON object) for `context`.
+    fn evaluate(&self, context: &Context) -> &str {
+        match &self.form {
+            Form::Variants(v) if !context.is_empty() => &v.choose(context).0.json,
+            _ => &self.empty,
+        }
     }
 }
 
