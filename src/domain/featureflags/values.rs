@@ -227,42 +227,35 @@ fn check_variant_rule(
     let rule = members.get("rule");
     let text = rule.and_then(Value::as_str);
     let named = members.get("name").and_then(Value::as_str).unwrap_or("?");
-    match (is_default, text) {
-        (true, None | Some("")) => {}
-        (true, Some(_)) => {
-            let reason = format!(
-                "Variant '{named}' of flag '{}' is the last, so it is the default variant, which must not have a rule; add a variant without a rule after it.",
-                flag.key
-            );
-            problems.push(
-                Kind::Semantic,
-                &rule_location,
-                "defaultVariant",
-                reason,
-                rule,
-            );
-        }
+    let misplaced = match (is_default, text) {
+        (true, None | Some("")) => None,
+        (true, Some(_)) => Some(
+            "is the last, so it is the default variant, which must not have a rule; \
+             add a variant without a rule after it",
+        ),
         (false, None | Some("")) if rule.is_none_or(Value::is_string) => {
-            let reason = format!(
-                "Variant '{named}' of flag '{}' has no rule; only the default variant, which must be last, has none.",
-                flag.key
-            );
-            problems.push(
-                Kind::Semantic,
-                &rule_location,
-                "defaultVariant",
-                reason,
-                rule,
-            );
+            Some("has no rule; only the default variant, which must be last, has none")
         }
-        (false, Some(text)) if text.chars().count() <= MAX_RULE_CHARS => {
-            if let Err(reason) = rules::parse(text) {
-                let reason = format!("Invalid rule of variant '{named}': {reason}");
-                problems.push(Kind::Syntax, &rule_location, "rule", reason, rule);
-            }
-        }
-        // Not a string, or too long: reported by the shape checks.
-        (false, _) => {}
+        _ => None,
+    };
+    if let Some(problem) = misplaced {
+        let reason = format!("Variant '{named}' of flag '{}' {problem}.", flag.key);
+        problems.push(
+            Kind::Semantic,
+            &rule_location,
+            "defaultVariant",
+            reason,
+            rule,
+        );
+        return;
+    }
+    // Not a string, or too long: reported by the shape checks.
+    let Some(text) = text.filter(|t| !is_default && t.chars().count() <= MAX_RULE_CHARS) else {
+        return;
+    };
+    if let Err(reason) = rules::parse(text) {
+        let reason = format!("Invalid rule of variant '{named}': {reason}");
+        problems.push(Kind::Syntax, &rule_location, "rule", reason, rule);
     }
 }
 

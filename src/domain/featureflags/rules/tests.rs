@@ -5,7 +5,10 @@ fn rule(text: &str) -> Rule {
     parse(text).unwrap_or_else(|e| panic!("{text}: {e}"))
 }
 
-fn holds(text: &str, pairs: &[(&str, &str)]) -> bool {
+/// A context as `key=value` pairs.
+type Pairs<'a> = &'a [(&'a str, &'a str)];
+
+fn holds(text: &str, pairs: Pairs) -> bool {
     let context: Context = pairs.iter().copied().collect();
     rule(text).matches(&context, "implicit")
 }
@@ -19,81 +22,92 @@ fn refused(text: &str) -> String {
 
 #[test]
 fn documented_operator_examples() {
-    // digest A2.2 / A2.5 (5)
-    assert!(holds(r#"(eq $state "Virginia")"#, &[("state", "Virginia")]));
-    assert!(!holds(r#"(eq $state "Virginia")"#, &[("state", "Ohio")]));
-    assert!(holds("(gt $age 65)", &[("age", "70")]));
-    assert!(!holds("(gt $age 65)", &[("age", "65")]));
-    assert!(holds("(gte $age 65)", &[("age", "65")]));
-    assert!(holds("(lt $age 65)", &[("age", "64")]));
-    assert!(!holds("(lt $age 65)", &[("age", "65")]));
-    assert!(holds("(lte $age 65)", &[("age", "65")]));
-    assert!(!holds("(lte $age 65)", &[("age", "66")]));
+    // digest A2.2 / A2.5 (5): (rule, context, holds)
     let both = r#"(and (eq $state "Virginia") (gt $age 65))"#;
-    assert!(holds(both, &[("state", "Virginia"), ("age", "70")]));
-    assert!(!holds(both, &[("state", "Virginia"), ("age", "60")]));
     let either = r#"(or (eq $state "Virginia") (gt $age 65))"#;
-    assert!(holds(either, &[("state", "Ohio"), ("age", "70")]));
-    assert!(!holds(either, &[("state", "Ohio"), ("age", "60")]));
-    assert!(holds(
-        r#"(not (eq $state "Virginia"))"#,
-        &[("state", "Ohio")]
-    ));
-    assert!(!holds(
-        r#"(not (eq $state "Virginia"))"#,
-        &[("state", "Virginia")]
-    ));
-    assert!(holds(
-        r#"(begins_with $state "A")"#,
-        &[("state", "Alabama")]
-    ));
-    assert!(!holds(r#"(begins_with $state "A")"#, &[("state", "Ohio")]));
-    assert!(holds(
-        r#"(ends_with $email "amazon.com")"#,
-        &[("email", "a@amazon.com")]
-    ));
-    assert!(!holds(
-        r#"(ends_with $email "amazon.com")"#,
-        &[("email", "a@example.com")]
-    ));
-    assert!(holds(
-        r#"(contains $promoCode "WIN")"#,
-        &[("promoCode", "BIGWIN24")]
-    ));
-    assert!(!holds(
-        r#"(contains $promoCode "WIN")"#,
-        &[("promoCode", "win")]
-    ));
-    assert!(holds(
-        r#"(in $userId ["123", "456"])"#,
-        &[("userId", "456")]
-    ));
-    assert!(!holds(
-        r#"(in $userId ["123", "456"])"#,
-        &[("userId", "789")]
-    ));
-    assert!(holds(
-        r#"(matches in::$greeting pattern::"h.*y")"#,
-        &[("greeting", "hey")]
-    ));
-    assert!(!holds(
-        r#"(matches in::$greeting pattern::"h.*y")"#,
-        &[("greeting", "hello")]
-    ));
-    assert!(holds(
-        r#"(matches pattern::"h.*y" in::$greeting)"#,
-        &[("greeting", "oh hey!")]
-    ));
-    assert!(holds(r#"(exists key::"country")"#, &[("country", "")]));
-    assert!(!holds(r#"(exists key::"country")"#, &[("region", "x")]));
-    assert!(holds(
-        r#"(ne $region "us-west-2")"#,
-        &[("region", "us-east-1")]
-    ));
-    assert!(!holds(
-        r#"(ne $region "us-west-2")"#,
-        &[("region", "us-west-2")]
-    ));
+    let cases: &[(&str, Pairs, bool)] = &[
+        (r#"(eq $state "Virginia")"#, &[("state", "Virginia")], true),
+        (r#"(eq $state "Virginia")"#, &[("state", "Ohio")], false),
+        ("(gt $age 65)", &[("age", "70")], true),
+        ("(gt $age 65)", &[("age", "65")], false),
+        ("(gte $age 65)", &[("age", "65")], true),
+        ("(lt $age 65)", &[("age", "64")], true),
+        ("(lt $age 65)", &[("age", "65")], false),
+        ("(lte $age 65)", &[("age", "65")], true),
+        ("(lte $age 65)", &[("age", "66")], false),
+        (both, &[("state", "Virginia"), ("age", "70")], true),
+        (both, &[("state", "Virginia"), ("age", "60")], false),
+        (either, &[("state", "Ohio"), ("age", "70")], true),
+        (either, &[("state", "Ohio"), ("age", "60")], false),
+        (
+            r#"(not (eq $state "Virginia"))"#,
+            &[("state", "Ohio")],
+            true,
+        ),
+        (
+            r#"(not (eq $state "Virginia"))"#,
+            &[("state", "Virginia")],
+            false,
+        ),
+        (r#"(begins_with $state "A")"#, &[("state", "Alabama")], true),
+        (r#"(begins_with $state "A")"#, &[("state", "Ohio")], false),
+        (
+            r#"(ends_with $email "amazon.com")"#,
+            &[("email", "a@amazon.com")],
+            true,
+        ),
+        (
+            r#"(ends_with $email "amazon.com")"#,
+            &[("email", "a@example.com")],
+            false,
+        ),
+        (
+            r#"(contains $promoCode "WIN")"#,
+            &[("promoCode", "BIGWIN24")],
+            true,
+        ),
+        (
+            r#"(contains $promoCode "WIN")"#,
+            &[("promoCode", "win")],
+            false,
+        ),
+        (r#"(in $userId ["123", "456"])"#, &[("userId", "456")], true),
+        (
+            r#"(in $userId ["123", "456"])"#,
+            &[("userId", "789")],
+            false,
+        ),
+        (
+            r#"(matches in::$greeting pattern::"h.*y")"#,
+            &[("greeting", "hey")],
+            true,
+        ),
+        (
+            r#"(matches in::$greeting pattern::"h.*y")"#,
+            &[("greeting", "hello")],
+            false,
+        ),
+        (
+            r#"(matches pattern::"h.*y" in::$greeting)"#,
+            &[("greeting", "oh hey!")],
+            true,
+        ),
+        (r#"(exists key::"country")"#, &[("country", "")], true),
+        (r#"(exists key::"country")"#, &[("region", "x")], false),
+        (
+            r#"(ne $region "us-west-2")"#,
+            &[("region", "us-east-1")],
+            true,
+        ),
+        (
+            r#"(ne $region "us-west-2")"#,
+            &[("region", "us-west-2")],
+            false,
+        ),
+    ];
+    for (text, context, expected) in cases {
+        assert_eq!(holds(text, context), *expected, "{text} with {context:?}");
+    }
     // Named operands in any order, seeds optional.
     for text in [
         "(split pct::100 by::$userId)",
