@@ -4,8 +4,9 @@
 //!
 //! Mapping: structure → struct (members in the model's casing on the wire; optional members are
 //! `Option` and skipped when absent), union → externally tagged enum, string with `enum` → enum
-//! with the exact wire values, other scalars → aliases (`integer`/`long` → i64, `float`/`double`
-//! → f64, `timestamp` → String, `blob` → base64 String), list → Vec, map → BTreeMap.
+//! with the exact wire values (`ALL`, `as_str`, `Display`, `FromStr`), other scalars → aliases
+//! (`integer`/`long` → i64, `float`/`double` → f64, `timestamp` → String, `blob` → base64
+//! String), list → Vec, map → BTreeMap.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -16,6 +17,11 @@ const MODELS: &[(&str, &str)] = &[
     ("appconfig", "model/appconfig-2019-10-09.json"),
     ("appconfigdata", "model/appconfigdata-2021-11-11.json"),
 ];
+
+/// Members whose values on the wire differ from the model, with the Rust type they get instead:
+/// AWS sends `Environment.State` in CamelCase (`ReadyForDeployment`, which the SDK waiter
+/// `EnvironmentReadyForDeployment` matches), not the model's upper-snake `EnvironmentState`.
+const MEMBER_OVERRIDES: &[(&str, &str, &str)] = &[("Environment", "State", "std::string::String")];
 
 fn main() {
     let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
@@ -80,7 +86,11 @@ fn structure(out: &mut String, ident: &str, shape: &Value) {
     );
     if let Some(members) = shape["members"].as_object() {
         for (member, spec) in members {
-            let ty = type_ident(spec["shape"].as_str().unwrap_or("String"));
+            let ty = MEMBER_OVERRIDES
+                .iter()
+                .find(|(s, m, _)| *s == ident && m == member)
+                .map(|(_, _, ty)| ty.to_string())
+                .unwrap_or_else(|| type_ident(spec["shape"].as_str().unwrap_or("String")));
             let field = field_ident(member);
             if required.contains(&member.as_str()) {
                 let _ = writeln!(
@@ -133,15 +143,35 @@ fn enumeration(out: &mut String, ident: &str, shape: &Value) {
         );
     }
     out.push_str("}\n\n");
-    // The wire value, e.g. for messages and store keys.
+    // Every member in model order, and the wire value (for messages and store keys).
+    let all: Vec<String> = values
+        .iter()
+        .map(|v| format!("{ident}::{}", variant_ident(v)))
+        .collect();
     let _ = writeln!(
         out,
-        "impl {ident} {{\n    pub fn as_str(self) -> &'static str {{\n        match self {{"
+        "impl {ident} {{\n    pub const ALL: &'static [{ident}] = &[{}];\n\n    pub fn as_str(self) -> &'static str {{\n        match self {{",
+        all.join(", ")
     );
-    for v in &values {
-        let _ = writeln!(out, "            {ident}::{} => \"{v}\",", variant_ident(v));
+    for (v, member) in values.iter().zip(&all) {
+        let _ = writeln!(out, "            {member} => \"{v}\",");
     }
     out.push_str("        }\n    }\n}\n\n");
+    let _ = writeln!(
+        out,
+        "impl std::fmt::Display for {ident} {{\n    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {{\n        f.write_str(self.as_str())\n    }}\n}}\n"
+    );
+    let _ = writeln!(
+        out,
+        "impl std::str::FromStr for {ident} {{\n    type Err = crate::api::UnknownValue;\n\n    fn from_str(s: &str) -> Result<Self, Self::Err> {{\n        match s {{"
+    );
+    for (v, member) in values.iter().zip(&all) {
+        let _ = writeln!(out, "            \"{v}\" => Ok({member}),");
+    }
+    let _ = writeln!(
+        out,
+        "            _ => Err(crate::api::UnknownValue {{ what: \"{ident}\", value: s.to_string() }}),\n        }}\n    }}\n}}\n"
+    );
 }
 
 /// Shape names are Rust types already (PascalCase); a few would shadow std names.

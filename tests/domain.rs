@@ -53,7 +53,7 @@ async fn create_app(svc: &Service, name: &str) -> Result<String, Error> {
         },
     )
     .await?;
-    Ok(out["Id"].as_str().unwrap_or_default().to_string())
+    Ok(out.id.unwrap_or_default())
 }
 
 #[tokio::test]
@@ -136,10 +136,9 @@ async fn hosted_versions_count_up_and_the_optimistic_lock_is_checked() {
         },
     )
     .await
-    .unwrap()["Id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    .unwrap()
+    .id
+    .unwrap_or_default();
     let caller = ctx();
     let create = |latest: Option<i64>| {
         create_hosted_configuration_version(
@@ -158,10 +157,10 @@ async fn hosted_versions_count_up_and_the_optimistic_lock_is_checked() {
     };
     for n in 1..=3 {
         let (v, _) = create(None).await.unwrap();
-        assert_eq!(v["VersionNumber"], n);
+        assert_eq!(v.version_number, Some(n));
     }
     let e = create(Some(2)).await.unwrap_err();
     assert!(matches!(e, Error::Conflict(_)), "{e:?}");
     let (v, _) = create(Some(3)).await.unwrap();
-    assert_eq!(v["VersionNumber"], 4);
+    assert_eq!(v.version_number, Some(4));
 }

@@ -14,3 +14,11 @@ pub mod appconfig {
 pub mod appconfigdata {
     include!(concat!(env!("OUT_DIR"), "/appconfigdata.rs"));
 }
+
+/// A string that names no member of a model enum (`FromStr` of every generated enum).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {value:?}")]
+pub struct UnknownValue {
+    pub what: &'static str,
+    pub value: String,
+}

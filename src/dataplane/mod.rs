@@ -15,6 +15,10 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, Method, StatusCode};
 use serde_json::{json, Value};
 
+use crate::api::appconfigdata::{
+    GetLatestConfigurationRequest, StartConfigurationSessionRequest,
+    StartConfigurationSessionResponse,
+};
 use crate::domain::configuration_profiles::ConfigurationProfile;
 use crate::domain::error::{Error, Result};
 use crate::domain::featureflags::{Compiled, Context, UnknownFlag, ION_CONTENT_TYPE};
@@ -224,37 +228,38 @@ impl DataPlane {
     ) -> Result<Response, DataError> {
         let v: Value = serde_json::from_slice(body)
             .map_err(|e| Error::bad_request(format!("The request body is not valid JSON: {e}")))?;
-        let field = |name: &str| -> Result<String, DataError> {
-            match v.get(name) {
-                Some(Value::String(s)) if (1..=128).contains(&s.chars().count()) => Ok(s.clone()),
-                Some(Value::String(s)) => Err(Error::bad_request(format!(
-                    "1 validation error detected: Value '{s}' at '{name}' failed to satisfy constraint: Member must have length between 1 and 128"
-                ))
-                .into()),
-                _ => Err(Error::bad_request(format!(
-                    "1 validation error detected: Value null at '{name}' failed to satisfy constraint: Member must not be null"
-                ))
-                .into()),
-            }
+        // The model's constraints, checked on the raw members so the messages name them as
+        // AWS does; then the body binds to the model's request type.
+        for name in [
+            "ApplicationIdentifier",
+            "EnvironmentIdentifier",
+            "ConfigurationProfileIdentifier",
+        ] {
+            check_identifier(&v, name)?;
+        }
+        let interval_error = || -> DataError {
+            let n = &v["RequiredMinimumPollIntervalInSeconds"];
+            Error::bad_request(format!(
+                "1 validation error detected: Value '{n}' at 'requiredMinimumPollIntervalInSeconds' failed to satisfy constraint: Member must have value between 15 and 86400"
+            ))
+            .into()
         };
-        let (app, env, profile) = (
-            field("ApplicationIdentifier")?,
-            field("EnvironmentIdentifier")?,
-            field("ConfigurationProfileIdentifier")?,
-        );
-        let interval = match v.get("RequiredMinimumPollIntervalInSeconds") {
-            None | Some(Value::Null) => DEFAULT_POLL_SECONDS,
-            Some(n) => match n.as_i64() {
-                Some(i) if (15..=86400).contains(&i) => i,
-                _ => {
-                    return Err(Error::bad_request(format!(
-                        "1 validation error detected: Value '{n}' at 'requiredMinimumPollIntervalInSeconds' failed to satisfy constraint: Member must have value between 15 and 86400"
-                    ))
-                    .into())
-                }
-            },
+        // With the identifiers checked, only the interval can fail to bind (not an integer).
+        let input: StartConfigurationSessionRequest =
+            serde_json::from_value(v.clone()).map_err(|_| interval_error())?;
+        let interval = match input.required_minimum_poll_interval_in_seconds {
+            None => DEFAULT_POLL_SECONDS,
+            Some(i) if (15..=86400).contains(&i) => i,
+            Some(_) => return Err(interval_error()),
         };
-        let (ids, _) = self.resolve(account, &app, &env, &profile).await?;
+        let (ids, _) = self
+            .resolve(
+                account,
+                &input.application_identifier,
+                &input.environment_identifier,
+                &input.configuration_profile_identifier,
+            )
+            .await?;
         let now = self.svc.clock.wall_millis();
         let claims = Claims {
             s: format!("{}{}{}", ids::new_id(), ids::new_id(), ids::new_id()),
@@ -267,11 +272,13 @@ impl DataPlane {
             expires: now + self.scaled(TOKEN_LIFETIME_MS),
             last: String::new(),
         };
-        let body = json!({ "InitialConfigurationToken": self.signer.mint(&claims) });
+        let body = StartConfigurationSessionResponse {
+            initial_configuration_token: Some(self.signer.mint(&claims)),
+        };
         Ok(Response::builder()
             .status(StatusCode::CREATED)
             .header("content-type", "application/json")
-            .body(Body::from(body.to_string()))
+            .body(Body::from(serde_json::to_vec(&body).unwrap_or_default()))
             .unwrap_or_default())
     }
 
@@ -283,13 +290,17 @@ impl DataPlane {
         query: Option<&str>,
         headers: &HeaderMap,
     ) -> Result<Response, DataError> {
-        let raw = crate::query::query_first(query, "configuration_token")
+        let input = crate::query::query_first(query, "configuration_token")
             .filter(|t| !t.is_empty())
+            .map(|t| GetLatestConfigurationRequest {
+                configuration_token: t.into_owned(),
+            })
             .ok_or_else(|| {
                 Error::bad_request(
                     "1 validation error detected: Value null at 'configurationToken' failed to satisfy constraint: Member must not be null",
                 )
             })?;
+        let raw = input.configuration_token;
         if raw.len() > 8192 || raw.chars().any(char::is_whitespace) {
             return Err(DataError::Token("Corrupted"));
         }
@@ -650,6 +661,21 @@ async fn find(
             Some(last) if rows.len() == 200 => after = last.seq,
             _ => return Ok(None),
         }
+    }
+}
+
+/// An AppConfigData `Identifier` member: present, a string of 1 to 128 characters.
+fn check_identifier(v: &Value, name: &str) -> Result<(), DataError> {
+    match v.get(name) {
+        Some(Value::String(s)) if (1..=128).contains(&s.chars().count()) => Ok(()),
+        Some(Value::String(s)) => Err(Error::bad_request(format!(
+            "1 validation error detected: Value '{s}' at '{name}' failed to satisfy constraint: Member must have length between 1 and 128"
+        ))
+        .into()),
+        _ => Err(Error::bad_request(format!(
+            "1 validation error detected: Value null at '{name}' failed to satisfy constraint: Member must not be null"
+        ))
+        .into()),
     }
 }
 

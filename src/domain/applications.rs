@@ -2,15 +2,17 @@
 //! ListApplications.
 
 use crate::api::appconfig::{
-    CreateApplicationRequest, DeleteApplicationRequest, GetApplicationRequest,
+    self as api, CreateApplicationRequest, DeleteApplicationRequest, GetApplicationRequest,
     ListApplicationsRequest, UpdateApplicationRequest,
 };
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::error::{Error, Result};
-use super::{check_tags, decode, encode, insert_with_new_id, list_page, must_get, Ctx, Service};
+use super::{
+    check_quota, check_tags, decode, encode, insert_with_new_id, list_page, load_application, save,
+    Ctx, Service,
+};
 use crate::store::{Kind, Record};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -22,20 +24,32 @@ pub struct Application {
     pub description: Option<String>,
 }
 
+impl From<Application> for api::Application {
+    fn from(a: Application) -> Self {
+        api::Application {
+            id: Some(a.id),
+            name: Some(a.name),
+            description: a.description,
+        }
+    }
+}
+
+/// The wire form of a stored application.
+fn output(rec: &Record) -> Result<api::Application> {
+    decode::<Application>(rec).map(Into::into)
+}
+
 pub async fn create_application(
     svc: &Service,
     ctx: &Ctx,
     input: CreateApplicationRequest,
-) -> Result<Value> {
+) -> Result<api::Application> {
     let tags = input.tags.clone().unwrap_or_default();
     check_tags(&tags)?;
     let mut tx = svc.store.write(&ctx.account).await?;
-    let quota = svc.settings.quotas.applications;
-    if tx.count(Kind::Application, None).await? >= quota {
-        return Err(Error::ServiceQuotaExceeded(format!(
-            "The number of applications in this account has reached the limit of {quota}."
-        )));
-    }
+    let limit = svc.settings.quotas.applications;
+    let counted = "applications in this account";
+    check_quota(&mut *tx, Kind::Application, None, limit, counted).await?;
     let app = Application {
         id: String::new(),
         name: input.name,
@@ -45,40 +59,25 @@ pub async fn create_application(
     rec.tags = tags;
     let rec = insert_with_new_id(&mut *tx, rec).await?;
     tx.commit().await?;
-    Ok(rec.body)
+    output(&rec)
 }
 
 pub async fn get_application(
     svc: &Service,
     ctx: &Ctx,
     input: GetApplicationRequest,
-) -> Result<Value> {
+) -> Result<api::Application> {
     let mut tx = svc.store.read(&ctx.account).await?;
-    let rec = must_get(
-        &mut *tx,
-        Kind::Application,
-        &input.application_id,
-        "",
-        "Application",
-    )
-    .await?;
-    Ok(rec.body)
+    output(&load_application(&mut *tx, &input.application_id).await?)
 }
 
 pub async fn update_application(
     svc: &Service,
     ctx: &Ctx,
     input: UpdateApplicationRequest,
-) -> Result<Value> {
+) -> Result<api::Application> {
     let mut tx = svc.store.write(&ctx.account).await?;
-    let mut rec = must_get(
-        &mut *tx,
-        Kind::Application,
-        &input.application_id,
-        "",
-        "Application",
-    )
-    .await?;
+    let mut rec = load_application(&mut *tx, &input.application_id).await?;
     let mut app: Application = decode(&rec)?;
     if let Some(n) = input.name {
         app.name = n;
@@ -86,11 +85,10 @@ pub async fn update_application(
     if let Some(d) = input.description {
         app.description = Some(d);
     }
-    rec.body = encode(&app)?;
-    tx.update(&rec).await?;
+    save(&mut *tx, &mut rec, &app).await?;
     tx.commit().await?;
     svc.application_changed(ctx, &input.application_id);
-    Ok(rec.body)
+    Ok(app.into())
 }
 
 /// Refuses while environments or configuration profiles remain (see docs/decisions.md).
@@ -98,10 +96,10 @@ pub async fn delete_application(
     svc: &Service,
     ctx: &Ctx,
     input: DeleteApplicationRequest,
-) -> Result<Value> {
+) -> Result<()> {
     let id = input.application_id;
     let mut tx = svc.store.write(&ctx.account).await?;
-    must_get(&mut *tx, Kind::Application, &id, "", "Application").await?;
+    load_application(&mut *tx, &id).await?;
     for (kind, what) in [
         (Kind::Environment, "environments"),
         (Kind::ConfigurationProfile, "configuration profiles"),
@@ -117,14 +115,14 @@ pub async fn delete_application(
     tx.delete(Kind::Application, &id).await?;
     tx.commit().await?;
     svc.application_changed(ctx, &id);
-    Ok(Value::Null)
+    Ok(())
 }
 
 pub async fn list_applications(
     svc: &Service,
     ctx: &Ctx,
     input: ListApplicationsRequest,
-) -> Result<Value> {
+) -> Result<api::Applications> {
     let mut tx = svc.store.read(&ctx.account).await?;
     list_page(
         &mut *tx,
@@ -133,7 +131,8 @@ pub async fn list_applications(
         None,
         input.max_results,
         input.next_token.as_deref(),
-        |r| r.body.clone(),
+        output,
     )
     .await
+    .map(Into::into)
 }

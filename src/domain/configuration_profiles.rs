@@ -2,16 +2,19 @@
 //! UpdateConfigurationProfile, DeleteConfigurationProfile, ListConfigurationProfiles.
 
 use crate::api::appconfig::{
-    CreateConfigurationProfileRequest, DeleteConfigurationProfileRequest,
+    self as api, CreateConfigurationProfileRequest, DeleteConfigurationProfileRequest,
     GetConfigurationProfileRequest, ListConfigurationProfilesRequest,
     UpdateConfigurationProfileRequest,
 };
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::error::{Error, Result};
-use super::{check_tags, decode, encode, insert_with_new_id, list_page, must_get, Ctx, Service};
+use super::{
+    check_quota, check_tags, decode, encode, insert_with_new_id, list_page, load_application,
+    must_get, save, Ctx, Service,
+};
 use crate::store::{AttrFilter, Kind, Record, Tx};
 
 pub const FREEFORM: &str = "AWS.Freeform";
@@ -32,14 +35,23 @@ const EXTERNAL_SCHEMES: &[&str] = &[
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Validator {
-    pub r#type: String,
+    pub r#type: api::ValidatorType,
     pub content: String,
 }
 
-impl From<crate::api::appconfig::Validator> for Validator {
-    fn from(v: crate::api::appconfig::Validator) -> Self {
+impl From<api::Validator> for Validator {
+    fn from(v: api::Validator) -> Self {
         Validator {
-            r#type: v.r#type.as_str().to_string(),
+            r#type: v.r#type,
+            content: v.content,
+        }
+    }
+}
+
+impl From<Validator> for api::Validator {
+    fn from(v: Validator) -> Self {
+        api::Validator {
+            r#type: v.r#type,
             content: v.content,
         }
     }
@@ -74,24 +86,40 @@ impl ConfigurationProfile {
     }
 }
 
-/// The summary shape of ListConfigurationProfiles.
-fn summary(rec: &Record) -> Value {
-    let b = &rec.body;
-    let types: Vec<Value> = b["Validators"]
-        .as_array()
-        .map(|v| v.iter().map(|x| x["Type"].clone()).collect())
-        .unwrap_or_default();
-    let mut s = json!({
-        "ApplicationId": b["ApplicationId"],
-        "Id": b["Id"],
-        "Name": b["Name"],
-        "LocationUri": b["LocationUri"],
-        "Type": b["Type"],
-    });
-    if !types.is_empty() {
-        s["ValidatorTypes"] = Value::Array(types);
+impl From<ConfigurationProfile> for api::ConfigurationProfile {
+    fn from(p: ConfigurationProfile) -> Self {
+        api::ConfigurationProfile {
+            application_id: Some(p.application_id),
+            id: Some(p.id),
+            name: Some(p.name),
+            description: p.description,
+            location_uri: Some(p.location_uri),
+            retrieval_role_arn: p.retrieval_role_arn,
+            validators: Some(p.validators.into_iter().map(Into::into).collect()),
+            r#type: Some(p.r#type),
+            kms_key_arn: p.kms_key_arn,
+            kms_key_identifier: p.kms_key_identifier,
+        }
     }
-    s
+}
+
+/// The wire form of a stored profile.
+fn output(rec: &Record) -> Result<api::ConfigurationProfile> {
+    decode::<ConfigurationProfile>(rec).map(Into::into)
+}
+
+/// The summary shape of ListConfigurationProfiles (ValidatorTypes only when there are some).
+fn summary(rec: &Record) -> Result<api::ConfigurationProfileSummary> {
+    let p: ConfigurationProfile = decode(rec)?;
+    let types: Vec<api::ValidatorType> = p.validators.iter().map(|v| v.r#type).collect();
+    Ok(api::ConfigurationProfileSummary {
+        application_id: Some(p.application_id),
+        id: Some(p.id),
+        name: Some(p.name),
+        location_uri: Some(p.location_uri),
+        r#type: Some(p.r#type),
+        validator_types: (!types.is_empty()).then_some(types),
+    })
 }
 
 fn check_location(uri: &str, profile_type: &str) -> Result<()> {
@@ -114,8 +142,8 @@ fn check_location(uri: &str, profile_type: &str) -> Result<()> {
 fn check_validators(validators: &[Validator]) -> Result<()> {
     for (i, v) in validators.iter().enumerate() {
         let field = format!("validators.{}.member.content", i + 1);
-        match v.r#type.as_str() {
-            "JSON_SCHEMA" => {
+        match v.r#type {
+            api::ValidatorType::JsonSchema => {
                 let schema: Value = serde_json::from_str(&v.content).map_err(|e| {
                     Error::bad_request(format!(
                         "The JSON_SCHEMA validator at '{field}' is not valid JSON: {e}"
@@ -127,7 +155,7 @@ fn check_validators(validators: &[Validator]) -> Result<()> {
                     ))
                 })?;
             }
-            "LAMBDA" => {
+            api::ValidatorType::Lambda => {
                 let c = v.content.as_str();
                 let lambda = c.starts_with("arn:") && c.contains(":lambda:");
                 let webhook = c.starts_with("http://") || c.starts_with("https://");
@@ -137,7 +165,6 @@ fn check_validators(validators: &[Validator]) -> Result<()> {
                     )));
                 }
             }
-            _ => {}
         }
     }
     Ok(())
@@ -165,7 +192,7 @@ pub async fn load_profile(
     app_id: &str,
     profile_id: &str,
 ) -> Result<(Record, ConfigurationProfile)> {
-    must_get(tx, Kind::Application, app_id, "", "Application").await?;
+    load_application(tx, app_id).await?;
     let rec = must_get(
         tx,
         Kind::ConfigurationProfile,
@@ -182,7 +209,7 @@ pub async fn create_configuration_profile(
     svc: &Service,
     ctx: &Ctx,
     input: CreateConfigurationProfileRequest,
-) -> Result<Value> {
+) -> Result<api::ConfigurationProfile> {
     let tags = input.tags.clone().unwrap_or_default();
     check_tags(&tags)?;
     let profile_type = input.r#type.unwrap_or_else(|| FREEFORM.to_string());
@@ -201,13 +228,17 @@ pub async fn create_configuration_profile(
     check_validators(&validators)?;
     let app_id = input.application_id;
     let mut tx = svc.store.write(&ctx.account).await?;
-    must_get(&mut *tx, Kind::Application, &app_id, "", "Application").await?;
-    let quota = svc.settings.quotas.profiles_per_application;
-    if tx.count(Kind::ConfigurationProfile, Some(&app_id)).await? >= quota {
-        return Err(Error::ServiceQuotaExceeded(format!(
-            "The number of configuration profiles in application {app_id} has reached the limit of {quota}."
-        )));
-    }
+    load_application(&mut *tx, &app_id).await?;
+    let limit = svc.settings.quotas.profiles_per_application;
+    let counted = format!("configuration profiles in application {app_id}");
+    check_quota(
+        &mut *tx,
+        Kind::ConfigurationProfile,
+        Some(&app_id),
+        limit,
+        &counted,
+    )
+    .await?;
     let profile = ConfigurationProfile {
         application_id: app_id.clone(),
         id: String::new(),
@@ -228,14 +259,14 @@ pub async fn create_configuration_profile(
     rec.tags = tags;
     let rec = insert_with_new_id(&mut *tx, rec).await?;
     tx.commit().await?;
-    Ok(rec.body)
+    output(&rec)
 }
 
 pub async fn get_configuration_profile(
     svc: &Service,
     ctx: &Ctx,
     input: GetConfigurationProfileRequest,
-) -> Result<Value> {
+) -> Result<api::ConfigurationProfile> {
     let mut tx = svc.store.read(&ctx.account).await?;
     let (rec, _) = load_profile(
         &mut *tx,
@@ -243,14 +274,14 @@ pub async fn get_configuration_profile(
         &input.configuration_profile_id,
     )
     .await?;
-    Ok(rec.body)
+    output(&rec)
 }
 
 pub async fn update_configuration_profile(
     svc: &Service,
     ctx: &Ctx,
     input: UpdateConfigurationProfileRequest,
-) -> Result<Value> {
+) -> Result<api::ConfigurationProfile> {
     let validators: Option<Vec<Validator>> = input
         .validators
         .map(|v| v.into_iter().map(Validator::from).collect());
@@ -288,18 +319,17 @@ pub async fn update_configuration_profile(
         }
         None => {}
     }
-    rec.body = encode(&profile)?;
-    tx.update(&rec).await?;
+    save(&mut *tx, &mut rec, &profile).await?;
     tx.commit().await?;
     svc.application_changed(ctx, &input.application_id);
-    Ok(rec.body)
+    Ok(profile.into())
 }
 
 pub async fn delete_configuration_profile(
     svc: &Service,
     ctx: &Ctx,
     input: DeleteConfigurationProfileRequest,
-) -> Result<Value> {
+) -> Result<()> {
     let (app_id, id) = (input.application_id, input.configuration_profile_id);
     let mut tx = svc.store.write(&ctx.account).await?;
     let (rec, _) = load_profile(&mut *tx, &app_id, &id).await?;
@@ -331,23 +361,16 @@ pub async fn delete_configuration_profile(
     tx.delete(Kind::ConfigurationProfile, &id).await?;
     tx.commit().await?;
     svc.application_changed(ctx, &app_id);
-    Ok(Value::Null)
+    Ok(())
 }
 
 pub async fn list_configuration_profiles(
     svc: &Service,
     ctx: &Ctx,
     input: ListConfigurationProfilesRequest,
-) -> Result<Value> {
+) -> Result<api::ConfigurationProfiles> {
     let mut tx = svc.store.read(&ctx.account).await?;
-    must_get(
-        &mut *tx,
-        Kind::Application,
-        &input.application_id,
-        "",
-        "Application",
-    )
-    .await?;
+    load_application(&mut *tx, &input.application_id).await?;
     list_page(
         &mut *tx,
         Kind::ConfigurationProfile,
@@ -358,4 +381,5 @@ pub async fn list_configuration_profiles(
         summary,
     )
     .await
+    .map(Into::into)
 }

@@ -3,16 +3,16 @@
 //! predefined `AppConfig.*` strategies exist in every account and cannot be changed.
 
 use crate::api::appconfig::{
-    CreateDeploymentStrategyRequest, DeleteDeploymentStrategyRequest, GetDeploymentStrategyRequest,
-    ListDeploymentStrategiesRequest, UpdateDeploymentStrategyRequest,
+    self as api, CreateDeploymentStrategyRequest, DeleteDeploymentStrategyRequest,
+    GetDeploymentStrategyRequest, ListDeploymentStrategiesRequest, UpdateDeploymentStrategyRequest,
 };
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::error::{Error, Result};
 use super::{
-    check_tags, decode, encode, insert_with_new_id, list_with_builtins, must_get, Ctx, Service,
+    check_quota, check_tags, decode, encode, insert_with_new_id, list_with_builtins, must_get,
+    save, Ctx, Service,
 };
 use crate::store::{Kind, Record, Tx};
 
@@ -23,18 +23,59 @@ pub struct DeploymentStrategy {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    #[serde(flatten)]
+    pub rollout: Rollout,
+    pub replicate_to: api::ReplicateTo,
+}
+
+/// How a strategy rolls a deployment out; a deployment copies it at start (both store it as
+/// top-level members, as the model's shapes have them).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Rollout {
     pub deployment_duration_in_minutes: i64,
-    pub growth_type: String,
+    pub growth_type: api::GrowthType,
     pub growth_factor: f64,
     pub final_bake_time_in_minutes: i64,
-    pub replicate_to: String,
+}
+
+impl Rollout {
+    /// The deployment timeline this rollout gives.
+    pub fn plan(&self) -> super::timeline::Plan {
+        super::timeline::plan(
+            self.deployment_duration_in_minutes,
+            self.growth_type.as_str(),
+            self.growth_factor,
+            self.final_bake_time_in_minutes,
+        )
+    }
+}
+
+impl From<DeploymentStrategy> for api::DeploymentStrategy {
+    fn from(s: DeploymentStrategy) -> Self {
+        api::DeploymentStrategy {
+            id: Some(s.id),
+            name: Some(s.name),
+            description: s.description,
+            deployment_duration_in_minutes: Some(s.rollout.deployment_duration_in_minutes),
+            growth_type: Some(s.rollout.growth_type),
+            growth_factor: Some(s.rollout.growth_factor),
+            final_bake_time_in_minutes: Some(s.rollout.final_bake_time_in_minutes),
+            replicate_to: Some(s.replicate_to),
+        }
+    }
+}
+
+/// The wire form of a stored strategy.
+fn output(rec: &Record) -> Result<api::DeploymentStrategy> {
+    decode::<DeploymentStrategy>(rec).map(Into::into)
 }
 
 /// (Id, GrowthType, GrowthFactor, duration, bake, Description) from the AppConfig user guide.
-const PREDEFINED: &[(&str, &str, f64, i64, i64, &str)] = &[
+const PREDEFINED: &[(&str, api::GrowthType, f64, i64, i64, &str)] = &[
     (
         "AppConfig.Linear50PercentEvery30Seconds",
-        "LINEAR",
+        api::GrowthType::Linear,
         50.0,
         1,
         1,
@@ -42,16 +83,23 @@ const PREDEFINED: &[(&str, &str, f64, i64, i64, &str)] = &[
     ),
     (
         "AppConfig.Canary10Percent20Minutes",
-        "EXPONENTIAL",
+        api::GrowthType::Exponential,
         10.0,
         20,
         10,
         "AWS Recommended",
     ),
-    ("AppConfig.AllAtOnce", "LINEAR", 100.0, 0, 10, "Quick"),
+    (
+        "AppConfig.AllAtOnce",
+        api::GrowthType::Linear,
+        100.0,
+        0,
+        10,
+        "Quick",
+    ),
     (
         "AppConfig.Linear20PercentEvery6Minutes",
-        "LINEAR",
+        api::GrowthType::Linear,
         20.0,
         30,
         30,
@@ -67,11 +115,13 @@ pub fn predefined() -> Vec<DeploymentStrategy> {
                 id: id.to_string(),
                 name: id.to_string(),
                 description: Some(desc.to_string()),
-                deployment_duration_in_minutes: *duration,
-                growth_type: growth_type.to_string(),
-                growth_factor: *factor,
-                final_bake_time_in_minutes: *bake,
-                replicate_to: "NONE".into(),
+                rollout: Rollout {
+                    deployment_duration_in_minutes: *duration,
+                    growth_type: *growth_type,
+                    growth_factor: *factor,
+                    final_bake_time_in_minutes: *bake,
+                },
+                replicate_to: api::ReplicateTo::None,
             },
         )
         .collect()
@@ -95,53 +145,46 @@ pub async fn create_deployment_strategy(
     svc: &Service,
     ctx: &Ctx,
     input: CreateDeploymentStrategyRequest,
-) -> Result<Value> {
+) -> Result<api::DeploymentStrategy> {
     let tags = input.tags.clone().unwrap_or_default();
     check_tags(&tags)?;
     let mut tx = svc.store.write(&ctx.account).await?;
-    let quota = svc.settings.quotas.deployment_strategies;
-    if tx.count(Kind::DeploymentStrategy, None).await? >= quota {
-        return Err(Error::ServiceQuotaExceeded(format!(
-            "The number of deployment strategies in this account has reached the limit of {quota}."
-        )));
-    }
+    let limit = svc.settings.quotas.deployment_strategies;
+    let counted = "deployment strategies in this account";
+    check_quota(&mut *tx, Kind::DeploymentStrategy, None, limit, counted).await?;
     let strategy = DeploymentStrategy {
         id: String::new(),
         name: input.name,
         description: input.description,
-        deployment_duration_in_minutes: input.deployment_duration_in_minutes,
-        growth_type: input
-            .growth_type
-            .map_or("LINEAR", |g| g.as_str())
-            .to_string(),
-        growth_factor: input.growth_factor,
-        final_bake_time_in_minutes: input.final_bake_time_in_minutes.unwrap_or(0),
-        replicate_to: input
-            .replicate_to
-            .map_or("NONE", |r| r.as_str())
-            .to_string(),
+        rollout: Rollout {
+            deployment_duration_in_minutes: input.deployment_duration_in_minutes,
+            growth_type: input.growth_type.unwrap_or(api::GrowthType::Linear),
+            growth_factor: input.growth_factor,
+            final_bake_time_in_minutes: input.final_bake_time_in_minutes.unwrap_or(0),
+        },
+        replicate_to: input.replicate_to.unwrap_or(api::ReplicateTo::None),
     };
     let mut rec = Record::new(Kind::DeploymentStrategy, "", "", encode(&strategy)?);
     rec.tags = tags;
     let rec = insert_with_new_id(&mut *tx, rec).await?;
     tx.commit().await?;
-    Ok(rec.body)
+    output(&rec)
 }
 
 pub async fn get_deployment_strategy(
     svc: &Service,
     ctx: &Ctx,
     input: GetDeploymentStrategyRequest,
-) -> Result<Value> {
+) -> Result<api::DeploymentStrategy> {
     let mut tx = svc.store.read(&ctx.account).await?;
-    encode(&find(&mut *tx, &input.deployment_strategy_id).await?)
+    Ok(find(&mut *tx, &input.deployment_strategy_id).await?.into())
 }
 
 pub async fn update_deployment_strategy(
     svc: &Service,
     ctx: &Ctx,
     input: UpdateDeploymentStrategyRequest,
-) -> Result<Value> {
+) -> Result<api::DeploymentStrategy> {
     let id = input.deployment_strategy_id;
     if is_predefined(&id) {
         return Err(Error::bad_request(format!(
@@ -161,29 +204,29 @@ pub async fn update_deployment_strategy(
     if let Some(d) = input.description {
         s.description = Some(d);
     }
+    let r = &mut s.rollout;
     if let Some(v) = input.deployment_duration_in_minutes {
-        s.deployment_duration_in_minutes = v;
+        r.deployment_duration_in_minutes = v;
     }
     if let Some(v) = input.final_bake_time_in_minutes {
-        s.final_bake_time_in_minutes = v;
+        r.final_bake_time_in_minutes = v;
     }
     if let Some(v) = input.growth_factor {
-        s.growth_factor = v;
+        r.growth_factor = v;
     }
     if let Some(v) = input.growth_type {
-        s.growth_type = v.as_str().to_string();
+        r.growth_type = v;
     }
-    rec.body = encode(&s)?;
-    tx.update(&rec).await?;
+    save(&mut *tx, &mut rec, &s).await?;
     tx.commit().await?;
-    Ok(rec.body)
+    Ok(s.into())
 }
 
 pub async fn delete_deployment_strategy(
     svc: &Service,
     ctx: &Ctx,
     input: DeleteDeploymentStrategyRequest,
-) -> Result<Value> {
+) -> Result<()> {
     let id = input.deployment_strategy_id;
     if is_predefined(&id) {
         return Err(Error::bad_request(format!(
@@ -195,7 +238,7 @@ pub async fn delete_deployment_strategy(
         return Err(Error::not_found("DeploymentStrategy", &id));
     }
     tx.commit().await?;
-    Ok(Value::Null)
+    Ok(())
 }
 
 /// Predefined strategies come first, then the account's own.
@@ -203,11 +246,8 @@ pub async fn list_deployment_strategies(
     svc: &Service,
     ctx: &Ctx,
     input: ListDeploymentStrategiesRequest,
-) -> Result<Value> {
-    let builtins = predefined()
-        .iter()
-        .map(encode)
-        .collect::<Result<Vec<_>>>()?;
+) -> Result<api::DeploymentStrategies> {
+    let builtins = predefined().into_iter().map(Into::into).collect();
     let mut tx = svc.store.read(&ctx.account).await?;
     list_with_builtins(
         &mut *tx,
@@ -216,7 +256,8 @@ pub async fn list_deployment_strategies(
         None,
         input.max_results,
         input.next_token.as_deref(),
-        |r| Ok(r.body.clone()),
+        output,
     )
     .await
+    .map(Into::into)
 }

@@ -2,15 +2,17 @@
 //! ListEnvironments.
 
 use crate::api::appconfig::{
-    CreateEnvironmentRequest, DeleteEnvironmentRequest, GetEnvironmentRequest,
+    self as api, CreateEnvironmentRequest, DeleteEnvironmentRequest, GetEnvironmentRequest,
     ListEnvironmentsRequest, UpdateEnvironmentRequest,
 };
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::error::{Error, Result};
-use super::{check_tags, decode, encode, insert_with_new_id, list_page, must_get, Ctx, Service};
+use super::{
+    check_quota, check_tags, decode, encode, insert_with_new_id, list_page, load_application,
+    must_get, save, Ctx, Service,
+};
 use crate::store::{Kind, Record, Tx};
 
 /// Environment states as the service sends them: CamelCase, which the SDK waiter
@@ -25,9 +27,18 @@ pub struct Monitor {
     pub alarm_role_arn: Option<String>,
 }
 
-impl From<crate::api::appconfig::Monitor> for Monitor {
-    fn from(m: crate::api::appconfig::Monitor) -> Self {
+impl From<api::Monitor> for Monitor {
+    fn from(m: api::Monitor) -> Self {
         Monitor {
+            alarm_arn: m.alarm_arn,
+            alarm_role_arn: m.alarm_role_arn,
+        }
+    }
+}
+
+impl From<Monitor> for api::Monitor {
+    fn from(m: Monitor) -> Self {
+        api::Monitor {
             alarm_arn: m.alarm_arn,
             alarm_role_arn: m.alarm_role_arn,
         }
@@ -47,22 +58,37 @@ pub struct Environment {
     pub monitors: Vec<Monitor>,
 }
 
+impl From<Environment> for api::Environment {
+    fn from(e: Environment) -> Self {
+        api::Environment {
+            application_id: Some(e.application_id),
+            id: Some(e.id),
+            name: Some(e.name),
+            description: e.description,
+            state: Some(e.state),
+            monitors: Some(e.monitors.into_iter().map(Into::into).collect()),
+        }
+    }
+}
+
+/// The wire form of a stored environment.
+fn output(rec: &Record) -> Result<api::Environment> {
+    decode::<Environment>(rec).map(Into::into)
+}
+
 pub async fn create_environment(
     svc: &Service,
     ctx: &Ctx,
     input: CreateEnvironmentRequest,
-) -> Result<Value> {
+) -> Result<api::Environment> {
     let tags = input.tags.clone().unwrap_or_default();
     check_tags(&tags)?;
     let app_id = input.application_id;
     let mut tx = svc.store.write(&ctx.account).await?;
-    must_get(&mut *tx, Kind::Application, &app_id, "", "Application").await?;
-    let quota = svc.settings.quotas.environments_per_application;
-    if tx.count(Kind::Environment, Some(&app_id)).await? >= quota {
-        return Err(Error::ServiceQuotaExceeded(format!(
-            "The number of environments in application {app_id} has reached the limit of {quota}."
-        )));
-    }
+    load_application(&mut *tx, &app_id).await?;
+    let limit = svc.settings.quotas.environments_per_application;
+    let counted = format!("environments in application {app_id}");
+    check_quota(&mut *tx, Kind::Environment, Some(&app_id), limit, &counted).await?;
     let env = Environment {
         application_id: app_id.clone(),
         id: String::new(),
@@ -80,12 +106,12 @@ pub async fn create_environment(
     rec.tags = tags;
     let rec = insert_with_new_id(&mut *tx, rec).await?;
     tx.commit().await?;
-    Ok(rec.body)
+    output(&rec)
 }
 
 /// An environment that must exist in an application that must exist (404 naming which not).
 pub async fn load_environment(tx: &mut dyn Tx, app_id: &str, env_id: &str) -> Result<Record> {
-    must_get(tx, Kind::Application, app_id, "", "Application").await?;
+    load_application(tx, app_id).await?;
     must_get(tx, Kind::Environment, env_id, app_id, "Environment").await
 }
 
@@ -93,17 +119,17 @@ pub async fn get_environment(
     svc: &Service,
     ctx: &Ctx,
     input: GetEnvironmentRequest,
-) -> Result<Value> {
+) -> Result<api::Environment> {
     let mut tx = svc.store.read(&ctx.account).await?;
     let rec = load_environment(&mut *tx, &input.application_id, &input.environment_id).await?;
-    Ok(rec.body)
+    output(&rec)
 }
 
 pub async fn update_environment(
     svc: &Service,
     ctx: &Ctx,
     input: UpdateEnvironmentRequest,
-) -> Result<Value> {
+) -> Result<api::Environment> {
     let mut tx = svc.store.write(&ctx.account).await?;
     let mut rec = load_environment(&mut *tx, &input.application_id, &input.environment_id).await?;
     let mut env: Environment = decode(&rec)?;
@@ -117,18 +143,17 @@ pub async fn update_environment(
     if let Some(m) = input.monitors {
         env.monitors = m.into_iter().map(Monitor::from).collect();
     }
-    rec.body = encode(&env)?;
-    tx.update(&rec).await?;
+    save(&mut *tx, &mut rec, &env).await?;
     tx.commit().await?;
     svc.application_changed(ctx, &input.application_id);
-    Ok(rec.body)
+    Ok(env.into())
 }
 
 pub async fn delete_environment(
     svc: &Service,
     ctx: &Ctx,
     input: DeleteEnvironmentRequest,
-) -> Result<Value> {
+) -> Result<()> {
     let mut tx = svc.store.write(&ctx.account).await?;
     let rec = load_environment(&mut *tx, &input.application_id, &input.environment_id).await?;
     super::settings::check_deletion_protection(
@@ -166,23 +191,16 @@ pub async fn delete_environment(
     tx.delete(Kind::Environment, &input.environment_id).await?;
     tx.commit().await?;
     svc.application_changed(ctx, &input.application_id);
-    Ok(Value::Null)
+    Ok(())
 }
 
 pub async fn list_environments(
     svc: &Service,
     ctx: &Ctx,
     input: ListEnvironmentsRequest,
-) -> Result<Value> {
+) -> Result<api::Environments> {
     let mut tx = svc.store.read(&ctx.account).await?;
-    must_get(
-        &mut *tx,
-        Kind::Application,
-        &input.application_id,
-        "",
-        "Application",
-    )
-    .await?;
+    load_application(&mut *tx, &input.application_id).await?;
     list_page(
         &mut *tx,
         Kind::Environment,
@@ -190,7 +208,8 @@ pub async fn list_environments(
         None,
         input.max_results,
         input.next_token.as_deref(),
-        |r| r.body.clone(),
+        output,
     )
     .await
+    .map(Into::into)
 }

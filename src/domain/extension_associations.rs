@@ -4,20 +4,20 @@
 //! environment or configuration profile.
 
 use crate::api::appconfig::{
-    CreateExtensionAssociationRequest, DeleteExtensionAssociationRequest,
+    self as api, CreateExtensionAssociationRequest, DeleteExtensionAssociationRequest,
     GetExtensionAssociationRequest, ListExtensionAssociationsRequest,
     UpdateExtensionAssociationRequest,
 };
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::error::{Error, Result};
 use super::extensions::{self, Extension};
 use super::ids::parse_arn;
 use super::{
-    check_tags, decode, encode, insert_with_new_id, items, must_get, pagination, Ctx, Service,
+    check_tags, decode, encode, insert_with_new_id, must_get, pagination, save, Ctx, Listed,
+    Service,
 };
 use crate::store::{AttrFilter, Kind, ListQuery, Record, Tx};
 
@@ -36,11 +36,26 @@ pub struct ExtensionAssociation {
     pub extension_id: String,
 }
 
-impl ExtensionAssociation {
-    fn summary(&self) -> Value {
-        serde_json::json!({
-            "Id": self.id, "ExtensionArn": self.extension_arn, "ResourceArn": self.resource_arn,
-        })
+impl From<ExtensionAssociation> for api::ExtensionAssociation {
+    fn from(a: ExtensionAssociation) -> Self {
+        api::ExtensionAssociation {
+            id: Some(a.id),
+            extension_arn: Some(a.extension_arn),
+            resource_arn: Some(a.resource_arn),
+            arn: Some(a.arn),
+            parameters: Some(a.parameters),
+            extension_version_number: Some(a.extension_version_number),
+        }
+    }
+}
+
+impl From<ExtensionAssociation> for api::ExtensionAssociationSummary {
+    fn from(a: ExtensionAssociation) -> Self {
+        api::ExtensionAssociationSummary {
+            id: Some(a.id),
+            extension_arn: Some(a.extension_arn),
+            resource_arn: Some(a.resource_arn),
+        }
     }
 }
 
@@ -67,7 +82,7 @@ pub async fn check_resource(svc: &Service, ctx: &Ctx, tx: &mut dyn Tx, arn: &str
             if !mine {
                 return Err(missing());
             }
-            must_get(tx, Kind::Application, app, "", "Application")
+            super::load_application(tx, app)
                 .await
                 .map_err(|_| missing())?;
         }
@@ -149,7 +164,7 @@ pub async fn create_extension_association(
     svc: &Service,
     ctx: &Ctx,
     input: CreateExtensionAssociationRequest,
-) -> Result<Value> {
+) -> Result<api::ExtensionAssociation> {
     let tags = input.tags.clone().unwrap_or_default();
     check_tags(&tags)?;
     let mut tx = svc.store.write(&ctx.account).await?;
@@ -191,10 +206,9 @@ pub async fn create_extension_association(
     // The ARN embeds the id, known only after insertion.
     let mut assoc: ExtensionAssociation = decode(&rec)?;
     assoc.arn = svc.arn(ctx, &format!("extensionassociation/{}", assoc.id));
-    rec.body = encode(&assoc)?;
-    tx.update(&rec).await?;
+    save(&mut *tx, &mut rec, &assoc).await?;
     tx.commit().await?;
-    Ok(rec.body)
+    Ok(assoc.into())
 }
 
 async fn load(tx: &mut dyn Tx, id: &str) -> Result<(Record, ExtensionAssociation)> {
@@ -214,12 +228,10 @@ pub async fn get_extension_association(
     svc: &Service,
     ctx: &Ctx,
     input: GetExtensionAssociationRequest,
-) -> Result<Value> {
+) -> Result<api::ExtensionAssociation> {
     let mut tx = svc.store.read(&ctx.account).await?;
-    Ok(load(&mut *tx, &input.extension_association_id)
-        .await?
-        .0
-        .body)
+    let (_, assoc) = load(&mut *tx, &input.extension_association_id).await?;
+    Ok(assoc.into())
 }
 
 /// Parameters, when given, replace the old map and are checked against the pinned version.
@@ -227,7 +239,7 @@ pub async fn update_extension_association(
     svc: &Service,
     ctx: &Ctx,
     input: UpdateExtensionAssociationRequest,
-) -> Result<Value> {
+) -> Result<api::ExtensionAssociation> {
     let mut tx = svc.store.write(&ctx.account).await?;
     let (mut rec, mut assoc) = load(&mut *tx, &input.extension_association_id).await?;
     if let Some(params) = input.parameters {
@@ -235,23 +247,22 @@ pub async fn update_extension_association(
         check_parameters(&ext, &params)?;
         assoc.parameters = params;
     }
-    rec.body = encode(&assoc)?;
-    tx.update(&rec).await?;
+    save(&mut *tx, &mut rec, &assoc).await?;
     tx.commit().await?;
-    Ok(rec.body)
+    Ok(assoc.into())
 }
 
 pub async fn delete_extension_association(
     svc: &Service,
     ctx: &Ctx,
     input: DeleteExtensionAssociationRequest,
-) -> Result<Value> {
+) -> Result<()> {
     let mut tx = svc.store.write(&ctx.account).await?;
     load(&mut *tx, &input.extension_association_id).await?;
     tx.delete(Kind::ExtensionAssociation, &input.extension_association_id)
         .await?;
     tx.commit().await?;
-    Ok(Value::Null)
+    Ok(())
 }
 
 /// The resource filter runs in SQL (indexed attribute); the extension filters are applied to
@@ -260,7 +271,7 @@ pub async fn list_extension_associations(
     svc: &Service,
     ctx: &Ctx,
     input: ListExtensionAssociationsRequest,
-) -> Result<Value> {
+) -> Result<api::ExtensionAssociations> {
     let page = pagination::page(input.max_results, input.next_token.as_deref())?;
     let mut tx = svc.store.read(&ctx.account).await?;
     if input.extension_version_number.is_some() && input.extension_identifier.is_none() {
@@ -286,7 +297,7 @@ pub async fn list_extension_associations(
         extension_id.as_ref().is_none_or(|id| &a.extension_id == id)
             && version.is_none_or(|v| a.extension_version_number == v)
     };
-    let mut found: Vec<(i64, Value)> = Vec::new();
+    let mut found: Vec<(i64, api::ExtensionAssociationSummary)> = Vec::new();
     let mut after = page.after_seq;
     loop {
         let batch = tx
@@ -304,7 +315,7 @@ pub async fn list_extension_associations(
             after = rec.seq;
             let a: ExtensionAssociation = decode(rec)?;
             if matches(&a) {
-                found.push((rec.seq, a.summary()));
+                found.push((rec.seq, a.into()));
             }
         }
         if done || found.len() as i64 > page.limit {
@@ -312,6 +323,7 @@ pub async fn list_extension_associations(
         }
     }
     found.truncate(page.limit as usize + 1);
-    let (rows, next) = pagination::finish(found, page.limit, |r| r.0);
-    Ok(items(rows.into_iter().map(|r| r.1).collect(), next))
+    let (rows, next_token) = pagination::finish(found, page.limit, |r| r.0);
+    let items = rows.into_iter().map(|r| r.1).collect();
+    Ok(Listed { items, next_token }.into())
 }

@@ -4,23 +4,22 @@
 //! account, read-only, with an empty account field in their ARNs.
 
 use crate::api::appconfig::{
-    CreateExtensionRequest, DeleteExtensionRequest, GetExtensionRequest, ListExtensionsRequest,
-    UpdateExtensionRequest,
+    self as api, ActionPoint, CreateExtensionRequest, DeleteExtensionRequest, GetExtensionRequest,
+    ListExtensionsRequest, UpdateExtensionRequest,
 };
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::error::{Error, Result};
 use super::ids::{new_id, parse_arn};
-use super::{check_tags, decode, encode, list_with_builtins, Ctx, Service};
+use super::{check_tags, decode, encode, list_with_builtins, save, Ctx, Service};
 use crate::store::{AttrFilter, Kind, ListQuery, Record, Tx};
 
-/// Wire actions (keyed by the model's `ActionPoint`) as stored (keyed by its name).
+/// Wire actions as stored.
 fn actions_from(
-    actions: BTreeMap<crate::api::appconfig::ActionPoint, Vec<crate::api::appconfig::Action>>,
-) -> BTreeMap<String, Vec<Action>> {
+    actions: BTreeMap<ActionPoint, Vec<api::Action>>,
+) -> BTreeMap<ActionPoint, Vec<Action>> {
     actions
         .into_iter()
         .map(|(point, list)| {
@@ -33,14 +32,12 @@ fn actions_from(
                     role_arn: a.role_arn,
                 })
                 .collect();
-            (point.as_str().to_string(), list)
+            (point, list)
         })
         .collect()
 }
 
-fn parameters_from(
-    parameters: BTreeMap<String, crate::api::appconfig::Parameter>,
-) -> BTreeMap<String, Parameter> {
+fn parameters_from(parameters: BTreeMap<String, api::Parameter>) -> BTreeMap<String, Parameter> {
     parameters
         .into_iter()
         .map(|(name, p)| {
@@ -87,7 +84,7 @@ pub struct Extension {
     pub arn: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    pub actions: BTreeMap<String, Vec<Action>>,
+    pub actions: BTreeMap<ActionPoint, Vec<Action>>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub parameters: BTreeMap<String, Parameter>,
 }
@@ -96,16 +93,55 @@ impl Extension {
     pub fn is_aws_authored(&self) -> bool {
         self.id.starts_with("AWS.")
     }
+}
 
-    /// The ExtensionSummary shape of ListExtensions.
-    fn summary(&self) -> Value {
-        let mut v = serde_json::json!({
-            "Id": self.id, "Name": self.name, "VersionNumber": self.version_number, "Arn": self.arn,
-        });
-        if let Some(d) = &self.description {
-            v["Description"] = Value::String(d.clone());
+impl From<Action> for api::Action {
+    fn from(a: Action) -> Self {
+        api::Action {
+            name: a.name,
+            description: a.description,
+            uri: a.uri,
+            role_arn: a.role_arn,
         }
-        v
+    }
+}
+
+impl From<Extension> for api::Extension {
+    fn from(e: Extension) -> Self {
+        let actions = e
+            .actions
+            .into_iter()
+            .map(|(point, list)| (point, list.into_iter().map(Into::into).collect()));
+        let parameters = e.parameters.into_iter().map(|(name, p)| {
+            let p = api::Parameter {
+                description: p.description,
+                required: Some(p.required),
+                dynamic: Some(p.dynamic),
+            };
+            (name, p)
+        });
+        api::Extension {
+            id: Some(e.id),
+            name: Some(e.name),
+            version_number: Some(e.version_number),
+            arn: Some(e.arn),
+            description: e.description,
+            actions: Some(actions.collect()),
+            parameters: Some(parameters.collect::<BTreeMap<_, _>>()).filter(|p| !p.is_empty()),
+        }
+    }
+}
+
+/// The ExtensionSummary shape of ListExtensions.
+impl From<Extension> for api::ExtensionSummary {
+    fn from(e: Extension) -> Self {
+        api::ExtensionSummary {
+            id: Some(e.id),
+            name: Some(e.name),
+            version_number: Some(e.version_number),
+            arn: Some(e.arn),
+            description: e.description,
+        }
     }
 }
 
@@ -117,17 +153,17 @@ pub fn version_key(id: &str, version: i64) -> String {
 // ---------------------------------------------------------------------------------------------
 // AWS-authored extensions
 
-const NOTIFY_POINTS: &[&str] = &[
-    "ON_DEPLOYMENT_START",
-    "ON_DEPLOYMENT_COMPLETE",
-    "ON_DEPLOYMENT_ROLLED_BACK",
+const NOTIFY_POINTS: &[ActionPoint] = &[
+    ActionPoint::OnDeploymentStart,
+    ActionPoint::OnDeploymentComplete,
+    ActionPoint::OnDeploymentRolledBack,
 ];
 
 struct Builtin {
     id: &'static str,
     name: &'static str,
     description: &'static str,
-    points: &'static [&'static str],
+    points: &'static [ActionPoint],
     /// (name, description, required)
     parameters: &'static [(&'static str, &'static str, bool)],
 }
@@ -137,14 +173,17 @@ const BUILTINS: &[Builtin] = &[
         id: "AWS.AppConfig.FeatureFlags",
         name: "AppConfig Feature Flags Helper",
         description: "Validates AppConfig feature flag data automatically against a JSON schema that includes structure and constraints. Also transforms feature flag data prior to sending to the client. This extension is automatically associated to configuration profiles with type \"AWS.AppConfig.FeatureFlags\".",
-        points: &["PRE_CREATE_HOSTED_CONFIGURATION_VERSION", "PRE_START_DEPLOYMENT"],
+        points: &[
+            ActionPoint::PreCreateHostedConfigurationVersion,
+            ActionPoint::PreStartDeployment,
+        ],
         parameters: &[],
     },
     Builtin {
         id: "AWS.AppConfig.JiraIntegration",
         name: "AppConfig integration with Atlassian Jira",
         description: "Exports feature flag data from AWS AppConfig into Jira. The lifecycle of each feature flag in AppConfig is tracked in Jira as an individual issue. Customers can see in Jira when flags are updated, turned on or off. Works in conjunction with the AppConfig app in the Atlassian Marketplace and is automatically associated to configuration profiles when configured through the Atlassian Marketplace app.",
-        points: &["ON_DEPLOYMENT_COMPLETE"],
+        points: &[ActionPoint::OnDeploymentComplete],
         parameters: &[],
     },
     Builtin {
@@ -191,7 +230,7 @@ pub fn aws_authored(region: &str) -> Vec<Extension> {
                         uri: Some(format!("builtin:{}", b.id)),
                         role_arn: None,
                     };
-                    (p.to_string(), vec![action])
+                    (*p, vec![action])
                 })
                 .collect(),
             parameters: b
@@ -293,7 +332,7 @@ async fn versions_of(tx: &mut dyn Tx, id: Option<&str>, name: Option<&str>) -> R
 // ---------------------------------------------------------------------------------------------
 // Validation
 
-fn check_actions(actions: &BTreeMap<String, Vec<Action>>) -> Result<()> {
+fn check_actions(actions: &BTreeMap<ActionPoint, Vec<Action>>) -> Result<()> {
     for (point, list) in actions {
         for action in list {
             let field = |m: &str| format!("Actions.{point}.{m}");
@@ -360,7 +399,7 @@ pub async fn create_extension(
     svc: &Service,
     ctx: &Ctx,
     input: CreateExtensionRequest,
-) -> Result<Value> {
+) -> Result<api::Extension> {
     let tags = input.tags.clone().unwrap_or_default();
     check_tags(&tags)?;
     let actions = actions_from(input.actions);
@@ -418,7 +457,7 @@ pub async fn create_extension(
     rec.tags = tags;
     tx.insert(rec).await?;
     tx.commit().await?;
-    encode(&ext)
+    Ok(ext.into())
 }
 
 async fn new_extension_id(tx: &mut dyn Tx) -> Result<String> {
@@ -431,17 +470,15 @@ async fn new_extension_id(tx: &mut dyn Tx) -> Result<String> {
     Err(Error::internal("could not allocate a unique extension id"))
 }
 
-pub async fn get_extension(svc: &Service, ctx: &Ctx, input: GetExtensionRequest) -> Result<Value> {
+pub async fn get_extension(
+    svc: &Service,
+    ctx: &Ctx,
+    input: GetExtensionRequest,
+) -> Result<api::Extension> {
+    let ident = input.extension_identifier;
     let mut tx = svc.store.read(&ctx.account).await?;
-    let (_, ext) = resolve(
-        svc,
-        ctx,
-        &mut *tx,
-        &input.extension_identifier,
-        input.version_number,
-    )
-    .await?;
-    encode(&ext)
+    let (_, ext) = resolve(svc, ctx, &mut *tx, &ident, input.version_number).await?;
+    Ok(ext.into())
 }
 
 /// Edits one version in place (it does not create a version).
@@ -449,7 +486,7 @@ pub async fn update_extension(
     svc: &Service,
     ctx: &Ctx,
     input: UpdateExtensionRequest,
-) -> Result<Value> {
+) -> Result<api::Extension> {
     let actions = input.actions.map(actions_from);
     let parameters = input.parameters.map(parameters_from);
     if let Some(a) = &actions {
@@ -458,15 +495,9 @@ pub async fn update_extension(
     if let Some(p) = &parameters {
         check_parameters(p)?;
     }
+    let ident = input.extension_identifier;
     let mut tx = svc.store.write(&ctx.account).await?;
-    let (rec, mut ext) = resolve(
-        svc,
-        ctx,
-        &mut *tx,
-        &input.extension_identifier,
-        input.version_number,
-    )
-    .await?;
+    let (rec, mut ext) = resolve(svc, ctx, &mut *tx, &ident, input.version_number).await?;
     aws_authored_is_read_only(&ext, "update")?;
     let Some(mut rec) = rec else {
         return Err(Error::internal("stored extension without record"));
@@ -480,10 +511,9 @@ pub async fn update_extension(
     if let Some(p) = parameters {
         ext.parameters = p;
     }
-    rec.body = encode(&ext)?;
-    tx.update(&rec).await?;
+    save(&mut *tx, &mut rec, &ext).await?;
     tx.commit().await?;
-    Ok(rec.body)
+    Ok(ext.into())
 }
 
 /// Deletes one version (default: the highest). Refused while associations use that version.
@@ -491,16 +521,10 @@ pub async fn delete_extension(
     svc: &Service,
     ctx: &Ctx,
     input: DeleteExtensionRequest,
-) -> Result<Value> {
+) -> Result<()> {
+    let ident = input.extension_identifier;
     let mut tx = svc.store.write(&ctx.account).await?;
-    let (rec, ext) = resolve(
-        svc,
-        ctx,
-        &mut *tx,
-        &input.extension_identifier,
-        input.version_number,
-    )
-    .await?;
+    let (rec, ext) = resolve(svc, ctx, &mut *tx, &ident, input.version_number).await?;
     aws_authored_is_read_only(&ext, "delete")?;
     let in_use = super::extension_associations::count_for_extension(&mut *tx, &ext.arn).await?;
     if in_use > 0 {
@@ -513,7 +537,7 @@ pub async fn delete_extension(
         tx.delete(Kind::Extension, &rec.id).await?;
     }
     tx.commit().await?;
-    Ok(Value::Null)
+    Ok(())
 }
 
 /// One row per extension version: AWS-authored ones first, then the account's own.
@@ -521,12 +545,12 @@ pub async fn list_extensions(
     svc: &Service,
     ctx: &Ctx,
     input: ListExtensionsRequest,
-) -> Result<Value> {
+) -> Result<api::Extensions> {
     let name = input.name;
-    let builtins: Vec<Value> = aws_authored(&svc.settings.region)
-        .iter()
+    let builtins = aws_authored(&svc.settings.region)
+        .into_iter()
         .filter(|b| name.as_ref().is_none_or(|n| &b.name == n || &b.id == n))
-        .map(Extension::summary)
+        .map(Into::into)
         .collect();
     let mut tx = svc.store.read(&ctx.account).await?;
     list_with_builtins(
@@ -536,7 +560,8 @@ pub async fn list_extensions(
         name.map(AttrFilter::Equals),
         input.max_results,
         input.next_token.as_deref(),
-        |r| decode::<Extension>(r).map(|e| e.summary()),
+        |r| decode::<Extension>(r).map(Into::into),
     )
     .await
+    .map(Into::into)
 }

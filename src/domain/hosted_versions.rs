@@ -4,17 +4,16 @@
 //! travels in headers on the wire (the model binds it so).
 
 use crate::api::appconfig::{
-    DeleteHostedConfigurationVersionRequest, GetHostedConfigurationVersionRequest,
+    self as api, DeleteHostedConfigurationVersionRequest, GetHostedConfigurationVersionRequest,
     ListHostedConfigurationVersionsRequest,
 };
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::configuration_profiles::load_profile;
 use super::deployments::ActionPoint;
 use super::error::{Error, Result};
-use super::{encode, featureflags, invocation, list_page, must_get, Ctx, Service};
+use super::{decode, encode, featureflags, invocation, list_page, Ctx, Service};
 use crate::store::{AttrFilter, Kind, ListQuery, Record, Tx};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -30,6 +29,38 @@ pub struct HostedConfigurationVersion {
     pub version_label: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kms_key_arn: Option<String>,
+}
+
+/// The wire form of a stored version; its content travels beside it as the payload.
+impl From<HostedConfigurationVersion> for api::HostedConfigurationVersion {
+    fn from(v: HostedConfigurationVersion) -> Self {
+        api::HostedConfigurationVersion {
+            application_id: Some(v.application_id),
+            configuration_profile_id: Some(v.configuration_profile_id),
+            version_number: Some(v.version_number),
+            description: v.description,
+            content_type: Some(v.content_type),
+            version_label: v.version_label,
+            kms_key_arn: v.kms_key_arn,
+            content: None,
+        }
+    }
+}
+
+/// The list form: the wire version's members, all but the content.
+impl From<HostedConfigurationVersion> for api::HostedConfigurationVersionSummary {
+    fn from(v: HostedConfigurationVersion) -> Self {
+        let v = api::HostedConfigurationVersion::from(v);
+        api::HostedConfigurationVersionSummary {
+            application_id: v.application_id,
+            configuration_profile_id: v.configuration_profile_id,
+            version_number: v.version_number,
+            description: v.description,
+            content_type: v.content_type,
+            version_label: v.version_label,
+            kms_key_arn: v.kms_key_arn,
+        }
+    }
 }
 
 /// Store key of a version (record id and content key alike).
@@ -63,7 +94,7 @@ pub async fn create_hosted_configuration_version(
     ctx: &Ctx,
     input: CreateHostedConfigurationVersionRequest,
     content: Bytes,
-) -> Result<(Value, Bytes)> {
+) -> Result<(api::HostedConfigurationVersion, Bytes)> {
     let limit = svc.settings.quotas.hosted_configuration_bytes;
     if content.len() > limit {
         return Err(payload_too_large(limit, content.len()));
@@ -141,9 +172,9 @@ pub async fn create_hosted_configuration_version(
         encode(&version)?,
     );
     rec.attr = input.version_label;
-    let rec = tx.insert_with_content(rec, &key, &content).await?;
+    tx.insert_with_content(rec, &key, &content).await?;
     tx.commit().await?;
-    Ok((rec.body, content))
+    Ok((version.into(), content))
 }
 
 /// PRE_CREATE_HOSTED_CONFIGURATION_VERSION actions of the application's and the profile's
@@ -164,11 +195,11 @@ async fn run_pre_create_actions(
         invocation::applied_extensions(svc, ctx, &mut *tx, app_id, None, profile_id).await?;
     if !applied
         .iter()
-        .any(|a| a.extension.actions.contains_key(POINT.as_str()))
+        .any(|a| a.extension.actions.contains_key(&POINT))
     {
         return Ok(content);
     }
-    let app = must_get(&mut *tx, Kind::Application, app_id, "", "Application").await?;
+    let app = crate::domain::load_application(&mut *tx, app_id).await?;
     let (_, profile) = load_profile(&mut *tx, app_id, profile_id).await?;
     let next_number = latest_version(&mut *tx, app_id, profile_id)
         .await?
@@ -224,7 +255,7 @@ pub async fn get_hosted_configuration_version(
     svc: &Service,
     ctx: &Ctx,
     input: GetHostedConfigurationVersionRequest,
-) -> Result<(Value, Bytes)> {
+) -> Result<(api::HostedConfigurationVersion, Bytes)> {
     let (app_id, profile_id) = (input.application_id, input.configuration_profile_id);
     let mut tx = svc.store.read(&ctx.account).await?;
     load_profile(&mut *tx, &app_id, &profile_id).await?;
@@ -239,14 +270,15 @@ pub async fn get_hosted_configuration_version(
             )
         })?;
     let content = tx.get_content(&key).await?.unwrap_or_default();
-    Ok((rec.body, Bytes::from(content)))
+    let version: HostedConfigurationVersion = decode(&rec)?;
+    Ok((version.into(), Bytes::from(content)))
 }
 
 pub async fn delete_hosted_configuration_version(
     svc: &Service,
     ctx: &Ctx,
     input: DeleteHostedConfigurationVersionRequest,
-) -> Result<Value> {
+) -> Result<()> {
     let (app_id, profile_id) = (input.application_id, input.configuration_profile_id);
     let mut tx = svc.store.write(&ctx.account).await?;
     load_profile(&mut *tx, &app_id, &profile_id).await?;
@@ -259,14 +291,14 @@ pub async fn delete_hosted_configuration_version(
     }
     tx.delete_content(&key).await?;
     tx.commit().await?;
-    Ok(Value::Null)
+    Ok(())
 }
 
 pub async fn list_hosted_configuration_versions(
     svc: &Service,
     ctx: &Ctx,
     input: ListHostedConfigurationVersionsRequest,
-) -> Result<Value> {
+) -> Result<api::HostedConfigurationVersions> {
     let (app_id, profile_id) = (input.application_id, input.configuration_profile_id);
     let mut tx = svc.store.read(&ctx.account).await?;
     load_profile(&mut *tx, &app_id, &profile_id).await?;
@@ -282,7 +314,8 @@ pub async fn list_hosted_configuration_versions(
         filter,
         input.max_results,
         input.next_token.as_deref(),
-        |r| r.body.clone(),
+        |r| decode::<HostedConfigurationVersion>(r).map(Into::into),
     )
     .await
+    .map(Into::into)
 }

@@ -67,6 +67,20 @@ pub struct ActionInvocation {
     pub error_message: Option<String>,
 }
 
+impl From<ActionInvocation> for crate::api::appconfig::ActionInvocation {
+    fn from(a: ActionInvocation) -> Self {
+        crate::api::appconfig::ActionInvocation {
+            extension_identifier: Some(a.extension_identifier),
+            action_name: Some(a.action_name),
+            uri: Some(a.uri),
+            invocation_id: Some(a.invocation_id),
+            role_arn: a.role_arn,
+            error_code: a.error_code,
+            error_message: a.error_message,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InvokeError {
     pub code: String,
@@ -109,14 +123,17 @@ pub struct Applied {
 }
 
 impl Applied {
-    /// The model's `AppliedExtension` shape.
-    pub fn to_wire(&self, dynamic: &BTreeMap<String, String>) -> Value {
-        json!({
-            "ExtensionId": self.extension.id,
-            "ExtensionAssociationId": self.association.id,
-            "VersionNumber": self.extension.version_number,
-            "Parameters": self.parameters(dynamic),
-        })
+    /// What a deployment records of the extension it applied (the model's `AppliedExtension`).
+    pub fn applied_extension(
+        &self,
+        dynamic: &BTreeMap<String, String>,
+    ) -> super::deployments::AppliedExtension {
+        super::deployments::AppliedExtension {
+            extension_id: self.extension.id.clone(),
+            extension_association_id: self.association.id.clone(),
+            version_number: self.extension.version_number,
+            parameters: self.parameters(dynamic),
+        }
     }
 
     /// Association parameters plus the dynamic ones addressed to this extension.
@@ -223,7 +240,7 @@ pub fn calls_for(
 ) -> Vec<ActionCall> {
     let mut calls = Vec::new();
     for a in applied {
-        let Some(actions) = a.extension.actions.get(point.as_str()) else {
+        let Some(actions) = a.extension.actions.get(&point) else {
             continue;
         };
         for action in actions {

@@ -1,7 +1,8 @@
 //! The domain: AppConfig resources, their rules and the operations on them. Each operation is
 //! a function named after the model operation (`create_application`, …) that takes the typed
-//! input shape and returns the output shape as JSON. Nothing here knows about HTTP; storage is
-//! reached through the `Store` trait only.
+//! input shape and returns the model's output type (`crate::api::appconfig`), built from the
+//! stored body (each module keeps its storage type apart from the wire type). Nothing here
+//! knows about HTTP; storage is reached through the `Store` trait only.
 
 pub mod applications;
 pub mod clock;
@@ -29,6 +30,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::api::appconfig as api;
 use crate::store::{DynStore, Kind, Record, Tx};
 use clock::Clock;
 use error::{Error, Result};
@@ -178,6 +180,34 @@ pub async fn must_get(
     }
 }
 
+/// The application `id`, or ResourceNotFound.
+pub async fn load_application(tx: &mut dyn Tx, id: &str) -> Result<Record> {
+    must_get(tx, Kind::Application, id, "", "Application").await
+}
+
+/// Refuses to create one more `kind` under `parent` once `limit` exist; `counted` names them in
+/// the message ("applications in this account").
+pub async fn check_quota(
+    tx: &mut dyn Tx,
+    kind: Kind,
+    parent: Option<&str>,
+    limit: i64,
+    counted: &str,
+) -> Result<()> {
+    if tx.count(kind, parent).await? >= limit {
+        return Err(Error::ServiceQuotaExceeded(format!(
+            "The number of {counted} has reached the limit of {limit}."
+        )));
+    }
+    Ok(())
+}
+
+/// Replaces a stored record's body with `value`, in the caller's transaction.
+pub async fn save<T: Serialize>(tx: &mut dyn Tx, rec: &mut Record, value: &T) -> Result<()> {
+    rec.body = encode(value)?;
+    Ok(tx.update(rec).await?)
+}
+
 /// The most recently created record of `kind` under `parent` (one indexed row).
 pub async fn newest(tx: &mut dyn Tx, kind: Kind, parent: &str) -> Result<Option<Record>> {
     let mut rows = tx
@@ -221,23 +251,53 @@ pub fn check_tags(tags: &std::collections::BTreeMap<String, String>) -> Result<(
     Ok(())
 }
 
-/// One page of a list operation as `{"Items": [...], "NextToken": ...}`, oldest first.
-pub async fn list_page(
+/// One page of a list operation, oldest first unless the scope says otherwise: the items and
+/// the token of the next page. Each list output of the model is built from one (`From`).
+pub struct Listed<T> {
+    pub items: Vec<T>,
+    pub next_token: Option<String>,
+}
+
+/// The model's list outputs (`Items` always present, `NextToken` when there is more) and their
+/// item shapes.
+macro_rules! list_outputs {
+    ($($list:ident<$item:ident>),* $(,)?) => {$(
+        impl From<Listed<api::$item>> for api::$list {
+            fn from(page: Listed<api::$item>) -> Self {
+                api::$list { items: Some(page.items), next_token: page.next_token }
+            }
+        }
+    )*};
+}
+
+list_outputs!(
+    Applications<Application>,
+    Environments<Environment>,
+    ConfigurationProfiles<ConfigurationProfileSummary>,
+    HostedConfigurationVersions<HostedConfigurationVersionSummary>,
+    DeploymentStrategies<DeploymentStrategy>,
+    Deployments<DeploymentSummary>,
+    Extensions<ExtensionSummary>,
+    ExtensionAssociations<ExtensionAssociationSummary>,
+);
+
+/// One page of a list operation, oldest first.
+pub async fn list_page<T>(
     tx: &mut dyn Tx,
     kind: Kind,
     parent: Option<&str>,
     attr: Option<crate::store::AttrFilter>,
     max_results: Option<i64>,
     next_token: Option<&str>,
-    item: impl Fn(&Record) -> Value,
-) -> Result<Value> {
+    item: impl Fn(&Record) -> Result<T>,
+) -> Result<Listed<T>> {
     let scope = Scope {
         kind,
         parent,
         attr,
         descending: false,
     };
-    list_scope(tx, scope, max_results, next_token, |r| Ok(item(r))).await
+    list_scope(tx, scope, max_results, next_token, item).await
 }
 
 /// What a list operation walks: one kind, optionally under one parent and filtered on the
@@ -251,13 +311,13 @@ pub struct Scope<'a> {
 
 /// One page of `scope`, reading `limit + 1` rows by keyset so the cost is proportional to
 /// the page, not the table.
-pub async fn list_scope(
+pub async fn list_scope<T>(
     tx: &mut dyn Tx,
     scope: Scope<'_>,
     max_results: Option<i64>,
     next_token: Option<&str>,
-    item: impl Fn(&Record) -> Result<Value>,
-) -> Result<Value> {
+    item: impl Fn(&Record) -> Result<T>,
+) -> Result<Listed<T>> {
     let page = pagination::page(max_results, next_token)?;
     let rows = tx
         .list(crate::store::ListQuery {
@@ -269,35 +329,27 @@ pub async fn list_scope(
             descending: scope.descending,
         })
         .await?;
-    let (rows, next) = pagination::finish(rows, page.limit, |r| r.seq);
-    let values = rows.iter().map(item).collect::<Result<Vec<_>>>()?;
-    Ok(items(values, next))
-}
-
-pub fn items(items: Vec<Value>, next: Option<String>) -> Value {
-    let mut out = serde_json::json!({ "Items": items });
-    if let Some(n) = next {
-        out["NextToken"] = Value::String(n);
-    }
-    out
+    let (rows, next_token) = pagination::finish(rows, page.limit, |r| r.seq);
+    let items = rows.iter().map(item).collect::<Result<Vec<_>>>()?;
+    Ok(Listed { items, next_token })
 }
 
 /// A list whose first items are built in (predefined strategies, AWS-authored extensions)
 /// and the rest stored. Built-ins take sequence numbers below every stored one (-n..-1), so
 /// one keyset token walks across both.
 #[allow(clippy::too_many_arguments)]
-pub async fn list_with_builtins(
+pub async fn list_with_builtins<T>(
     tx: &mut dyn Tx,
-    builtins: Vec<Value>,
+    builtins: Vec<T>,
     kind: Kind,
     attr: Option<crate::store::AttrFilter>,
     max_results: Option<i64>,
     next_token: Option<&str>,
-    item: impl Fn(&Record) -> Result<Value>,
-) -> Result<Value> {
+    item: impl Fn(&Record) -> Result<T>,
+) -> Result<Listed<T>> {
     let page = pagination::page(max_results, next_token)?;
     let n = builtins.len() as i64;
-    let mut rows: Vec<(i64, Value)> = builtins
+    let mut rows: Vec<(i64, T)> = builtins
         .into_iter()
         .enumerate()
         .map(|(i, v)| (i as i64 - n, v))
@@ -317,6 +369,7 @@ pub async fn list_with_builtins(
         rows.push((r.seq, item(r)?));
     }
     rows.truncate(page.limit as usize + 1);
-    let (rows, next) = pagination::finish(rows, page.limit, |r| r.0);
-    Ok(items(rows.into_iter().map(|r| r.1).collect(), next))
+    let (rows, next_token) = pagination::finish(rows, page.limit, |r| r.0);
+    let items = rows.into_iter().map(|r| r.1).collect();
+    Ok(Listed { items, next_token })
 }

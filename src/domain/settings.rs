@@ -1,8 +1,7 @@
 //! Account settings: GetAccountSettings, UpdateAccountSettings.
 
-use crate::api::appconfig::UpdateAccountSettingsRequest;
+use crate::api::appconfig::{self as api, UpdateAccountSettingsRequest};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::error::Result;
 use super::Service;
@@ -24,6 +23,19 @@ pub struct AccountSettings {
     pub deletion_protection: DeletionProtectionSettings,
 }
 
+impl From<AccountSettings> for api::AccountSettings {
+    fn from(s: AccountSettings) -> Self {
+        let dp = s.deletion_protection;
+        api::AccountSettings {
+            deletion_protection: Some(api::DeletionProtectionSettings {
+                enabled: dp.enabled,
+                protection_period_in_minutes: dp.protection_period_in_minutes,
+            }),
+            vended_metrics: None,
+        }
+    }
+}
+
 impl Default for AccountSettings {
     /// AWS defaults: deletion protection off, 60-minute protection period.
     fn default() -> Self {
@@ -43,16 +55,16 @@ pub async fn load(tx: &mut dyn Tx) -> Result<AccountSettings> {
     }
 }
 
-pub async fn get_account_settings(svc: &Service, ctx: &Ctx) -> Result<Value> {
+pub async fn get_account_settings(svc: &Service, ctx: &Ctx) -> Result<api::AccountSettings> {
     let mut tx = svc.store.read(&ctx.account).await?;
-    encode(&load(&mut *tx).await?)
+    Ok(load(&mut *tx).await?.into())
 }
 
 pub async fn update_account_settings(
     svc: &Service,
     ctx: &Ctx,
     input: UpdateAccountSettingsRequest,
-) -> Result<Value> {
+) -> Result<api::AccountSettings> {
     let mut tx = svc.store.write(&ctx.account).await?;
     let existing = tx.get(Kind::AccountSettings, ID).await?;
     let mut settings = match &existing {
@@ -70,16 +82,16 @@ pub async fn update_account_settings(
     let body = encode(&settings)?;
     match existing {
         Some(mut rec) => {
-            rec.body = body.clone();
+            rec.body = body;
             tx.update(&rec).await?;
         }
         None => {
-            tx.insert(Record::new(Kind::AccountSettings, ID, "", body.clone()))
+            tx.insert(Record::new(Kind::AccountSettings, ID, "", body))
                 .await?;
         }
     }
     tx.commit().await?;
-    Ok(body)
+    Ok(settings.into())
 }
 
 /// Deletion protection (AWS semantics): when on, an environment or profile read by the data

@@ -1,9 +1,9 @@
 //! Tags: TagResource, UntagResource, ListTagsForResource. A tag operation names its resource by
 //! ARN; the ARN is resolved to the stored record, whose tags are kept beside its body.
 
-use crate::api::appconfig::{ListTagsForResourceRequest, TagResourceRequest, UntagResourceRequest};
-
-use serde_json::{json, Value};
+use crate::api::appconfig::{
+    ListTagsForResourceRequest, ResourceTags, TagResourceRequest, UntagResourceRequest,
+};
 
 use super::error::{Error, Result};
 use super::ids::parse_arn;
@@ -104,17 +104,21 @@ pub async fn list_tags_for_resource(
     svc: &Service,
     ctx: &Ctx,
     input: ListTagsForResourceRequest,
-) -> Result<Value> {
+) -> Result<ResourceTags> {
     let Some(target) = resolve(svc, ctx, &input.resource_arn)? else {
         // AWS-owned resources (predefined strategies, AWS-authored extensions) carry no tags.
-        return Ok(json!({ "Tags": {} }));
+        return Ok(ResourceTags {
+            tags: Some(Default::default()),
+        });
     };
     let mut tx = svc.store.read(&ctx.account).await?;
     let rec = load(&mut *tx, &target, &input.resource_arn).await?;
-    Ok(json!({ "Tags": rec.tags }))
+    Ok(ResourceTags {
+        tags: Some(rec.tags),
+    })
 }
 
-pub async fn tag_resource(svc: &Service, ctx: &Ctx, input: TagResourceRequest) -> Result<Value> {
+pub async fn tag_resource(svc: &Service, ctx: &Ctx, input: TagResourceRequest) -> Result<()> {
     check_tags(&input.tags)?;
     let target = resolve(svc, ctx, &input.resource_arn)?
         .ok_or_else(|| Error::bad_request("AWS-owned resources (predefined deployment strategies, AWS-authored extensions) cannot be tagged."))?;
@@ -130,14 +134,10 @@ pub async fn tag_resource(svc: &Service, ctx: &Ctx, input: TagResourceRequest) -
     }
     tx.update(&rec).await?;
     tx.commit().await?;
-    Ok(Value::Null)
+    Ok(())
 }
 
-pub async fn untag_resource(
-    svc: &Service,
-    ctx: &Ctx,
-    input: UntagResourceRequest,
-) -> Result<Value> {
+pub async fn untag_resource(svc: &Service, ctx: &Ctx, input: UntagResourceRequest) -> Result<()> {
     let target = resolve(svc, ctx, &input.resource_arn)?
         .ok_or_else(|| Error::bad_request("AWS-owned resources (predefined deployment strategies, AWS-authored extensions) cannot be tagged."))?;
     let mut tx = svc.store.write(&ctx.account).await?;
@@ -147,5 +147,5 @@ pub async fn untag_resource(
     }
     tx.update(&rec).await?;
     tx.commit().await?;
-    Ok(Value::Null)
+    Ok(())
 }

@@ -1,7 +1,6 @@
 //! ValidateConfiguration: runs a profile's validators against one of its hosted versions.
 
 use crate::api::appconfig::ValidateConfigurationRequest;
-use serde_json::Value;
 
 use super::configuration_profiles::load_profile;
 use super::error::{Error, Result};
@@ -12,7 +11,7 @@ pub async fn validate_configuration(
     svc: &Service,
     ctx: &Ctx,
     input: ValidateConfigurationRequest,
-) -> Result<Value> {
+) -> Result<()> {
     let (app_id, profile_id) = (input.application_id, input.configuration_profile_id);
     let version = input.configuration_version;
     let mut tx = svc.store.read(&ctx.account).await?;
@@ -29,5 +28,5 @@ pub async fn validate_configuration(
         .await?
         .ok_or_else(not_found)?;
     validation::validate_content(&profile, &content)?;
-    Ok(Value::Null)
+    Ok(())
 }

@@ -108,7 +108,7 @@ pub fn validate_content(profile: &ConfigurationProfile, content: &[u8]) -> Resul
     for v in profile
         .validators
         .iter()
-        .filter(|v| v.r#type == "JSON_SCHEMA")
+        .filter(|v| v.r#type == crate::api::appconfig::ValidatorType::JsonSchema)
     {
         run_json_schema(v, content, &mut details);
     }
@@ -139,7 +139,7 @@ mod tests {
             location_uri: "hosted".into(),
             retrieval_role_arn: None,
             validators: vec![Validator {
-                r#type: "JSON_SCHEMA".into(),
+                r#type: crate::api::appconfig::ValidatorType::JsonSchema,
                 content: schema.to_string(),
             }],
             r#type: "AWS.Freeform".into(),

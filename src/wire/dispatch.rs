@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
 
 use super::output::Reply;
@@ -18,114 +19,94 @@ fn input<T: DeserializeOwned>(value: Value) -> Result<T> {
     serde_json::from_value(value).map_err(|e| Error::bad_request(format!("Invalid request: {e}")))
 }
 
-fn json(v: Result<Value>) -> Result<Reply> {
-    v.map(Reply::json)
+/// A handler's output type, serialised once: the output renderer places its members.
+fn json<T: Serialize>(v: Result<T>) -> Result<Reply> {
+    Ok(Reply::json(
+        serde_json::to_value(v?).map_err(Error::internal)?,
+    ))
 }
 
-fn with_payload(v: Result<(Value, Bytes)>) -> Result<Reply> {
-    v.map(|(value, payload)| Reply {
-        value,
+fn with_payload<T: Serialize>(v: Result<(T, Bytes)>) -> Result<Reply> {
+    let (value, payload) = v?;
+    Ok(Reply {
+        value: serde_json::to_value(value).map_err(Error::internal)?,
         payload: Some(payload),
     })
 }
 
+/// The table: each model operation and the domain function that answers it with its output
+/// type. Blob outputs and the account settings read (no input) are written out below.
+macro_rules! operations {
+    ($svc:ident, $ctx:ident, $op:ident, $v:ident, $body:ident; $($name:literal => $handler:path,)*) => {
+        match $op {
+            $($name => json($handler($svc, $ctx, input($v)?).await),)*
+            "CreateHostedConfigurationVersion" => with_payload(
+                hosted::create_hosted_configuration_version($svc, $ctx, input($v)?, $body).await,
+            ),
+            "GetHostedConfigurationVersion" => with_payload(
+                hosted::get_hosted_configuration_version($svc, $ctx, input($v)?).await,
+            ),
+            "GetAccountSettings" => json(settings::get_account_settings($svc, $ctx).await),
+            // Routed and validated, built by later work (docs/compatibility.md lists which).
+            other => Err(Error::NotImplemented(format!(
+                "{other} is part of the AppConfig API but is not implemented by this appconfigd version yet."
+            ))),
+        }
+    };
+}
+
 pub async fn dispatch(svc: &Service, ctx: &Ctx, op: &str, v: Value, body: Bytes) -> Result<Reply> {
-    match op {
+    operations!(svc, ctx, op, v, body;
         // Applications
-        "CreateApplication" => json(apps::create_application(svc, ctx, input(v)?).await),
-        "GetApplication" => json(apps::get_application(svc, ctx, input(v)?).await),
-        "UpdateApplication" => json(apps::update_application(svc, ctx, input(v)?).await),
-        "DeleteApplication" => json(apps::delete_application(svc, ctx, input(v)?).await),
-        "ListApplications" => json(apps::list_applications(svc, ctx, input(v)?).await),
+        "CreateApplication" => apps::create_application,
+        "GetApplication" => apps::get_application,
+        "UpdateApplication" => apps::update_application,
+        "DeleteApplication" => apps::delete_application,
+        "ListApplications" => apps::list_applications,
         // Environments
-        "CreateEnvironment" => json(envs::create_environment(svc, ctx, input(v)?).await),
-        "GetEnvironment" => json(envs::get_environment(svc, ctx, input(v)?).await),
-        "UpdateEnvironment" => json(envs::update_environment(svc, ctx, input(v)?).await),
-        "DeleteEnvironment" => json(envs::delete_environment(svc, ctx, input(v)?).await),
-        "ListEnvironments" => json(envs::list_environments(svc, ctx, input(v)?).await),
+        "CreateEnvironment" => envs::create_environment,
+        "GetEnvironment" => envs::get_environment,
+        "UpdateEnvironment" => envs::update_environment,
+        "DeleteEnvironment" => envs::delete_environment,
+        "ListEnvironments" => envs::list_environments,
         // Configuration profiles
-        "CreateConfigurationProfile" => {
-            json(profiles::create_configuration_profile(svc, ctx, input(v)?).await)
-        }
-        "GetConfigurationProfile" => {
-            json(profiles::get_configuration_profile(svc, ctx, input(v)?).await)
-        }
-        "UpdateConfigurationProfile" => {
-            json(profiles::update_configuration_profile(svc, ctx, input(v)?).await)
-        }
-        "DeleteConfigurationProfile" => {
-            json(profiles::delete_configuration_profile(svc, ctx, input(v)?).await)
-        }
-        "ListConfigurationProfiles" => {
-            json(profiles::list_configuration_profiles(svc, ctx, input(v)?).await)
-        }
-        "ValidateConfiguration" => {
-            json(validate_configuration::validate_configuration(svc, ctx, input(v)?).await)
-        }
-        // Hosted configuration versions
-        "CreateHostedConfigurationVersion" => with_payload(
-            hosted::create_hosted_configuration_version(svc, ctx, input(v)?, body).await,
-        ),
-        "GetHostedConfigurationVersion" => {
-            with_payload(hosted::get_hosted_configuration_version(svc, ctx, input(v)?).await)
-        }
-        "DeleteHostedConfigurationVersion" => {
-            json(hosted::delete_hosted_configuration_version(svc, ctx, input(v)?).await)
-        }
-        "ListHostedConfigurationVersions" => {
-            json(hosted::list_hosted_configuration_versions(svc, ctx, input(v)?).await)
-        }
+        "CreateConfigurationProfile" => profiles::create_configuration_profile,
+        "GetConfigurationProfile" => profiles::get_configuration_profile,
+        "UpdateConfigurationProfile" => profiles::update_configuration_profile,
+        "DeleteConfigurationProfile" => profiles::delete_configuration_profile,
+        "ListConfigurationProfiles" => profiles::list_configuration_profiles,
+        "ValidateConfiguration" => validate_configuration::validate_configuration,
+        // Hosted configuration versions (Create and Get answer a payload: see the macro)
+        "DeleteHostedConfigurationVersion" => hosted::delete_hosted_configuration_version,
+        "ListHostedConfigurationVersions" => hosted::list_hosted_configuration_versions,
         // Deployment strategies
-        "CreateDeploymentStrategy" => {
-            json(strategies::create_deployment_strategy(svc, ctx, input(v)?).await)
-        }
-        "GetDeploymentStrategy" => json(strategies::get_deployment_strategy(svc, ctx, input(v)?).await),
-        "UpdateDeploymentStrategy" => {
-            json(strategies::update_deployment_strategy(svc, ctx, input(v)?).await)
-        }
-        "DeleteDeploymentStrategy" => {
-            json(strategies::delete_deployment_strategy(svc, ctx, input(v)?).await)
-        }
-        "ListDeploymentStrategies" => {
-            json(strategies::list_deployment_strategies(svc, ctx, input(v)?).await)
-        }
+        "CreateDeploymentStrategy" => strategies::create_deployment_strategy,
+        "GetDeploymentStrategy" => strategies::get_deployment_strategy,
+        "UpdateDeploymentStrategy" => strategies::update_deployment_strategy,
+        "DeleteDeploymentStrategy" => strategies::delete_deployment_strategy,
+        "ListDeploymentStrategies" => strategies::list_deployment_strategies,
         // Tags
-        "TagResource" => json(tags::tag_resource(svc, ctx, input(v)?).await),
-        "UntagResource" => json(tags::untag_resource(svc, ctx, input(v)?).await),
-        "ListTagsForResource" => json(tags::list_tags_for_resource(svc, ctx, input(v)?).await),
-        // Account settings
-        "GetAccountSettings" => json(settings::get_account_settings(svc, ctx).await),
-        "UpdateAccountSettings" => json(settings::update_account_settings(svc, ctx, input(v)?).await),
+        "TagResource" => tags::tag_resource,
+        "UntagResource" => tags::untag_resource,
+        "ListTagsForResource" => tags::list_tags_for_resource,
+        // Account settings (GetAccountSettings takes no input: see the macro)
+        "UpdateAccountSettings" => settings::update_account_settings,
         // Deployments
-        "StartDeployment" => json(deployments::start_deployment(svc, ctx, input(v)?).await),
-        "GetDeployment" => json(deployments::get_deployment(svc, ctx, input(v)?).await),
-        "ListDeployments" => json(deployments::list_deployments(svc, ctx, input(v)?).await),
-        "StopDeployment" => json(deployments::stop_deployment(svc, ctx, input(v)?).await),
+        "StartDeployment" => deployments::start_deployment,
+        "GetDeployment" => deployments::get_deployment,
+        "ListDeployments" => deployments::list_deployments,
+        "StopDeployment" => deployments::stop_deployment,
         // Extensions
-        "CreateExtension" => json(exts::create_extension(svc, ctx, input(v)?).await),
-        "GetExtension" => json(exts::get_extension(svc, ctx, input(v)?).await),
-        "UpdateExtension" => json(exts::update_extension(svc, ctx, input(v)?).await),
-        "DeleteExtension" => json(exts::delete_extension(svc, ctx, input(v)?).await),
-        "ListExtensions" => json(exts::list_extensions(svc, ctx, input(v)?).await),
+        "CreateExtension" => exts::create_extension,
+        "GetExtension" => exts::get_extension,
+        "UpdateExtension" => exts::update_extension,
+        "DeleteExtension" => exts::delete_extension,
+        "ListExtensions" => exts::list_extensions,
         // Extension associations
-        "CreateExtensionAssociation" => {
-            json(assocs::create_extension_association(svc, ctx, input(v)?).await)
-        }
-        "GetExtensionAssociation" => {
-            json(assocs::get_extension_association(svc, ctx, input(v)?).await)
-        }
-        "UpdateExtensionAssociation" => {
-            json(assocs::update_extension_association(svc, ctx, input(v)?).await)
-        }
-        "DeleteExtensionAssociation" => {
-            json(assocs::delete_extension_association(svc, ctx, input(v)?).await)
-        }
-        "ListExtensionAssociations" => {
-            json(assocs::list_extension_associations(svc, ctx, input(v)?).await)
-        }
-        // Routed and validated, built by later work (docs/compatibility.md lists which).
-        other => Err(Error::NotImplemented(format!(
-            "{other} is part of the AppConfig API but is not implemented by this appconfigd version yet."
-        ))),
-    }
+        "CreateExtensionAssociation" => assocs::create_extension_association,
+        "GetExtensionAssociation" => assocs::get_extension_association,
+        "UpdateExtensionAssociation" => assocs::update_extension_association,
+        "DeleteExtensionAssociation" => assocs::delete_extension_association,
+        "ListExtensionAssociations" => assocs::list_extension_associations,
+    )
 }

@@ -9,8 +9,8 @@ use aws_sdk_appconfig::error::ProvideErrorMetadata;
 use aws_sdk_appconfig::Client;
 
 use crate::dataplane::{
-    agent_path, body, data_client_with_keys, deploy_now, fixture, fx_session, get,
-    instant_strategy, poll, poll_err, token_problem,
+    agent_path, body, data_client_with_keys, deployed_fixture, fx_session, get, poll, poll_err,
+    token_problem,
 };
 use crate::harness::*;
 
@@ -86,22 +86,13 @@ fn client_at(endpoint: &str, at: SystemTime) -> Client {
 async fn signed_requests_work_and_see_only_their_account() {
     let s = secured(&[]);
     let (a, b) = (as_a(&s), as_b(&s));
-    let created = a
-        .create_application()
-        .name("shared-name")
-        .send()
-        .await
-        .expect("create as A");
+    let created = send!(a.create_application().name("shared-name")).expect("create as A");
     let app_a = created.id().expect("id").to_string();
     // ARNs carry the signing key's account.
-    let tags = a
-        .list_tags_for_resource()
-        .resource_arn(format!(
-            "arn:aws:appconfig:{REGION}:{ACCOUNT_A}:application/{app_a}"
-        ))
-        .send()
-        .await
-        .expect("tags of A's app by A");
+    let tags = send!(a.list_tags_for_resource().resource_arn(format!(
+        "arn:aws:appconfig:{REGION}:{ACCOUNT_A}:application/{app_a}"
+    )))
+    .expect("tags of A's app by A");
     assert!(tags.tags().is_none_or(|t| t.is_empty()));
 
     // B sees nothing of A's, and cannot touch it: 404 as if absent.
@@ -112,51 +103,37 @@ async fn signed_requests_work_and_see_only_their_account() {
         (code(&e).as_str(), status),
         ("ResourceNotFoundException", 404)
     );
-    let (_, status) = service_error(
-        b.update_application()
-            .application_id(&app_a)
-            .name("stolen")
-            .send()
-            .await,
-    );
+    let (_, status) = service_error(send!(b
+        .update_application()
+        .application_id(&app_a)
+        .name("stolen")));
     assert_eq!(status, 404);
     let (_, status) = service_error(b.delete_application().application_id(&app_a).send().await);
     assert_eq!(status, 404);
-    let (_, status) = service_error(
-        b.tag_resource()
-            .resource_arn(format!(
-                "arn:aws:appconfig:{REGION}:{ACCOUNT_A}:application/{app_a}"
-            ))
-            .tags("k", "v")
-            .send()
-            .await,
-    );
+    let (_, status) = service_error(send!(b
+        .tag_resource()
+        .resource_arn(format!(
+            "arn:aws:appconfig:{REGION}:{ACCOUNT_A}:application/{app_a}"
+        ))
+        .tags("k", "v")));
     assert_eq!(status, 404);
 
     // B may use the same name in its own account; A's app is unchanged.
     let app_b = create_app(&b, "shared-name").await;
     assert_ne!(app_a, app_b);
-    let got = a
-        .get_application()
-        .application_id(&app_a)
-        .send()
-        .await
-        .expect("A still has its app");
+    let got = send!(a.get_application().application_id(&app_a)).expect("A still has its app");
     assert_eq!(got.name(), Some("shared-name"));
     assert_eq!(a.list_applications().send().await.unwrap().items().len(), 1);
     assert_eq!(b.list_applications().send().await.unwrap().items().len(), 1);
 
     // Account settings and quotas are per account too.
-    a.update_account_settings()
-        .deletion_protection(
-            aws_sdk_appconfig::types::DeletionProtectionSettings::builder()
-                .enabled(true)
-                .protection_period_in_minutes(30)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("A's settings");
+    send!(a.update_account_settings().deletion_protection(
+        aws_sdk_appconfig::types::DeletionProtectionSettings::builder()
+            .enabled(true)
+            .protection_period_in_minutes(30)
+            .build(),
+    ))
+    .expect("A's settings");
     let b_settings = b.get_account_settings().send().await.expect("B's settings");
     assert_eq!(
         b_settings.deletion_protection().and_then(|d| d.enabled()),
@@ -168,9 +145,7 @@ async fn signed_requests_work_and_see_only_their_account() {
 async fn data_plane_is_per_account_and_tokens_do_not_cross() {
     let s = secured(&[]);
     let a = as_a(&s);
-    let fx = fixture(&a, "iso").await;
-    let strategy = instant_strategy(&a).await;
-    deploy_now(&a, &fx, &strategy, br#"{"a":1}"#, None).await;
+    let fx = deployed_fixture(&a, "iso", br#"{"a":1}"#).await;
 
     let da = data_client_with_keys(s.server.endpoint(), KEY_A.0, KEY_A.1);
     let db = data_client_with_keys(s.server.endpoint(), KEY_B.0, KEY_B.1);
@@ -182,14 +157,12 @@ async fn data_plane_is_per_account_and_tokens_do_not_cross() {
         (&fx.app, &fx.env, &fx.profile),
         (&fx.app_name, &fx.env_name, &fx.profile_name),
     ] {
-        let e = db
+        let e = send!(db
             .start_configuration_session()
             .application_identifier(app)
             .environment_identifier(env)
-            .configuration_profile_identifier(profile)
-            .send()
-            .await
-            .expect_err("B must not see A's application");
+            .configuration_profile_identifier(profile))
+        .expect_err("B must not see A's application");
         let se = e.into_service_error();
         assert_eq!(se.code(), Some("ResourceNotFoundException"), "{se:?}");
     }
@@ -229,14 +202,14 @@ async fn unsigned_unknown_key_bad_signature_and_skew_are_refused_with_403() {
     create_app(&a, "before").await;
 
     // No signature at all.
-    let r = raw_request(s.server.addr(), "GET", "/applications", &[], b"");
+    let r = raw_call(s.server.addr(), "GET", "/applications");
     assert_eq!(r.status, 403, "{r:?}");
     assert_eq!(
         r.header("x-amzn-ErrorType"),
         Some("MissingAuthenticationTokenException")
     );
     // Even on paths that do not exist: strangers learn nothing about routes.
-    let r = raw_request(s.server.addr(), "GET", "/nope", &[], b"");
+    let r = raw_call(s.server.addr(), "GET", "/nope");
     assert_eq!(r.status, 403, "{r:?}");
     // A stranger's upload is refused before its body is read: the answer comes while the
     // 3 MB announced have not been sent.
@@ -309,10 +282,7 @@ async fn unsigned_unknown_key_bad_signature_and_skew_are_refused_with_403() {
         .expect("10 minutes of skew is within the window");
 
     // Nothing was written by any refused request.
-    let names: Vec<_> = a
-        .list_applications()
-        .send()
-        .await
+    let names: Vec<_> = send!(a.list_applications())
         .unwrap()
         .items()
         .iter()
@@ -330,44 +300,35 @@ async fn every_operation_with_labels_and_queries_verifies() {
     let app = create_app(&a, "canon").await;
     let profile = create_profile(&a, &app, "p").await;
     let arn = format!("arn:aws:appconfig:{REGION}:{ACCOUNT_A}:application/{app}");
-    a.tag_resource()
+    send!(a
+        .tag_resource()
         .resource_arn(&arn)
         .tags("a b", "c/d")
-        .tags("e+f", "=")
-        .send()
-        .await
-        .expect("tag");
-    a.untag_resource()
+        .tags("e+f", "="))
+    .expect("tag");
+    send!(a
+        .untag_resource()
         .resource_arn(&arn)
         .tag_keys("a b")
-        .tag_keys("e+f")
-        .send()
-        .await
-        .expect("untag with repeated query keys");
-    a.create_hosted_configuration_version()
+        .tag_keys("e+f"))
+    .expect("untag with repeated query keys");
+    send!(a
+        .create_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id(&profile)
         .content(aws_smithy_types::Blob::new(vec![0u8, 1, 2, 255]))
         .content_type("application/octet-stream")
-        .version_label("v 1/(x)")
-        .send()
-        .await
-        .expect("raw body and header members");
-    let listed = a
+        .version_label("v 1/(x)"))
+    .expect("raw body and header members");
+    let listed = send!(a
         .list_hosted_configuration_versions()
         .application_id(&app)
         .configuration_profile_id(&profile)
         .max_results(1)
-        .version_label("v*")
-        .send()
-        .await
-        .expect("query members");
+        .version_label("v*"))
+    .expect("query members");
     assert_eq!(listed.items().len(), 1);
-    a.list_extension_associations()
-        .resource_identifier(&arn)
-        .send()
-        .await
-        .expect("ARN in the query");
+    send!(a.list_extension_associations().resource_identifier(&arn)).expect("ARN in the query");
 }
 
 #[tokio::test]
@@ -421,7 +382,7 @@ async fn limits_and_malformed_requests_are_4xx() {
     let addr = server.addr();
     // URI too long.
     let long = format!("/applications?next_token={}", "a".repeat(9000));
-    let r = raw_request(addr, "GET", &long, &[], b"");
+    let r = raw_call(addr, "GET", &long);
     assert_eq!(r.status, 414, "{r:?}");
     // A head bigger than 64 KB.
     let huge = "h".repeat(70 * 1024);
@@ -461,12 +422,7 @@ async fn limits_and_malformed_requests_are_4xx() {
         let text = String::from_utf8_lossy(&buf);
         assert!(buf.is_empty() || text.starts_with("HTTP/1.1 400"), "{text}");
     }
-    server
-        .client()
-        .list_applications()
-        .send()
-        .await
-        .expect("still serving");
+    send!(server.client().list_applications()).expect("still serving");
 }
 
 #[tokio::test]
@@ -489,7 +445,7 @@ async fn connections_beyond_the_cap_wait_their_turn() {
     // A third client is not served while they are open...
     let third = std::thread::spawn({
         let addr = addr.clone();
-        move || raw_request(&addr, "GET", "/applications", &[], b"").status
+        move || raw_call(&addr, "GET", "/applications").status
     });
     std::thread::sleep(Duration::from_millis(500));
     assert!(
@@ -550,9 +506,7 @@ fn sigv4_get_headers(addr: &str, path: &str, key: (&str, &str)) -> Vec<(String, 
 async fn agent_reads_without_a_bearer_token_take_a_sigv4_signature() {
     let s = secured(&[]);
     let a = as_a(&s);
-    let fx = fixture(&a, "agentsig").await;
-    let strategy = instant_strategy(&a).await;
-    deploy_now(&a, &fx, &strategy, br#"{"signed":true}"#, None).await;
+    let fx = deployed_fixture(&a, "agentsig", br#"{"signed":true}"#).await;
     let path = agent_path(&fx.app_name, &fx.env_name, &fx.profile_name);
     let r = signed_get(&s.server, &path, &path, KEY_A);
     assert_eq!(r.status, 200, "{r:?}");
@@ -575,17 +529,11 @@ async fn agent_reads_without_a_bearer_token_take_a_sigv4_signature() {
 async fn metrics_need_the_metrics_token_and_are_closed_with_credentials_without_one() {
     // With credentials and no --metrics-token: closed, probes still open.
     let s = secured(&[]);
-    let r = raw_request(s.server.addr(), "GET", "/metrics", &[], b"");
+    let r = raw_call(s.server.addr(), "GET", "/metrics");
     assert_eq!(r.status, 403, "{r:?}");
     assert!(String::from_utf8_lossy(&r.body).contains("--metrics-token"));
-    assert_eq!(
-        raw_request(s.server.addr(), "GET", "/healthz", &[], b"").status,
-        200
-    );
-    assert_eq!(
-        raw_request(s.server.addr(), "GET", "/readyz", &[], b"").status,
-        200
-    );
+    assert_eq!(raw_call(s.server.addr(), "GET", "/healthz").status, 200);
+    assert_eq!(raw_call(s.server.addr(), "GET", "/readyz").status, 200);
 
     // With a token, in either mode: only that bearer token scrapes.
     let with_creds = secured(&["--metrics-token", "scrape-me"]);

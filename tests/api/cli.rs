@@ -68,20 +68,12 @@ async fn create_application_with_the_cli_then_read_it_with_the_sdk() {
     assert_eq!(created["Description"], "made by aws appconfig");
 
     let c = server.client();
-    let got = c
-        .get_application()
-        .application_id(&id)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(got.name(), Some("from-the-cli"));
-    assert_eq!(got.description(), Some("made by aws appconfig"));
+    assert_app(&c, &id, "from-the-cli", Some("made by aws appconfig")).await;
 }
 
 #[tokio::test]
 async fn list_applications_with_the_cli_shows_sdk_created_ones() {
-    let server = Server::start();
-    let c = server.client();
+    let (server, c) = Server::start_with_client();
     let a = create_app(&c, "first").await;
     let b = create_app(&c, "second").await;
     let listed = aws(&server, &["list-applications"]);
@@ -96,10 +88,8 @@ async fn list_applications_with_the_cli_shows_sdk_created_ones() {
 
 #[tokio::test]
 async fn hosted_version_and_strategy_delete_through_the_cli() {
-    let server = Server::start();
-    let c = server.client();
-    let app = create_app(&c, "app").await;
-    let profile = create_profile(&c, &app, "cfg").await;
+    let (server, c) = Server::start_with_client();
+    let (app, profile) = app_and_profile(&c).await;
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.bin");
     let output = dir.path().join("out.bin");

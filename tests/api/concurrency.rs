@@ -39,8 +39,7 @@ async fn tally<T: Debug + 'static, E: Debug + 'static>(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_creates_respect_the_application_quota() {
-    let server = Server::start_with(&["--quota-applications", "5"]);
-    let c = server.client();
+    let (_server, c) = Server::start_with_args_client(&["--quota-applications", "5"]);
     let mut set = JoinSet::new();
     for i in 0..N {
         let c = c.clone();
@@ -56,10 +55,8 @@ async fn racing_creates_respect_the_application_quota() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_hosted_versions_get_distinct_consecutive_numbers() {
-    let server = Server::start();
-    let c = server.client();
-    let app = create_app(&c, "app").await;
-    let profile = create_profile(&c, &app, "cfg").await;
+    let (_server, c) = Server::start_with_client();
+    let (app, profile) = app_and_profile(&c).await;
     let mut set = JoinSet::new();
     for i in 0..N {
         let (c, app, profile) = (c.clone(), app.clone(), profile.clone());
@@ -117,10 +114,8 @@ async fn race_hosted_creates(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_creates_with_the_same_latest_version_number_let_exactly_one_win() {
-    let server = Server::start();
-    let c = server.client();
-    let app = create_app(&c, "app").await;
-    let profile = create_profile(&c, &app, "cfg").await;
+    let (_server, c) = Server::start_with_client();
+    let (app, profile) = app_and_profile(&c).await;
     create_version(&c, &app, &profile, b"base", "text/plain").await;
     let (ok, conflicts) = race_hosted_creates(&c, &app, &profile, Some(1), None).await;
     assert_eq!((ok, conflicts), (1, N - 1));
@@ -129,27 +124,22 @@ async fn racing_creates_with_the_same_latest_version_number_let_exactly_one_win(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_creates_with_the_same_label_let_exactly_one_win() {
-    let server = Server::start();
-    let c = server.client();
-    let app = create_app(&c, "app").await;
-    let profile = create_profile(&c, &app, "cfg").await;
+    let (_server, c) = Server::start_with_client();
+    let (app, profile) = app_and_profile(&c).await;
     let (ok, conflicts) = race_hosted_creates(&c, &app, &profile, None, Some("same")).await;
     assert_eq!((ok, conflicts), (1, N - 1));
-    let labelled = c
+    let labelled = send!(c
         .list_hosted_configuration_versions()
         .application_id(&app)
         .configuration_profile_id(&profile)
-        .version_label("same")
-        .send()
-        .await
-        .unwrap();
+        .version_label("same"))
+    .unwrap();
     assert_eq!(labelled.items().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_tag_requests_lose_no_tags() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let arn = app_arn(&app);
     let mut set = JoinSet::new();
@@ -172,18 +162,8 @@ async fn racing_tag_requests_lose_no_tags() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_patches_of_different_fields_lose_no_update() {
-    let server = Server::start();
-    let c = server.client();
-    let app = c
-        .create_application()
-        .name("original-name")
-        .description("original-description")
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
+    let (_server, c) = Server::start_with_client();
+    let app = create_app_described(&c, "original-name", "original-description").await;
     let mut set = JoinSet::new();
     for i in 0..N {
         let req = if i % 2 == 0 {
@@ -200,12 +180,7 @@ async fn racing_patches_of_different_fields_lose_no_update() {
     while let Some(r) = set.join_next().await {
         r.unwrap().unwrap();
     }
-    let got = c
-        .get_application()
-        .application_id(&app)
-        .send()
-        .await
-        .unwrap();
+    let got = send!(c.get_application().application_id(&app)).unwrap();
     assert!(got.name().unwrap().starts_with("name-"), "{got:?}");
     assert!(
         got.description().unwrap().starts_with("description-"),
@@ -215,8 +190,7 @@ async fn racing_patches_of_different_fields_lose_no_update() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_deletes_succeed_exactly_once() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let mut set = JoinSet::new();
     for _ in 0..N {
@@ -231,8 +205,7 @@ async fn racing_deletes_succeed_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn delete_racing_child_creates_never_orphans_children() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     for round in 0..5 {
         let app = create_app(&c, &format!("app-{round}")).await;
         let mut creates = JoinSet::new();
@@ -250,10 +223,7 @@ async fn delete_racing_child_creates_never_orphans_children() {
                 Ok(_) => created += 1,
                 Err(e) => {
                     let e = err::<(), _>(Err(e));
-                    assert!(
-                        matches!(e, CreateEnvironmentError::ResourceNotFoundException(_)),
-                        "{e:?}"
-                    );
+                    assert_matches!(e, CreateEnvironmentError::ResourceNotFoundException(_));
                 }
             }
         }

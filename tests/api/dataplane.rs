@@ -114,10 +114,7 @@ pub(crate) async fn instant_strategy(c: &Client) -> String {
 }
 
 async fn start_deployment(c: &Client, fx: &Fx, version: i32, strategy: &str) -> i32 {
-    fx.ids()
-        .start_request(c, strategy, &version.to_string())
-        .send()
-        .await
+    send!(fx.ids().start_request(c, strategy, &version.to_string()))
         .unwrap_or_else(|e| panic!("start deployment: {}", DisplayErrorContext(&e)))
         .deployment_number()
 }
@@ -154,20 +151,27 @@ pub(crate) async fn deploy_now(
     content: &[u8],
     label: Option<&str>,
 ) -> (i32, i32) {
-    let version = c
-        .create_hosted_configuration_version()
-        .application_id(&fx.app)
-        .configuration_profile_id(&fx.profile)
-        .content(aws_smithy_types::Blob::new(content.to_vec()))
-        .content_type("application/json")
-        .set_version_label(label.map(String::from))
-        .send()
-        .await
+    let req = version_request(
+        c,
+        &fx.app,
+        &fx.profile,
+        content.to_vec(),
+        "application/json",
+    );
+    let version = send!(req.set_version_label(label.map(String::from)))
         .expect("create hosted configuration version")
         .version_number();
     let number = start_deployment(c, fx, version, strategy).await;
     wait_state(c, fx, number, DeploymentState::Complete).await;
     (version, number)
+}
+
+/// A fixture named after `prefix` with `content` deployed to it at once.
+pub(crate) async fn deployed_fixture(c: &Client, prefix: &str, content: &[u8]) -> Fx {
+    let fx = fixture(c, prefix).await;
+    let strategy = instant_strategy(c).await;
+    deploy_now(c, &fx, &strategy, content, None).await;
+    fx
 }
 
 async fn session(
@@ -177,17 +181,16 @@ async fn session(
     profile: &str,
     interval: Option<i32>,
 ) -> String {
-    d.start_configuration_session()
+    send!(d
+        .start_configuration_session()
         .application_identifier(app)
         .environment_identifier(env)
         .configuration_profile_identifier(profile)
-        .set_required_minimum_poll_interval_in_seconds(interval)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("start session: {}", DisplayErrorContext(&e)))
-        .initial_configuration_token()
-        .expect("InitialConfigurationToken")
-        .to_string()
+        .set_required_minimum_poll_interval_in_seconds(interval))
+    .unwrap_or_else(|e| panic!("start session: {}", DisplayErrorContext(&e)))
+    .initial_configuration_token()
+    .expect("InitialConfigurationToken")
+    .to_string()
 }
 
 pub(crate) async fn fx_session(d: &data::Client, fx: &Fx) -> String {
@@ -195,10 +198,7 @@ pub(crate) async fn fx_session(d: &data::Client, fx: &Fx) -> String {
 }
 
 pub(crate) async fn poll(d: &data::Client, token: &str) -> GetLatestConfigurationOutput {
-    d.get_latest_configuration()
-        .configuration_token(token)
-        .send()
-        .await
+    send!(d.get_latest_configuration().configuration_token(token))
         .unwrap_or_else(|e| panic!("GetLatestConfiguration: {}", DisplayErrorContext(&e)))
 }
 
@@ -215,12 +215,9 @@ fn next_token(out: &GetLatestConfigurationOutput) -> String {
 }
 
 pub(crate) async fn poll_err(d: &data::Client, token: &str) -> (GetLatestConfigurationError, u16) {
-    service_error(
-        d.get_latest_configuration()
-            .configuration_token(token)
-            .send()
-            .await,
-    )
+    service_error(send!(d
+        .get_latest_configuration()
+        .configuration_token(token)))
 }
 
 async fn session_err(
@@ -230,15 +227,12 @@ async fn session_err(
     profile: &str,
     interval: Option<i32>,
 ) -> (StartConfigurationSessionError, u16) {
-    service_error(
-        d.start_configuration_session()
-            .application_identifier(app)
-            .environment_identifier(env)
-            .configuration_profile_identifier(profile)
-            .set_required_minimum_poll_interval_in_seconds(interval)
-            .send()
-            .await,
-    )
+    service_error(send!(d
+        .start_configuration_session()
+        .application_identifier(app)
+        .environment_identifier(env)
+        .configuration_profile_identifier(profile)
+        .set_required_minimum_poll_interval_in_seconds(interval)))
 }
 
 fn start_not_found(e: StartConfigurationSessionError) -> ResourceNotFoundException {
@@ -338,19 +332,17 @@ async fn sessions_by_ids_by_names_and_mixed_read_the_same_configuration() {
 
 #[tokio::test]
 async fn start_session_answers_201_with_an_initial_token() {
-    let server = Server::start();
-    let c = server.client();
+    let (server, c) = Server::start_with_client();
     let fx = fixture(&c, "raw").await;
     let body = json!({
         "ApplicationIdentifier": fx.app,
         "EnvironmentIdentifier": fx.env,
         "ConfigurationProfileIdentifier": fx.profile,
     });
-    let r = raw_request(
+    let r = raw_json(
         server.addr(),
         "POST",
         "/configurationsessions",
-        &[("content-type", "application/json")],
         body.to_string().as_bytes(),
     );
     assert_eq!(r.status, 201, "{r:?}");
@@ -751,11 +743,7 @@ async fn poll_round(d: &data::Client, sessions: &mut [Reader]) {
         let (d, token, permits) = (d.clone(), s.token.clone(), permits.clone());
         set.spawn(async move {
             let _permit = permits.acquire_owned().await.unwrap();
-            let out = d
-                .get_latest_configuration()
-                .configuration_token(token)
-                .send()
-                .await;
+            let out = send!(d.get_latest_configuration().configuration_token(token));
             (i, out)
         });
     }
@@ -963,13 +951,12 @@ async fn gradual_rollout_tracks_percentage_and_rollback_converges() {
     let on_v3_before: usize;
     {
         let stop = async {
-            c.stop_deployment()
+            send!(c
+                .stop_deployment()
                 .application_id(&fx.app)
                 .environment_id(&fx.env)
-                .deployment_number(d3)
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("stop deployment: {}", DisplayErrorContext(&e)))
+                .deployment_number(d3))
+            .unwrap_or_else(|e| panic!("stop deployment: {}", DisplayErrorContext(&e)))
         };
         let (_, _) = tokio::join!(poll_round(&d, &mut sessions), stop);
         on_v3_before = sessions.iter().filter(|s| s.version == 3).count();
@@ -1009,14 +996,13 @@ async fn revert_sends_every_session_back_to_the_previous_version() {
         assert_eq!(body(&out), br#"{"v":2}"#);
         tokens.push(next_token(&out));
     }
-    c.stop_deployment()
+    send!(c
+        .stop_deployment()
         .application_id(&fx.app)
         .environment_id(&fx.env)
         .deployment_number(n2)
-        .allow_revert(true)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("revert: {}", DisplayErrorContext(&e)));
+        .allow_revert(true))
+    .unwrap_or_else(|e| panic!("revert: {}", DisplayErrorContext(&e)));
     wait_state(&c, &fx, n2, DeploymentState::Reverted).await;
     tokio::time::sleep(SHORT_INTERVAL).await;
     for t in &tokens {
@@ -1156,46 +1142,33 @@ async fn feature_flags_are_served_in_the_retrieval_form() {
 
 #[tokio::test]
 async fn agent_reads_by_names_and_ids() {
-    let server = Server::start_with(&["--time-scale", "60"]);
-    let c = server.client();
+    let (server, c) = Server::start_with_args_client(&["--time-scale", "60"]);
     let fx = Fx {
         app_name: "my app".into(),
         env_name: "prod".into(),
         profile_name: "main".into(),
         ..fixture(&c, "agent").await
     };
-    c.update_application()
+    send!(c
+        .update_application()
         .application_id(&fx.app)
-        .name("my app")
-        .send()
-        .await
-        .unwrap();
-    c.update_environment()
+        .name("my app"))
+    .unwrap();
+    send!(c
+        .update_environment()
         .application_id(&fx.app)
         .environment_id(&fx.env)
-        .name("prod")
-        .send()
-        .await
-        .unwrap();
-    c.update_configuration_profile()
+        .name("prod"))
+    .unwrap();
+    send!(c
+        .update_configuration_profile()
         .application_id(&fx.app)
         .configuration_profile_id(&fx.profile)
-        .name("main")
-        .send()
-        .await
-        .unwrap();
+        .name("main"))
+    .unwrap();
     let s = instant_strategy(&c).await;
-    let v = c
-        .create_hosted_configuration_version()
-        .application_id(&fx.app)
-        .configuration_profile_id(&fx.profile)
-        .content(aws_smithy_types::Blob::new(b"key=value\n".to_vec()))
-        .content_type("text/plain")
-        .version_label("first")
-        .send()
-        .await
-        .unwrap()
-        .version_number();
+    let req = version_request(&c, &fx.app, &fx.profile, b"key=value\n", "text/plain");
+    let v = send!(req.version_label("first")).unwrap().version_number();
     let n = start_deployment(&c, &fx, v, &s).await;
     wait_state(&c, &fx, n, DeploymentState::Complete).await;
 
@@ -1257,23 +1230,20 @@ async fn agent_token_requires_a_bearer_header_on_the_agent_path_only() {
     let out = poll(&d, &fx_session(&d, &fx).await).await;
     assert_eq!(body(&out), b"{}");
     #[allow(deprecated)]
-    let got = c
+    let got = send!(c
         .get_configuration()
         .application(&fx.app_name)
         .environment(&fx.env_name)
         .configuration(&fx.profile_name)
-        .client_id("sdk-client")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("GetConfiguration: {}", DisplayErrorContext(&e)));
+        .client_id("sdk-client"))
+    .unwrap_or_else(|e| panic!("GetConfiguration: {}", DisplayErrorContext(&e)));
     assert_eq!(got.content().map(|b| b.as_ref()), Some(&b"{}"[..]));
 }
 
 #[tokio::test]
 #[allow(deprecated)]
 async fn get_configuration_with_client_id() {
-    let server = Server::start_with(&["--time-scale", "60"]);
-    let c = server.client();
+    let (server, c) = Server::start_with_args_client(&["--time-scale", "60"]);
     let fx = fixture(&c, "getconf").await;
     let s = instant_strategy(&c).await;
     let (v1, _) = deploy_now(&c, &fx, &s, br#"{"v":1}"#, None).await;
@@ -1324,53 +1294,42 @@ async fn get_configuration_with_client_id() {
     assert_eq!(newer.configuration_version(), Some(v2.to_string().as_str()));
 
     // By ids too; client_id length is checked.
-    let by_ids = c
+    let by_ids = send!(c
         .get_configuration()
         .application(&fx.app)
         .environment(&fx.env)
         .configuration(&fx.profile)
-        .client_id("client-2")
-        .send()
-        .await
-        .unwrap();
+        .client_id("client-2"))
+    .unwrap();
     assert_eq!(
         by_ids.content().map(|b| b.as_ref()),
         Some(&br#"{"v":2}"#[..])
     );
-    let (_, status) = service_error(
-        c.get_configuration()
-            .application(&fx.app)
-            .environment(&fx.env)
-            .configuration(&fx.profile)
-            .client_id(chars('c', 65))
-            .send()
-            .await,
-    );
+    let (_, status) = service_error(send!(c
+        .get_configuration()
+        .application(&fx.app)
+        .environment(&fx.env)
+        .configuration(&fx.profile)
+        .client_id(chars('c', 65))));
     assert_eq!(status, 400);
 
     // Not for feature flags.
     let ff = create_flags_profile(&c, &fx.app, "flags").await;
-    let (e, status) = service_error(
-        c.get_configuration()
-            .application(&fx.app)
-            .environment(&fx.env)
-            .configuration(&ff)
-            .client_id("client-1")
-            .send()
-            .await,
-    );
+    let (e, status) = service_error(send!(c
+        .get_configuration()
+        .application(&fx.app)
+        .environment(&fx.env)
+        .configuration(&ff)
+        .client_id("client-1")));
     assert_eq!(status, 400, "{e:?}");
     // Nothing deployed for a fresh profile.
     let fresh = create_profile(&c, &fx.app, "fresh").await;
-    let (e, status) = service_error(
-        c.get_configuration()
-            .application(&fx.app)
-            .environment(&fx.env)
-            .configuration(&fresh)
-            .client_id("client-1")
-            .send()
-            .await,
-    );
+    let (e, status) = service_error(send!(c
+        .get_configuration()
+        .application(&fx.app)
+        .environment(&fx.env)
+        .configuration(&fresh)
+        .client_id("client-1")));
     assert_eq!(status, 404, "{e:?}");
     assert!(e.is_resource_not_found_exception(), "{e:?}");
 }
@@ -1380,16 +1339,13 @@ async fn get_configuration_with_client_id() {
 // ---------------------------------------------------------------------------------------------
 
 async fn protect(c: &Client, enabled: bool, minutes: i32) {
-    c.update_account_settings()
-        .deletion_protection(
-            DeletionProtectionSettings::builder()
-                .enabled(enabled)
-                .protection_period_in_minutes(minutes)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("update account settings");
+    send!(c.update_account_settings().deletion_protection(
+        DeletionProtectionSettings::builder()
+            .enabled(enabled)
+            .protection_period_in_minutes(minutes)
+            .build(),
+    ))
+    .expect("update account settings");
 }
 
 /// `Ok(())`, or the service error's (code, HTTP status).
@@ -1414,14 +1370,11 @@ async fn delete_env(
     env: &str,
     check: Option<DeletionProtectionCheck>,
 ) -> Result<(), (String, u16)> {
-    outcome(
-        c.delete_environment()
-            .application_id(&fx.app)
-            .environment_id(env)
-            .set_deletion_protection_check(check)
-            .send()
-            .await,
-    )
+    outcome(send!(c
+        .delete_environment()
+        .application_id(&fx.app)
+        .environment_id(env)
+        .set_deletion_protection_check(check)))
 }
 
 async fn delete_profile(
@@ -1430,25 +1383,16 @@ async fn delete_profile(
     profile: &str,
     check: Option<DeletionProtectionCheck>,
 ) -> Result<(), (String, u16)> {
-    outcome(
-        c.delete_configuration_profile()
-            .application_id(&fx.app)
-            .configuration_profile_id(profile)
-            .set_deletion_protection_check(check)
-            .send()
-            .await,
-    )
+    outcome(send!(c
+        .delete_configuration_profile()
+        .application_id(&fx.app)
+        .configuration_profile_id(profile)
+        .set_deletion_protection_check(check)))
 }
 
 async fn delete_versions(c: &Client, fx: &Fx, profile: &str) {
     for v in all_version_numbers(c, &fx.app, profile).await {
-        c.delete_hosted_configuration_version()
-            .application_id(&fx.app)
-            .configuration_profile_id(profile)
-            .version_number(v)
-            .send()
-            .await
-            .expect("delete hosted version");
+        delete_version(c, &fx.app, profile, v).await;
     }
 }
 
@@ -1534,14 +1478,13 @@ async fn deletion_protection_follows_the_account_setting_for_old_resources() {
 
     let out = poll(&d, &session(&d, &fx.app, &envs[0], &fx.profile, None).await).await;
     assert_eq!(body(&out), b"{}");
-    c.get_configuration()
+    send!(c
+        .get_configuration()
         .application(&fx.app)
         .environment(&envs[1])
         .configuration(&fx.profile)
-        .client_id("c")
-        .send()
-        .await
-        .unwrap();
+        .client_id("c"))
+    .unwrap();
     assert_eq!(
         get(&server, &agent_path(&fx.app, &envs[2], &fx.profile), &[]).status,
         200
@@ -1730,18 +1673,17 @@ async fn a_second_node_accepts_tokens_and_follows_changes() {
     // A rename through A: B resolves the new name, not the old one.
     let b_addr = b.endpoint.trim_start_matches("http://").to_string();
     let old_path = agent_path(&fx.app_name, &fx.env_name, &fx.profile_name);
-    assert_eq!(raw_request(&b_addr, "GET", &old_path, &[], b"").status, 200);
-    c.update_application()
+    assert_eq!(raw_call(&b_addr, "GET", &old_path).status, 200);
+    send!(c
+        .update_application()
         .application_id(&fx.app)
-        .name("renamed")
-        .send()
-        .await
-        .unwrap();
+        .name("renamed"))
+    .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let r = raw_request(&b_addr, "GET", &old_path, &[], b"");
+    let r = raw_call(&b_addr, "GET", &old_path);
     assert_eq!(r.status, 404, "old name on B: {r:?}");
     let new_path = agent_path("renamed", &fx.env_name, &fx.profile_name);
-    let r = raw_request(&b_addr, "GET", &new_path, &[], b"");
+    let r = raw_call(&b_addr, "GET", &new_path);
     assert_eq!(r.status, 200, "new name on B: {r:?}");
     assert_eq!(r.body, br#"{"v":2}"#);
 }

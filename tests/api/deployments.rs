@@ -89,16 +89,15 @@ async fn wait_state(c: &Client, s: &Setup, n: i32, state: DeploymentState) -> Ge
 /// The environment's State as sent: AWS's CamelCase (`ReadyForDeployment`), which the Rust
 /// SDK's enum only knows as an unknown variant (docs/decisions.md).
 async fn env_state(c: &Client, s: &Setup) -> String {
-    c.get_environment()
+    send!(c
+        .get_environment()
         .application_id(&s.app)
-        .environment_id(&s.env)
-        .send()
-        .await
-        .unwrap()
-        .state()
-        .expect("environment state")
-        .as_str()
-        .to_string()
+        .environment_id(&s.env))
+    .unwrap()
+    .state()
+    .expect("environment state")
+    .as_str()
+    .to_string()
 }
 
 /// (EventType, TriggeredBy, Description), newest first as the service returns them.
@@ -175,8 +174,7 @@ fn event_for(type_: &str) -> DeploymentEventType {
 
 #[tokio::test]
 async fn a_deployment_runs_to_completion_with_every_field() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let st = setup(&c, r#"{"v": 1}"#).await;
     // Version 2 with a label; deploy it by label.
     c.create_hosted_configuration_version()
@@ -190,14 +188,12 @@ async fn a_deployment_runs_to_completion_with_every_field() {
         .unwrap();
     let strat = strategy(&c, 2, GrowthType::Linear, 50.0, 1).await;
     let before = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
-    let d = st
+    let d = send!(st
         .start_request(&c, &strat, "release-2")
         .description("ship v2")
         .kms_key_identifier("alias/appconfig-test")
-        .tags("release", "2")
-        .send()
-        .await
-        .expect("start deployment");
+        .tags("release", "2"))
+    .expect("start deployment");
     assert_eq!(d.application_id(), Some(st.app.as_str()));
     assert_eq!(d.environment_id(), Some(st.env.as_str()));
     assert_eq!(d.deployment_strategy_id(), Some(strat.as_str()));
@@ -290,8 +286,7 @@ async fn a_deployment_runs_to_completion_with_every_field() {
 
 #[tokio::test]
 async fn linear_growth_climbs_then_bakes_then_completes() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let st = setup(&c, "{}").await;
     let strat = strategy(&c, 4, GrowthType::Linear, 25.0, 2).await;
     let n = start(&c, &st, &strat).await;
@@ -342,8 +337,7 @@ async fn linear_growth_climbs_then_bakes_then_completes() {
 
 #[tokio::test]
 async fn exponential_growth_doubles_until_100() {
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_600);
     let st = setup(&c, "{}").await;
     // 10, 20, 40, 80, 100 over 10 minutes (1 s).
     let strat = strategy(&c, 10, GrowthType::Exponential, 10.0, 0).await;
@@ -377,8 +371,7 @@ async fn exponential_growth_doubles_until_100() {
 
 #[tokio::test]
 async fn zero_duration_deploys_100_percent_at_once() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let st = setup(&c, "{}").await;
     let strat = instant(&c).await;
     let t0 = Instant::now();
@@ -402,8 +395,7 @@ async fn zero_duration_deploys_100_percent_at_once() {
 
 #[tokio::test]
 async fn deployment_numbers_count_per_environment_and_list_newest_first() {
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_600);
     let st = setup(&c, "{}").await;
     let other = Setup {
         app: st.app.clone(),
@@ -418,10 +410,7 @@ async fn deployment_numbers_count_per_environment_and_list_newest_first() {
     }
     assert_eq!(start(&c, &other, &strat).await, 1);
 
-    let all: Vec<i32> = st
-        .list_request(&c)
-        .send()
-        .await
+    let all: Vec<i32> = send!(st.list_request(&c))
         .unwrap()
         .items()
         .iter()
@@ -432,13 +421,11 @@ async fn deployment_numbers_count_per_environment_and_list_newest_first() {
     let mut paged = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let page = st
+        let page = send!(st
             .list_request(&c)
             .max_results(3)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .unwrap();
+            .set_next_token(token.clone()))
+        .unwrap();
         assert!(page.items().len() <= 3);
         paged.extend(page.items().iter().map(|d| d.deployment_number()));
         token = page.next_token().map(String::from);
@@ -451,39 +438,28 @@ async fn deployment_numbers_count_per_environment_and_list_newest_first() {
     assert_eq!(other_list.items().len(), 1);
     // Errors.
     not_found(st.get_request(&c, 99).send().await);
-    not_found(
-        c.get_deployment()
-            .application_id(&st.app)
-            .environment_id("zzzzzzz")
-            .deployment_number(1)
-            .send()
-            .await,
-    );
-    not_found(
-        c.list_deployments()
-            .application_id("zzzzzzz")
-            .environment_id(&st.env)
-            .send()
-            .await,
-    );
+    not_found(send!(c
+        .get_deployment()
+        .application_id(&st.app)
+        .environment_id("zzzzzzz")
+        .deployment_number(1)));
+    not_found(send!(c
+        .list_deployments()
+        .application_id("zzzzzzz")
+        .environment_id(&st.env)));
     not_found(st.stop_request(&c, 99).send().await);
 }
 
 #[tokio::test]
 async fn configuration_version_by_number_or_label() {
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_600);
     let st = setup(&c, r#"{"v": 1}"#).await;
     for (content, label) in [(r#"{"v": 2}"#, "two"), (r#"{"v": 3}"#, "3.0-final")] {
-        c.create_hosted_configuration_version()
-            .application_id(&st.app)
-            .configuration_profile_id(&st.profile)
-            .content(Blob::new(content))
-            .content_type("application/json")
-            .version_label(label)
-            .send()
-            .await
-            .unwrap();
+        send!(
+            version_request(&c, &st.app, &st.profile, content, "application/json")
+                .version_label(label)
+        )
+        .unwrap();
     }
     let strat = instant(&c).await;
     for (given, number, label) in [
@@ -492,10 +468,7 @@ async fn configuration_version_by_number_or_label() {
         ("1", "1", None),
         ("two", "2", Some("two")),
     ] {
-        let d = st
-            .start_request(&c, &strat, given)
-            .send()
-            .await
+        let d = send!(st.start_request(&c, &strat, given))
             .unwrap_or_else(|e| panic!("deploy {given}: {e:?}"));
         assert_eq!(d.configuration_version(), Some(number), "{given}");
         assert_eq!(d.version_label(), label, "{given}");
@@ -523,20 +496,18 @@ async fn configuration_version_by_number_or_label() {
 
 #[tokio::test]
 async fn strategy_numbers_are_copied_at_start() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let st = setup(&c, "{}").await;
     let strat = strategy(&c, 2, GrowthType::Linear, 50.0, 1).await;
     let n = start(&c, &st, &strat).await;
-    c.update_deployment_strategy()
+    send!(c
+        .update_deployment_strategy()
         .deployment_strategy_id(&strat)
         .deployment_duration_in_minutes(30)
         .growth_factor(10.0)
         .growth_type(GrowthType::Exponential)
-        .final_bake_time_in_minutes(30)
-        .send()
-        .await
-        .unwrap();
+        .final_bake_time_in_minutes(30))
+    .unwrap();
     let d = get(&c, &st, n).await;
     assert_eq!(d.deployment_duration_in_minutes(), 2);
     assert_eq!(d.growth_type(), Some(&GrowthType::Linear));
@@ -558,8 +529,7 @@ async fn strategy_numbers_are_copied_at_start() {
 
 #[tokio::test]
 async fn one_deployment_at_a_time_per_environment() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let st = setup(&c, "{}").await;
     let slow = strategy(&c, 60, GrowthType::Linear, 10.0, 0).await;
     let n = start(&c, &st, &slow).await;
@@ -573,13 +543,10 @@ async fn one_deployment_at_a_time_per_environment() {
     };
     assert_eq!(start(&c, &other, &slow).await, 1);
     // An environment with a running deployment cannot be deleted.
-    conflict(
-        c.delete_environment()
-            .application_id(&st.app)
-            .environment_id(&st.env)
-            .send()
-            .await,
-    );
+    conflict(send!(c
+        .delete_environment()
+        .application_id(&st.app)
+        .environment_id(&st.env)));
     // Once stopped, the next one starts.
     st.stop_request(&c, n).send().await.unwrap();
     assert_eq!(start(&c, &st, &slow).await, 2);
@@ -588,8 +555,7 @@ async fn one_deployment_at_a_time_per_environment() {
 
 #[tokio::test]
 async fn a_json_schema_failure_blocks_the_start_and_creates_nothing() {
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_600);
     let schema = json!({
         "$schema": "http://json-schema.org/draft-04/schema#",
         "type": "object",
@@ -611,18 +577,13 @@ async fn a_json_schema_failure_blocks_the_start_and_creates_nothing() {
     assert!(list.items().is_empty());
     assert_eq!(env_state(&c, &st).await, "ReadyForDeployment");
     // A valid version deploys, and is number 1: the failed attempt used nothing up.
-    let d = st
-        .start_request(&c, &strat, "2")
-        .send()
-        .await
-        .expect("valid content deploys");
+    let d = send!(st.start_request(&c, &strat, "2")).expect("valid content deploys");
     assert_eq!(d.deployment_number(), 1);
 }
 
 #[tokio::test]
 async fn a_webhook_lambda_validator_runs_at_start() {
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_600);
     let rx = Receiver::start();
     let st = Scenario::new(&c)
         .app("lambda-validated")
@@ -653,8 +614,7 @@ async fn a_webhook_lambda_validator_runs_at_start() {
 
 #[tokio::test]
 async fn stopping_a_running_deployment_rolls_it_back() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (s, c) = Server::start_with_args_client(SCALE_60);
     let st = setup(&c, "{}").await;
     let slow = strategy(&c, 60, GrowthType::Linear, 10.0, 0).await;
     let n = start(&c, &st, &slow).await;
@@ -700,8 +660,7 @@ async fn stopping_a_running_deployment_rolls_it_back() {
 
 #[tokio::test]
 async fn a_complete_deployment_reverts_only_with_allow_revert() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let rx = Receiver::start();
     let st = setup(&c, "{}").await;
     webhook_on(
@@ -728,12 +687,7 @@ async fn a_complete_deployment_reverts_only_with_allow_revert() {
         Some(&DeploymentState::Complete)
     );
 
-    let reverted = st
-        .stop_request(&c, n)
-        .allow_revert(true)
-        .send()
-        .await
-        .expect("revert");
+    let reverted = send!(st.stop_request(&c, n).allow_revert(true)).expect("revert");
     assert_eq!(reverted.state(), Some(&DeploymentState::Reverted));
     let d = get(&c, &st, n).await;
     assert_eq!(d.state(), Some(&DeploymentState::Reverted));
@@ -755,8 +709,7 @@ async fn a_complete_deployment_reverts_only_with_allow_revert() {
 #[tokio::test]
 async fn the_revert_window_is_72_scaled_hours() {
     // 72 h / 200000 ≈ 1.3 s.
-    let s = Server::start_with(&["--time-scale", "200000"]);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(&["--time-scale", "200000"]);
     let (st, n) = complete(&c, "{}").await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let m = bad_request(st.stop_request(&c, n).allow_revert(true).send().await);
@@ -773,12 +726,11 @@ async fn the_revert_window_is_72_scaled_hours() {
 
 #[tokio::test]
 async fn webhook_receives_every_deployment_event_with_the_documented_payload() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let rx = Receiver::start();
     let st = setup(&c, r#"{"feature": true}"#).await;
     let url = rx.url("/hook");
-    let ext = c
+    let ext = send!(c
         .create_extension()
         .name("observer")
         .actions(
@@ -798,10 +750,8 @@ async fn webhook_receives_every_deployment_event_with_the_documented_payload() {
             vec![webhook_action("complete", &url)],
         )
         .parameters("Channel", Parameter::builder().required(true).build())
-        .parameters("Tier", Parameter::builder().dynamic(true).build())
-        .send()
-        .await
-        .unwrap();
+        .parameters("Tier", Parameter::builder().dynamic(true).build()))
+    .unwrap();
     let ext_id = ext.id().unwrap().to_string();
     let assoc = associate(
         &c,
@@ -811,13 +761,11 @@ async fn webhook_receives_every_deployment_event_with_the_documented_payload() {
     )
     .await;
     let strat = strategy(&c, 2, GrowthType::Linear, 50.0, 1).await;
-    let started = st
+    let started = send!(st
         .start_request(&c, &strat, "1")
         .description("with hooks")
-        .dynamic_extension_parameters("observer#Tier", "gold")
-        .send()
-        .await
-        .expect("start deployment");
+        .dynamic_extension_parameters("observer#Tier", "gold"))
+    .expect("start deployment");
     // AppliedExtensions: the association, frozen at start, with the dynamic value.
     let applied = started.applied_extensions();
     assert_eq!(applied.len(), 1);
@@ -848,11 +796,7 @@ async fn webhook_receives_every_deployment_event_with_the_documented_payload() {
         ]
     );
     assert_eq!(got[0]["Type"], "OnDeploymentStart");
-    let app_name = c
-        .get_application()
-        .application_id(&st.app)
-        .send()
-        .await
+    let app_name = send!(c.get_application().application_id(&st.app))
         .unwrap()
         .name()
         .unwrap()
@@ -923,11 +867,10 @@ async fn webhook_receives_every_deployment_event_with_the_documented_payload() {
 
 #[tokio::test]
 async fn dynamic_parameters_must_name_an_applied_dynamic_parameter() {
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_600);
     let rx = Receiver::start();
     let st = setup(&c, "{}").await;
-    let ext = c
+    let ext = send!(c
         .create_extension()
         .name("dyn")
         .actions(
@@ -935,10 +878,8 @@ async fn dynamic_parameters_must_name_an_applied_dynamic_parameter() {
             vec![webhook_action("start", &rx.url("/dyn"))],
         )
         .parameters("Static", Parameter::builder().build())
-        .parameters("Tier", Parameter::builder().dynamic(true).build())
-        .send()
-        .await
-        .unwrap();
+        .parameters("Tier", Parameter::builder().dynamic(true).build()))
+    .unwrap();
     let assoc = associate(&c, "dyn", &app_arn(&st.app), &[("Tier", "default")]).await;
     let strat = instant(&c).await;
     let base = || st.start_request(&c, &strat, "1");
@@ -969,8 +910,7 @@ async fn dynamic_parameters_must_name_an_applied_dynamic_parameter() {
 
 #[tokio::test]
 async fn a_failing_webhook_is_recorded_but_the_deployment_completes() {
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_600);
     let rx = Receiver::start();
     rx.reply("/broken", Reply::status(500));
     let st = setup(&c, "{}").await;
@@ -1039,8 +979,7 @@ async fn a_failing_webhook_is_recorded_but_the_deployment_completes() {
 
 #[tokio::test]
 async fn pre_start_deployment_can_block_the_start() {
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_600);
     let rx = Receiver::start();
     rx.reply(
         "/gate",
@@ -1056,12 +995,9 @@ async fn pre_start_deployment_can_block_the_start() {
     )
     .await;
     let strat = instant(&c).await;
-    let m = bad_request(
-        st.start_request(&c, &strat, "1")
-            .description("blocked")
-            .send()
-            .await,
-    );
+    let m = bad_request(send!(st
+        .start_request(&c, &strat, "1")
+        .description("blocked")));
     assert!(m.contains("gate") || m.contains("403"), "{m}");
     assert!(st.no_deployments(&c).await);
     assert_eq!(env_state(&c, &st).await, "ReadyForDeployment");
@@ -1077,11 +1013,7 @@ async fn pre_start_deployment_can_block_the_start() {
 
     // Open the gate: the deployment starts and the PRE invocation is on DEPLOYMENT_STARTED.
     rx.reply("/gate", Reply::ok());
-    let d = st
-        .start_request(&c, &strat, "1")
-        .send()
-        .await
-        .expect("gate open");
+    let d = send!(st.start_request(&c, &strat, "1")).expect("gate open");
     assert_eq!(d.deployment_number(), 1);
     let last = rx.events("/gate").last().cloned().unwrap();
     let recorded = invocations(d.event_log(), DeploymentEventType::DeploymentStarted);
@@ -1092,8 +1024,7 @@ async fn pre_start_deployment_can_block_the_start() {
 
 #[tokio::test]
 async fn pre_start_deployment_can_replace_the_content() {
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_600);
     let rx = Receiver::start();
     let replaced = br#"{"replaced": "by the first action"}"#;
     rx.reply(
@@ -1133,15 +1064,13 @@ async fn pre_start_deployment_can_replace_the_content() {
     wait_state(&c, &st, n, DeploymentState::Complete).await;
     // What clients get is the replaced content.
     #[allow(deprecated)]
-    let served = c
+    let served = send!(c
         .get_configuration()
         .application(&st.app)
         .environment(&st.env)
         .configuration(&st.profile)
-        .client_id("pre-start-test")
-        .send()
-        .await
-        .expect("GetConfiguration");
+        .client_id("pre-start-test"))
+    .expect("GetConfiguration");
     assert_eq!(served.content().map(|b| b.as_ref()), Some(&replaced[..]));
 
     // Content that is not base64 fails the start.
@@ -1154,8 +1083,7 @@ async fn pre_start_deployment_can_replace_the_content() {
 
 #[tokio::test]
 async fn pre_create_hosted_configuration_version_can_replace_or_refuse_content() {
-    let s = Server::start();
-    let c = s.client();
+    let (_s, c) = Server::start_with_client();
     let rx = Receiver::start();
     let Ids { app, env, profile } = Scenario::new(&c).app("pre-create").build().await;
     let replaced = b"replaced by the extension";
@@ -1181,16 +1109,11 @@ async fn pre_create_hosted_configuration_version_can_replace_or_refuse_content()
     )
     .await;
 
-    let created = c
-        .create_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .content(Blob::new("original content"))
-        .content_type("text/plain")
-        .description("first version")
-        .send()
-        .await
-        .expect("create version");
+    let created = send!(
+        version_request(&c, &app, &profile, "original content", "text/plain")
+            .description("first version")
+    )
+    .expect("create version");
     assert_eq!(created.version_number(), 1);
     assert_eq!(created.content().unwrap().as_ref(), replaced);
     let got = get_version(&c, &app, &profile, 1).await;
@@ -1209,35 +1132,19 @@ async fn pre_create_hosted_configuration_version_can_replace_or_refuse_content()
 
     // Refused: nothing stored.
     rx.reply("/pre-create", Reply::status(422));
-    bad_request(
-        c.create_hosted_configuration_version()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .content(Blob::new("refused"))
-            .content_type("text/plain")
-            .send()
-            .await,
-    );
+    let req = version_request(&c, &app, &profile, "refused", "text/plain");
+    bad_request(send!(req));
     assert_eq!(all_version_numbers(&c, &app, &profile).await, vec![1]);
     // Answering 2xx without Content keeps the content.
     rx.reply("/pre-create", Reply::ok());
-    let kept = c
-        .create_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .content(Blob::new("kept"))
-        .content_type("text/plain")
-        .send()
-        .await
-        .unwrap();
+    let kept = send!(version_request(&c, &app, &profile, "kept", "text/plain")).unwrap();
     let got = get_version(&c, &app, &profile, kept.version_number()).await;
     assert_eq!(got.content().unwrap().as_ref(), b"kept");
 }
 
 #[tokio::test]
 async fn at_deployment_tick_can_roll_back() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let rx = Receiver::start();
     let st = setup(&c, "{}").await;
     webhook_on(
@@ -1302,8 +1209,7 @@ async fn at_deployment_tick_can_roll_back() {
 
 #[tokio::test]
 async fn on_deployment_rolled_back_fires_when_stopped() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let rx = Receiver::start();
     let st = setup(&c, "{}").await;
     webhook_on(
@@ -1337,8 +1243,7 @@ async fn on_deployment_rolled_back_fires_when_stopped() {
 
 #[tokio::test]
 async fn applied_extensions_are_frozen_at_start() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let rx = Receiver::start();
     let st = setup(&c, "{}").await;
     let ext = webhook_extension(
@@ -1359,11 +1264,10 @@ async fn applied_extensions_are_frozen_at_start() {
     let strat = strategy(&c, 2, GrowthType::Linear, 100.0, 0).await;
     let n = start(&c, &st, &strat).await;
     // Changes after the start do not affect it.
-    c.delete_extension_association()
-        .extension_association_id(&assoc)
-        .send()
-        .await
-        .unwrap();
+    send!(c
+        .delete_extension_association()
+        .extension_association_id(&assoc))
+    .unwrap();
     associate(&c, &late, &env_arn(&st.app, &st.env), &[]).await;
     let d = wait_state(&c, &st, n, DeploymentState::Complete).await;
     assert_eq!(d.applied_extensions().len(), 1);
@@ -1382,12 +1286,12 @@ async fn applied_extensions_are_frozen_at_start() {
 
 #[tokio::test]
 async fn an_unhealthy_http_monitor_rolls_back() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let rx = Receiver::start();
     let st = setup(&c, "{}").await;
     rx.reply("/health", Reply::ok());
-    c.update_environment()
+    send!(c
+        .update_environment()
         .application_id(&st.app)
         .environment_id(&st.env)
         .monitors(
@@ -1395,10 +1299,8 @@ async fn an_unhealthy_http_monitor_rolls_back() {
                 .alarm_arn(rx.url("/health"))
                 .build()
                 .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+        ))
+    .unwrap();
     // Healthy: completes, and the monitor was asked.
     let quick = strategy(&c, 2, GrowthType::Linear, 50.0, 1).await;
     let n = start(&c, &st, &quick).await;
@@ -1471,20 +1373,13 @@ async fn aws_authored_notification_extensions_deliver_to_sqs_sns_and_eventbridge
         &[("topicArn", &topic_arn)],
     )
     .await;
-    let eb_assoc = c
-        .create_extension_association()
-        .extension_identifier("arn:aws:appconfig:us-east-1::extension/AWS.AppConfig.DeploymentNotificationsToEventBridge/1")
-        .resource_identifier(profile_arn(&st.app, &st.profile))
-        .send()
-        .await
+    let eb_assoc = send!(c.create_extension_association().extension_identifier("arn:aws:appconfig:us-east-1::extension/AWS.AppConfig.DeploymentNotificationsToEventBridge/1").resource_identifier(profile_arn(&st.app, &st.profile)))
         .unwrap();
     let strat = instant(&c).await;
-    let d = st
+    let d = send!(st
         .start_request(&c, &strat, "1")
-        .description("notify everyone")
-        .send()
-        .await
-        .unwrap();
+        .description("notify everyone"))
+    .unwrap();
     assert_eq!(d.applied_extensions().len(), 3);
     let n = d.deployment_number();
     wait_state(&c, &st, n, DeploymentState::Complete).await;
@@ -1549,7 +1444,8 @@ async fn custom_actions_call_lambda_sqs_sns_and_eventbridge_arns() {
     let bus_sink = moto.appconfig_events_into_queue("custom-bus");
     let function = moto.create_function("appconfig-pre-start");
     let bus = format!("arn:aws:events:us-east-1:{MOTO_ACCOUNT}:event-bus/default");
-    c.create_extension()
+    send!(c
+        .create_extension()
         .name("aws-targets")
         .actions(
             ActionPoint::PreStartDeployment,
@@ -1567,10 +1463,8 @@ async fn custom_actions_call_lambda_sqs_sns_and_eventbridge_arns() {
             ActionPoint::OnDeploymentComplete,
             vec![webhook_action("sns", &topic_arn)],
         )
-        .parameters("Team", Parameter::builder().required(true).build())
-        .send()
-        .await
-        .unwrap();
+        .parameters("Team", Parameter::builder().required(true).build()))
+    .unwrap();
     associate(&c, "aws-targets", &app_arn(&st.app), &[("Team", "core")]).await;
     webhook_on(
         &c,
@@ -1629,19 +1523,14 @@ async fn aws_target_failures_are_recorded() {
     let c = s.client();
     let st = setup(&c, "{}").await;
     let missing_queue = format!("arn:aws:sqs:us-east-1:{MOTO_ACCOUNT}:no-such-queue");
-    let ext = c
-        .create_extension()
-        .name("missing-queue")
-        .actions(
-            ActionPoint::OnDeploymentStart,
-            vec![webhook_action("sqs", &missing_queue)],
-        )
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
+    let ext = send!(c.create_extension().name("missing-queue").actions(
+        ActionPoint::OnDeploymentStart,
+        vec![webhook_action("sqs", &missing_queue)],
+    ))
+    .unwrap()
+    .id()
+    .unwrap()
+    .to_string();
     associate(&c, &ext, &env_arn(&st.app, &st.env), &[]).await;
     let strat = instant(&c).await;
     let n = start(&c, &st, &strat).await;
@@ -1662,8 +1551,7 @@ async fn aws_target_failures_are_recorded() {
 async fn aws_targets_without_an_endpoint_fail_locally_and_are_recorded() {
     // The harness points AWS_ENDPOINT_URL at a closed local port: nothing leaves the machine,
     // the failure is recorded, the deployment carries on.
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_600);
     let st = setup(&c, "{}").await;
     associate(
         &c,
@@ -1697,7 +1585,8 @@ async fn a_cloudwatch_alarm_rolls_back() {
     let bad_alarm = moto.put_alarm("appconfig-bad");
     moto.set_alarm_state("appconfig-bad", "OK");
     let role = "arn:aws:iam::000000000000:role/appconfig-monitor";
-    c.update_environment()
+    send!(c
+        .update_environment()
         .application_id(&st.app)
         .environment_id(&st.env)
         .monitors(
@@ -1713,10 +1602,8 @@ async fn a_cloudwatch_alarm_rolls_back() {
                 .alarm_role_arn(role)
                 .build()
                 .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+        ))
+    .unwrap();
     // Both OK: completes.
     let quick = strategy(&c, 2, GrowthType::Linear, 50.0, 1).await;
     let n = start(&c, &st, &quick).await;
@@ -1746,8 +1633,8 @@ async fn a_cloudwatch_alarm_rolls_back() {
 
 #[tokio::test]
 async fn a_failing_or_slow_tick_target_rolls_back_with_the_error_recorded() {
-    let s = Server::start_with(&["--time-scale", "60", "--invocation-timeout", "1"]);
-    let c = s.client();
+    let (_s, c) =
+        Server::start_with_args_client(&["--time-scale", "60", "--invocation-timeout", "1"]);
     let rx = Receiver::start();
     let st = setup(&c, "{}").await;
     webhook_on(
@@ -1780,8 +1667,8 @@ async fn a_failing_or_slow_tick_target_rolls_back_with_the_error_recorded() {
 
 #[tokio::test]
 async fn a_slow_pre_start_target_times_out_and_blocks_the_start() {
-    let s = Server::start_with(&["--time-scale", "600", "--invocation-timeout", "1"]);
-    let c = s.client();
+    let (_s, c) =
+        Server::start_with_args_client(&["--time-scale", "600", "--invocation-timeout", "1"]);
     let rx = Receiver::start();
     rx.reply("/slow", Reply::ok().delayed(Duration::from_secs(4)));
     let st = setup(&c, "{}").await;
@@ -1806,17 +1693,12 @@ async fn a_slow_pre_start_target_times_out_and_blocks_the_start() {
 
 #[tokio::test]
 async fn stopping_while_baking_rolls_back() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let st = setup(&c, "{}").await;
     let strat = strategy(&c, 1, GrowthType::Linear, 100.0, 60).await;
     let n = start(&c, &st, &strat).await;
     wait_state(&c, &st, n, DeploymentState::Baking).await;
-    let stopped = st
-        .stop_request(&c, n)
-        .send()
-        .await
-        .expect("stop while baking");
+    let stopped = send!(st.stop_request(&c, n)).expect("stop while baking");
     assert_eq!(stopped.state(), Some(&DeploymentState::RolledBack));
     assert_eq!(stopped.percentage_complete(), Some(0.0));
     let log = events(stopped.event_log());
@@ -1831,18 +1713,16 @@ async fn stopping_while_baking_rolls_back() {
 
 #[tokio::test]
 async fn an_environment_takes_its_finished_deployments_along() {
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_600);
     let st = setup(&c, "{}").await;
     let strat = instant(&c).await;
     let n = start(&c, &st, &strat).await;
     wait_state(&c, &st, n, DeploymentState::Complete).await;
-    c.delete_environment()
+    send!(c
+        .delete_environment()
         .application_id(&st.app)
-        .environment_id(&st.env)
-        .send()
-        .await
-        .expect("delete environment after its deployment finished");
+        .environment_id(&st.env))
+    .expect("delete environment after its deployment finished");
     not_found(st.get_request(&c, n).send().await);
     // A new environment numbers from 1 again.
     let fresh = Setup {
@@ -1857,10 +1737,10 @@ async fn an_environment_takes_its_finished_deployments_along() {
 async fn cloudwatch_alarm_states_and_an_unreachable_cloudwatch() {
     // No moto: CloudWatch cannot be reached (the harness's closed local port). That is no
     // evidence of a problem, so the deployment completes.
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let st = setup(&c, "{}").await;
-    c.update_environment()
+    send!(c
+        .update_environment()
         .application_id(&st.app)
         .environment_id(&st.env)
         .monitors(
@@ -1868,10 +1748,8 @@ async fn cloudwatch_alarm_states_and_an_unreachable_cloudwatch() {
                 .alarm_arn("arn:aws:cloudwatch:us-east-1:111122223333:alarm:unreachable")
                 .build()
                 .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+        ))
+    .unwrap();
     let strat = strategy(&c, 3, GrowthType::Linear, 50.0, 0).await;
     let n = start(&c, &st, &strat).await;
     wait_state(&c, &st, n, DeploymentState::Complete).await;
@@ -1886,13 +1764,12 @@ async fn cloudwatch_alarm_states_and_an_unreachable_cloudwatch() {
     let missing = format!("arn:aws:cloudwatch:us-east-1:{MOTO_ACCOUNT}:alarm:does-not-exist");
     let slow = strategy(&c, 60, GrowthType::Linear, 10.0, 0).await;
     for alarm in [fresh, missing] {
-        c.update_environment()
+        send!(c
+            .update_environment()
             .application_id(&st.app)
             .environment_id(&st.env)
-            .monitors(Monitor::builder().alarm_arn(&alarm).build().unwrap())
-            .send()
-            .await
-            .unwrap();
+            .monitors(Monitor::builder().alarm_arn(&alarm).build().unwrap()))
+        .unwrap();
         let n = start(&c, &st, &slow).await;
         let d = wait_state(&c, &st, n, DeploymentState::RolledBack).await;
         let rb = events(d.event_log())
@@ -2030,8 +1907,7 @@ async fn a_graceful_restart_mid_deployment_loses_nothing() {
 /// no internal members.
 #[tokio::test]
 async fn deployment_json_on_the_wire() {
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (s, c) = Server::start_with_args_client(SCALE_600);
     let (st, n) = complete(&c, "{}").await;
     let r = raw_request(
         s.addr(),
@@ -2083,8 +1959,7 @@ async fn deployment_json_on_the_wire() {
 
 #[tokio::test]
 async fn only_associations_on_the_deployed_resources_apply() {
-    let s = Server::start_with(SCALE_600);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_600);
     let rx = Receiver::start();
     let st = setup(&c, "{}").await;
     let other_env = create_env(&c, &st.app, "other-env").await;
@@ -2127,18 +2002,16 @@ async fn only_associations_on_the_deployed_resources_apply() {
 
 #[tokio::test]
 async fn an_http_monitor_that_does_not_answer_rolls_back() {
-    let s = Server::start_with(SCALE_60);
-    let c = s.client();
+    let (_s, c) = Server::start_with_args_client(SCALE_60);
     let st = setup(&c, "{}").await;
     // Nothing listens on the discard port.
     let dead = "http://127.0.0.1:9/health";
-    c.update_environment()
+    send!(c
+        .update_environment()
         .application_id(&st.app)
         .environment_id(&st.env)
-        .monitors(Monitor::builder().alarm_arn(dead).build().unwrap())
-        .send()
-        .await
-        .unwrap();
+        .monitors(Monitor::builder().alarm_arn(dead).build().unwrap()))
+    .unwrap();
     let slow = strategy(&c, 60, GrowthType::Linear, 10.0, 0).await;
     let n = start(&c, &st, &slow).await;
     let d = wait_state(&c, &st, n, DeploymentState::RolledBack).await;

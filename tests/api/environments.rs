@@ -25,20 +25,17 @@ fn monitor(alarm: &str, role: Option<&str>) -> Monitor {
 
 #[tokio::test]
 async fn create_then_get_round_trips_every_member() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
-    let created = c
+    let created = send!(c
         .create_environment()
         .application_id(&app)
         .name("prod")
         .description("production")
         .monitors(monitor(ALARM, Some(ROLE)))
         .monitors(monitor(&format!("{ALARM}-2"), None))
-        .tags("stage", "prod")
-        .send()
-        .await
-        .unwrap();
+        .tags("stage", "prod"))
+    .unwrap();
     let id = created.id().unwrap().to_string();
     assert_id(&id);
     assert_eq!(created.application_id(), Some(app.as_str()));
@@ -48,13 +45,7 @@ async fn create_then_get_round_trips_every_member() {
     assert_eq!(created.state().unwrap().as_str(), "ReadyForDeployment");
     assert_eq!(created.monitors().len(), 2);
 
-    let got = c
-        .get_environment()
-        .application_id(&app)
-        .environment_id(&id)
-        .send()
-        .await
-        .unwrap();
+    let got = send!(c.get_environment().application_id(&app).environment_id(&id)).unwrap();
     assert_eq!(got.id(), Some(id.as_str()));
     assert_eq!(got.application_id(), Some(app.as_str()));
     assert_eq!(got.name(), Some("prod"));
@@ -73,10 +64,8 @@ async fn create_then_get_round_trips_every_member() {
 
 #[tokio::test]
 async fn sdk_waiter_environment_ready_for_deployment_succeeds() {
-    let server = Server::start();
-    let c = server.client();
-    let app = create_app(&c, "app").await;
-    let env = create_env(&c, &app, "prod").await;
+    let (_server, c) = Server::start_with_client();
+    let (app, env) = app_and_env(&c).await;
     let waited = tokio::time::timeout(
         Duration::from_secs(10),
         c.wait_until_environment_ready_for_deployment()
@@ -91,28 +80,18 @@ async fn sdk_waiter_environment_ready_for_deployment_succeeds() {
 
 #[tokio::test]
 async fn create_in_unknown_application_is_not_found() {
-    let server = Server::start();
-    let c = server.client();
-    let (e, status) = service_error(
-        c.create_environment()
-            .application_id("abc1234")
-            .name("prod")
-            .send()
-            .await,
-    );
+    let (_server, c) = Server::start_with_client();
+    let (e, status) = service_error(send!(c
+        .create_environment()
+        .application_id("abc1234")
+        .name("prod")));
     assert_eq!(status, 404);
-    match e {
-        CreateEnvironmentError::ResourceNotFoundException(nf) => {
-            assert_eq!(nf.resource_name(), Some("Application"));
-        }
-        other => panic!("expected ResourceNotFoundException, got {other:?}"),
-    }
+    assert_not_found_names!(e, CreateEnvironmentError, "Application");
 }
 
 #[tokio::test]
 async fn environment_is_scoped_to_its_application() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let a = create_app(&c, "a").await;
     let b = create_app(&c, "b").await;
     let env_a = create_env(&c, &a, "only-in-a").await;
@@ -120,68 +99,50 @@ async fn environment_is_scoped_to_its_application() {
     assert_eq!(all_env_ids(&c, &a).await, vec![env_a.clone()]);
     assert_eq!(all_env_ids(&c, &b).await, vec![env_b]);
 
-    let e = err(c
+    let e = sdk_err!(c
         .get_environment()
         .application_id(&b)
-        .environment_id(&env_a)
-        .send()
-        .await);
-    match e {
-        GetEnvironmentError::ResourceNotFoundException(nf) => {
-            assert_eq!(nf.resource_name(), Some("Environment"));
-        }
-        other => panic!("expected ResourceNotFoundException, got {other:?}"),
-    }
-    let e = err(c
+        .environment_id(&env_a));
+    assert_not_found_names!(e, GetEnvironmentError, "Environment");
+    let e = sdk_err!(c
         .delete_environment()
         .application_id(&b)
-        .environment_id(&env_a)
-        .send()
-        .await);
-    assert!(
-        matches!(e, DeleteEnvironmentError::ResourceNotFoundException(_)),
-        "{e:?}"
-    );
+        .environment_id(&env_a));
+    assert_matches!(e, DeleteEnvironmentError::ResourceNotFoundException(_));
     // Still there under its own application.
-    c.get_environment()
+    send!(c
+        .get_environment()
         .application_id(&a)
-        .environment_id(&env_a)
-        .send()
-        .await
-        .unwrap();
+        .environment_id(&env_a))
+    .unwrap();
 }
 
 #[tokio::test]
 async fn update_is_a_patch_and_monitors_are_replaced_as_a_whole() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
-    let env = c
+    let env = send!(c
         .create_environment()
         .application_id(&app)
         .name("prod")
         .description("production")
-        .monitors(monitor(ALARM, Some(ROLE)))
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
+        .monitors(monitor(ALARM, Some(ROLE))))
+    .unwrap()
+    .id()
+    .unwrap()
+    .to_string();
 
-    let out = c
+    let out = send!(c
         .update_environment()
         .application_id(&app)
         .environment_id(&env)
-        .name("production")
-        .send()
-        .await
-        .unwrap();
+        .name("production"))
+    .unwrap();
     assert_eq!(out.name(), Some("production"));
     assert_eq!(out.description(), Some("production"));
     assert_eq!(out.monitors().len(), 1, "omitted Monitors are kept");
 
-    let out = c
+    let out = send!(c
         .update_environment()
         .application_id(&app)
         .environment_id(&env)
@@ -193,10 +154,8 @@ async fn update_is_a_patch_and_monitors_are_replaced_as_a_whole() {
         .monitors(monitor(
             "arn:aws:cloudwatch:us-east-1:111122223333:alarm:b",
             None,
-        ))
-        .send()
-        .await
-        .unwrap();
+        )))
+    .unwrap();
     assert_eq!(out.name(), Some("production"));
     assert_eq!(out.description(), Some("changed"));
     let alarms: Vec<_> = out.monitors().iter().map(|m| m.alarm_arn()).collect();
@@ -209,23 +168,19 @@ async fn update_is_a_patch_and_monitors_are_replaced_as_a_whole() {
     );
 
     // An explicitly empty list clears the monitors.
-    let out = c
+    let out = send!(c
         .update_environment()
         .application_id(&app)
         .environment_id(&env)
-        .set_monitors(Some(vec![]))
-        .send()
-        .await
-        .unwrap();
+        .set_monitors(Some(vec![])))
+    .unwrap();
     assert!(out.monitors().is_empty());
 
-    let got = c
+    let got = send!(c
         .get_environment()
         .application_id(&app)
-        .environment_id(&env)
-        .send()
-        .await
-        .unwrap();
+        .environment_id(&env))
+    .unwrap();
     assert_eq!(got.name(), Some("production"));
     assert_eq!(got.description(), Some("changed"));
     assert!(got.monitors().is_empty());
@@ -234,57 +189,39 @@ async fn update_is_a_patch_and_monitors_are_replaced_as_a_whole() {
 
 #[tokio::test]
 async fn delete_removes_the_environment() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let keep = create_env(&c, &app, "keep").await;
     let gone = create_env(&c, &app, "gone").await;
-    c.delete_environment()
-        .application_id(&app)
-        .environment_id(&gone)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(all_env_ids(&c, &app).await, vec![keep]);
-    let e = err(c
-        .get_environment()
-        .application_id(&app)
-        .environment_id(&gone)
-        .send()
-        .await);
-    assert!(
-        matches!(e, GetEnvironmentError::ResourceNotFoundException(_)),
-        "{e:?}"
-    );
-    let e = err(c
+    send!(c
         .delete_environment()
         .application_id(&app)
-        .environment_id(&gone)
-        .send()
-        .await);
-    assert!(
-        matches!(e, DeleteEnvironmentError::ResourceNotFoundException(_)),
-        "{e:?}"
-    );
+        .environment_id(&gone))
+    .unwrap();
+    assert_eq!(all_env_ids(&c, &app).await, vec![keep]);
+    let e = sdk_err!(c
+        .get_environment()
+        .application_id(&app)
+        .environment_id(&gone));
+    assert_matches!(e, GetEnvironmentError::ResourceNotFoundException(_));
+    let e = sdk_err!(c
+        .delete_environment()
+        .application_id(&app)
+        .environment_id(&gone));
+    assert_matches!(e, DeleteEnvironmentError::ResourceNotFoundException(_));
 }
 
 #[tokio::test]
 async fn list_of_unknown_application_is_not_found() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let e = err(c.list_environments().application_id("abc1234").send().await);
-    assert!(
-        matches!(e, ListEnvironmentsError::ResourceNotFoundException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, ListEnvironmentsError::ResourceNotFoundException(_));
 }
 
 #[tokio::test]
 async fn monitor_constraints_are_enforced_and_change_nothing() {
-    let server = Server::start();
-    let c = server.client();
-    let app = create_app(&c, "app").await;
-    let env = create_env(&c, &app, "prod").await;
+    let (_server, c) = Server::start_with_client();
+    let (app, env) = app_and_env(&c).await;
 
     // Six monitors: the model allows at most five.
     let mut req = c.create_environment().application_id(&app).name("many");
@@ -292,98 +229,61 @@ async fn monitor_constraints_are_enforced_and_change_nothing() {
         req = req.monitors(monitor(&format!("{ALARM}-{i}"), None));
     }
     let e = err(req.send().await);
-    assert!(
-        matches!(e, CreateEnvironmentError::BadRequestException(_)),
-        "{e:?}"
-    );
-    assert_names(&e, "monitors");
+    assert_bad_field!(e, CreateEnvironmentError, "monitors");
 
     // AlarmRoleArn must be an IAM role ARN.
-    let e = err(c
+    let e = sdk_err!(c
         .create_environment()
         .application_id(&app)
         .name("bad-role")
-        .monitors(monitor(ALARM, Some("not-a-role-arn-at-all")))
-        .send()
-        .await);
-    assert!(
-        matches!(e, CreateEnvironmentError::BadRequestException(_)),
-        "{e:?}"
-    );
-    assert_names(&e, "alarmRoleArn");
+        .monitors(monitor(ALARM, Some("not-a-role-arn-at-all"))));
+    assert_bad_field!(e, CreateEnvironmentError, "alarmRoleArn");
     assert_eq!(all_env_ids(&c, &app).await, vec![env.clone()]);
 
-    let e = err(c
+    let e = sdk_err!(c
         .update_environment()
         .application_id(&app)
         .environment_id(&env)
-        .name(chars('e', 65))
-        .send()
-        .await);
-    assert!(
-        matches!(e, UpdateEnvironmentError::BadRequestException(_)),
-        "{e:?}"
-    );
-    assert_names(&e, "name");
-    let got = c
+        .name(chars('e', 65)));
+    assert_bad_field!(e, UpdateEnvironmentError, "name");
+    let got = send!(c
         .get_environment()
         .application_id(&app)
-        .environment_id(&env)
-        .send()
-        .await
-        .unwrap();
+        .environment_id(&env))
+    .unwrap();
     assert_eq!(got.name(), Some("prod"));
 }
 
 #[tokio::test]
 async fn malformed_environment_id_is_a_bad_request() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     // The newest model types EnvironmentId as a 1–64 character name: "ABC" is merely unknown.
-    let e = err(c
+    let e = sdk_err!(c
         .get_environment()
         .application_id(&app)
-        .environment_id("ABC")
-        .send()
-        .await);
-    assert!(
-        matches!(e, GetEnvironmentError::ResourceNotFoundException(_)),
-        "{e:?}"
-    );
-    let e = err(c
+        .environment_id("ABC"));
+    assert_matches!(e, GetEnvironmentError::ResourceNotFoundException(_));
+    let e = sdk_err!(c
         .get_environment()
         .application_id(&app)
-        .environment_id("a".repeat(65))
-        .send()
-        .await);
-    assert!(
-        matches!(e, GetEnvironmentError::BadRequestException(_)),
-        "{e:?}"
-    );
-    assert_names(&e, "environmentId");
+        .environment_id("a".repeat(65)));
+    assert_bad_field!(e, GetEnvironmentError, "environmentId");
 }
 
 #[tokio::test]
 async fn environment_quota_per_application() {
-    let server = Server::start_with(&["--quota-environments", "2"]);
-    let c = server.client();
+    let (_server, c) = Server::start_with_args_client(&["--quota-environments", "2"]);
     let app = create_app(&c, "app").await;
     let other = create_app(&c, "other").await;
     create_env(&c, &app, "one").await;
     create_env(&c, &app, "two").await;
-    let (e, status) = service_error(
-        c.create_environment()
-            .application_id(&app)
-            .name("three")
-            .send()
-            .await,
-    );
+    let (e, status) = service_error(send!(c
+        .create_environment()
+        .application_id(&app)
+        .name("three")));
     assert_eq!(status, 402);
-    assert!(
-        matches!(e, CreateEnvironmentError::ServiceQuotaExceededException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, CreateEnvironmentError::ServiceQuotaExceededException(_));
     assert_eq!(all_env_ids(&c, &app).await.len(), 2);
     // The quota is per application.
     create_env(&c, &other, "one").await;

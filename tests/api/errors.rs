@@ -6,14 +6,12 @@ use aws_sdk_appconfig::operation::create_hosted_configuration_version::CreateHos
 use aws_sdk_appconfig::operation::get_application::GetApplicationError;
 use aws_sdk_appconfig::operation::RequestId;
 use aws_sdk_appconfig::types::BytesMeasure;
-use aws_smithy_types::Blob;
 
 use crate::harness::*;
 
 #[tokio::test]
 async fn bad_request_exception() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (e, status) = service_error(c.create_application().name("").send().await);
     assert_eq!(status, 400);
     assert_eq!(code(&e), "BadRequestException");
@@ -36,14 +34,11 @@ async fn bad_request_exception() {
 
 #[tokio::test]
 async fn every_constraint_violation_is_reported_at_once() {
-    let server = Server::start();
-    let c = server.client();
-    let e = err(c
+    let (_server, c) = Server::start_with_client();
+    let e = sdk_err!(c
         .create_application()
         .name(chars('n', 65))
-        .description(chars('d', 1025))
-        .send()
-        .await);
+        .description(chars('d', 1025)));
     let m = message(&e);
     assert!(m.contains("2 validation errors"), "{m}");
     assert!(m.contains("name") && m.contains("description"), "{m}");
@@ -51,8 +46,7 @@ async fn every_constraint_violation_is_reported_at_once() {
 
 #[tokio::test]
 async fn resource_not_found_exception_names_the_resource() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (e, status) = service_error(c.get_application().application_id("abcd123").send().await);
     assert_eq!(status, 404);
     assert_eq!(code(&e), "ResourceNotFoundException");
@@ -65,78 +59,45 @@ async fn resource_not_found_exception_names_the_resource() {
 
 #[tokio::test]
 async fn conflict_exception() {
-    let server = Server::start();
-    let c = server.client();
-    let app = create_app(&c, "app").await;
-    let profile = create_profile(&c, &app, "cfg").await;
-    let (e, status) = service_error(
-        c.create_hosted_configuration_version()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .content(Blob::new(b"{}".to_vec()))
-            .content_type("application/json")
-            .latest_version_number(3)
-            .send()
-            .await,
-    );
+    let (_server, c) = Server::start_with_client();
+    let (app, profile) = app_and_profile(&c).await;
+    let req = version_request(&c, &app, &profile, b"{}", "application/json");
+    let (e, status) = service_error(send!(req.latest_version_number(3)));
     assert_eq!(status, 409);
     assert_eq!(code(&e), "ConflictException");
-    assert!(
-        matches!(
-            e,
-            CreateHostedConfigurationVersionError::ConflictException(_)
-        ),
-        "{e:?}"
-    );
+    assert!(e.is_conflict_exception(), "{e:?}");
     assert!(!message(&e).is_empty());
 }
 
 #[tokio::test]
 async fn service_quota_exceeded_exception() {
-    let server = Server::start_with(&["--quota-applications", "2"]);
-    let c = server.client();
+    let (_server, c) = Server::start_with_args_client(&["--quota-applications", "2"]);
     create_app(&c, "one").await;
     create_app(&c, "two").await;
     let (e, status) = service_error(c.create_application().name("three").send().await);
     assert_eq!(status, 402);
     assert_eq!(code(&e), "ServiceQuotaExceededException");
-    assert!(
-        matches!(e, CreateApplicationError::ServiceQuotaExceededException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, CreateApplicationError::ServiceQuotaExceededException(_));
     assert!(message(&e).contains('2'), "{e:?}");
     assert_eq!(all_app_ids(&c).await.len(), 2, "nothing created");
 
     // Deleting frees the slot.
     let first = all_app_ids(&c).await.remove(0);
-    c.delete_application()
-        .application_id(&first)
-        .send()
-        .await
-        .unwrap();
+    send!(c.delete_application().application_id(&first)).unwrap();
     create_app(&c, "three").await;
 }
 
 #[tokio::test]
 async fn payload_too_large_exception() {
-    let server = Server::start_with(&["--max-configuration-bytes", "1024"]);
-    let c = server.client();
-    let app = create_app(&c, "app").await;
-    let profile = create_profile(&c, &app, "cfg").await;
+    let (_server, c) = Server::start_with_args_client(&["--max-configuration-bytes", "1024"]);
+    let (app, profile) = app_and_profile(&c).await;
 
     // Exactly at the limit is fine.
     let n = create_version(&c, &app, &profile, &[b'a'; 1024], "text/plain").await;
     assert_eq!(n, 1);
 
-    let (e, status) = service_error(
-        c.create_hosted_configuration_version()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .content(Blob::new(vec![b'b'; 2048]))
-            .content_type("text/plain")
-            .send()
-            .await,
-    );
+    let req = version_request(&c, &app, &profile, vec![b'b'; 2048], "text/plain");
+    let (e, status) = service_error(send!(req));
     assert_eq!(status, 413);
     assert_eq!(code(&e), "PayloadTooLargeException");
     let CreateHostedConfigurationVersionError::PayloadTooLargeException(pl) = &e else {
@@ -153,20 +114,17 @@ async fn payload_too_large_exception() {
 async fn payload_too_large_beyond_the_request_body_buffer() {
     // Larger than anything the server buffers for a request: the body is cut off, and the
     // answer must still be a typed PayloadTooLargeException (not a dropped connection).
-    let server = Server::start_with(&["--max-configuration-bytes", "1024"]);
-    let c = server.client();
-    let app = create_app(&c, "app").await;
-    let profile = create_profile(&c, &app, "cfg").await;
+    let (_server, c) = Server::start_with_args_client(&["--max-configuration-bytes", "1024"]);
+    let (app, profile) = app_and_profile(&c).await;
     let size = 1536 * 1024;
-    let (e, status) = service_error(
-        c.create_hosted_configuration_version()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .content(Blob::new(vec![b'c'; size]))
-            .content_type("application/octet-stream")
-            .send()
-            .await,
+    let req = version_request(
+        &c,
+        &app,
+        &profile,
+        vec![b'c'; size],
+        "application/octet-stream",
     );
+    let (e, status) = service_error(send!(req));
     assert_eq!(status, 413);
     let CreateHostedConfigurationVersionError::PayloadTooLargeException(pl) = &e else {
         panic!("expected PayloadTooLargeException, got {e:?}");
@@ -197,8 +155,7 @@ async fn every_model_operation_answers_with_a_well_formed_response() {
         "/model/appconfig-2019-10-09.json"
     )))
     .unwrap();
-    let server = Server::start();
-    let c = server.client();
+    let (server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let operations = model["operations"].as_object().unwrap();
     // The newest published model (botocore 1.44.8): 45 operations of 2019–2022 and 11 for
@@ -224,13 +181,7 @@ async fn every_model_operation_answers_with_a_well_formed_response() {
         } else {
             b""
         };
-        let raw = raw_request(
-            server.addr(),
-            method,
-            &path,
-            &[("content-type", "application/json")],
-            body,
-        );
+        let raw = raw_json(server.addr(), method, &path, body);
         assert!(
             (200..300).contains(&raw.status) || (400..600).contains(&raw.status),
             "{name}: {method} {path} answered {}",
@@ -259,13 +210,7 @@ async fn every_model_operation_answers_with_a_well_formed_response() {
             );
             if raw.status == 501 {
                 assert_eq!(kind, "NotImplementedException", "{name}");
-                assert!(
-                    raw.json()["Message"]
-                        .as_str()
-                        .unwrap()
-                        .contains(name.as_str()),
-                    "{name}: {raw:?}"
-                );
+                assert!(raw.message().contains(name.as_str()), "{name}: {raw:?}");
                 not_implemented.push(name.clone());
             }
         }
@@ -278,15 +223,12 @@ async fn every_model_operation_answers_with_a_well_formed_response() {
     // Through the SDK an unmodelled error still arrives as a typed service error with its code.
     if not_implemented.iter().any(|n| n == "GetConfiguration") {
         #[allow(deprecated)]
-        let (e, status) = service_error(
-            c.get_configuration()
-                .application(&app)
-                .environment("abcd123")
-                .configuration("abcd123")
-                .client_id("client-1")
-                .send()
-                .await,
-        );
+        let (e, status) = service_error(send!(c
+            .get_configuration()
+            .application(&app)
+            .environment("abcd123")
+            .configuration("abcd123")
+            .client_id("client-1")));
         assert_eq!(status, 501);
         assert_eq!(code(&e), "NotImplementedException");
         assert!(message(&e).contains("GetConfiguration"), "{e:?}");
@@ -298,7 +240,7 @@ async fn every_model_operation_answers_with_a_well_formed_response() {
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_with_json_errors() {
     let server = Server::start();
-    let raw = raw_request(server.addr(), "GET", "/no/such/route", &[], b"");
+    let raw = raw_call(server.addr(), "GET", "/no/such/route");
     assert_eq!(raw.status, 404);
     assert_eq!(
         raw.header("x-amzn-errortype"),
@@ -307,7 +249,7 @@ async fn unknown_routes_and_methods_answer_with_json_errors() {
     assert!(raw.json()["Message"].is_string());
     assert!(raw.header("x-amzn-requestid").is_some());
 
-    let raw = raw_request(server.addr(), "PUT", "/applications", &[], b"");
+    let raw = raw_call(server.addr(), "PUT", "/applications");
     assert_eq!(raw.status, 400);
     assert_eq!(raw.header("x-amzn-errortype"), Some("BadRequestException"));
     assert!(raw.json()["Message"].is_string());
@@ -315,16 +257,9 @@ async fn unknown_routes_and_methods_answer_with_json_errors() {
 
 #[tokio::test]
 async fn malformed_json_bodies_are_bad_requests() {
-    let server = Server::start();
-    let c = server.client();
+    let (server, c) = Server::start_with_client();
     for body in [&b"{"[..], b"[1, 2]", b"\"just a string\"", b"{\"Name\": 5}"] {
-        let raw = raw_request(
-            server.addr(),
-            "POST",
-            "/applications",
-            &[("content-type", "application/json")],
-            body,
-        );
+        let raw = raw_json(server.addr(), "POST", "/applications", body);
         assert_eq!(raw.status, 400, "{:?}", String::from_utf8_lossy(body));
         assert_eq!(raw.header("x-amzn-errortype"), Some("BadRequestException"));
         assert!(raw.json()["Message"].is_string());
@@ -335,7 +270,7 @@ async fn malformed_json_bodies_are_bad_requests() {
 #[tokio::test]
 async fn error_body_carries_type_and_members_on_the_wire() {
     let server = Server::start();
-    let raw = raw_request(server.addr(), "GET", "/applications/abcd123", &[], b"");
+    let raw = raw_call(server.addr(), "GET", "/applications/abcd123");
     assert_eq!(raw.status, 404);
     assert_eq!(
         raw.header("x-amzn-errortype"),
@@ -349,8 +284,7 @@ async fn error_body_carries_type_and_members_on_the_wire() {
 
 #[tokio::test]
 async fn successful_responses_carry_a_request_id() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let out = c.create_application().name("x").send().await.unwrap();
     let id = out.request_id().expect("x-amzn-RequestId");
     assert!(!id.is_empty());
@@ -360,39 +294,23 @@ async fn successful_responses_carry_a_request_id() {
 
 #[tokio::test]
 async fn get_configuration_errors_follow_the_control_plane_conventions() {
-    let server = Server::start();
-    let c = server.client();
+    let (server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let path = format!("/applications/{app}/environments/abcd123/configurations/abcd123");
 
     // Without client_id the same path is the AppConfig Agent's read API (issue 5): an unknown
     // environment is a 404 in the data plane's shape, with a request id.
-    let raw = raw_request(server.addr(), "GET", &path, &[], b"");
+    let raw = raw_call(server.addr(), "GET", &path);
     assert!(raw.header("x-amzn-requestid").is_some(), "{raw:?}");
     assert_eq!(raw.status, 404, "{raw:?}");
     assert_eq!(raw.json()["ResourceType"], "Environment", "{raw:?}");
 
     // An empty client_id is the deprecated GetConfiguration with a bad input.
-    let raw = raw_request(
-        server.addr(),
-        "GET",
-        &format!("{path}?client_id="),
-        &[],
-        b"",
-    );
+    let raw = raw_call(server.addr(), "GET", &format!("{path}?client_id="));
     assert_eq!(raw.status, 400, "{raw:?}");
-    assert!(
-        raw.json()["Message"].as_str().unwrap().contains("clientId"),
-        "{raw:?}"
-    );
+    assert!(raw.message().contains("clientId"), "{raw:?}");
 
-    let raw = raw_request(
-        server.addr(),
-        "GET",
-        &format!("{path}?client_id=client-1"),
-        &[],
-        b"",
-    );
+    let raw = raw_call(server.addr(), "GET", &format!("{path}?client_id=client-1"));
     assert!(raw.header("x-amzn-requestid").is_some(), "{raw:?}");
     assert_eq!(raw.status, 404, "{raw:?}");
     assert_eq!(
@@ -402,14 +320,12 @@ async fn get_configuration_errors_follow_the_control_plane_conventions() {
     assert!(raw.json()["ResourceName"].is_string(), "{raw:?}");
 
     #[allow(deprecated)]
-    let e = err(c
+    let e = sdk_err!(c
         .get_configuration()
         .application(&app)
         .environment("abcd123")
         .configuration("abcd123")
-        .client_id("client-1")
-        .send()
-        .await);
+        .client_id("client-1"));
     match e {
         aws_sdk_appconfig::operation::get_configuration::GetConfigurationError::ResourceNotFoundException(nf) => {
             assert!(nf.resource_name().is_some(), "{nf:?}");

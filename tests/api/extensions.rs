@@ -39,13 +39,11 @@ fn ext_arn(id: &str, version: i32) -> String {
 
 /// Creates a one-action extension (ON_DEPLOYMENT_START → a webhook); returns (id, arn).
 async fn create_ext(c: &Client, name: &str) -> (String, String) {
-    let out = c
+    let out = send!(c
         .create_extension()
         .name(name)
-        .actions(ActionPoint::OnDeploymentStart, vec![action("notify", HOOK)])
-        .send()
-        .await
-        .expect("create extension");
+        .actions(ActionPoint::OnDeploymentStart, vec![action("notify", HOOK)]))
+    .expect("create extension");
     (
         out.id().unwrap().to_string(),
         out.arn().unwrap().to_string(),
@@ -54,7 +52,8 @@ async fn create_ext(c: &Client, name: &str) -> (String, String) {
 
 /// An extension with one required, one optional and one dynamic parameter.
 async fn create_ext_with_params(c: &Client, name: &str) -> String {
-    c.create_extension()
+    send!(c
+        .create_extension()
         .name(name)
         .actions(
             ActionPoint::OnDeploymentComplete,
@@ -62,25 +61,22 @@ async fn create_ext_with_params(c: &Client, name: &str) -> String {
         )
         .parameters("Channel", param(true, false))
         .parameters("Optional", param(false, false))
-        .parameters("Tier", param(false, true))
-        .send()
-        .await
-        .expect("create extension with parameters")
-        .id()
-        .unwrap()
-        .to_string()
+        .parameters("Tier", param(false, true)))
+    .expect("create extension with parameters")
+    .id()
+    .unwrap()
+    .to_string()
 }
 
 async fn new_version(c: &Client, name: &str, latest: i32, description: &str) -> i32 {
-    c.create_extension()
+    send!(c
+        .create_extension()
         .name(name)
         .description(description)
         .latest_version_number(latest)
-        .actions(ActionPoint::OnDeploymentStart, vec![action("notify", HOOK)])
-        .send()
-        .await
-        .expect("create extension version")
-        .version_number()
+        .actions(ActionPoint::OnDeploymentStart, vec![action("notify", HOOK)]))
+    .expect("create extension version")
+    .version_number()
 }
 
 /// An application with one environment and one hosted profile: (app, env, profile).
@@ -103,14 +99,9 @@ async fn all_extensions(c: &Client, page_size: i32) -> Vec<(String, String, i32,
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     let mut pages = 0;
+    let req = c.list_extensions().max_results(page_size);
     loop {
-        let page = c
-            .list_extensions()
-            .max_results(page_size)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .expect("list extensions");
+        let page = send!(req.clone().set_next_token(token.clone())).expect("list extensions");
         pages += 1;
         assert!(page.items().len() <= page_size as usize);
         for e in page.items() {
@@ -140,16 +131,14 @@ async fn list_assocs(
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let page = c
+        let page = send!(c
             .list_extension_associations()
             .set_resource_identifier(resource.map(String::from))
             .set_extension_identifier(extension.map(String::from))
             .set_extension_version_number(version)
             .max_results(page_size)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .expect("list extension associations");
+            .set_next_token(token.clone()))
+        .expect("list extension associations");
         assert!(page.items().len() <= page_size as usize);
         for a in page.items() {
             assert!(a.extension_arn().is_some() && a.resource_arn().is_some());
@@ -174,8 +163,7 @@ fn sorted(v: &[String]) -> Vec<String> {
 
 #[tokio::test]
 async fn create_and_get_round_trip_every_field() {
-    let s = Server::start();
-    let c = s.client();
+    let (_s, c) = Server::start_with_client();
     let created = c
         .create_extension()
         .name("full-extension")
@@ -231,11 +219,7 @@ async fn create_and_get_round_trip_every_field() {
         ext_arn(&id, 1),
         arn(&format!("extension/{id}")),
     ] {
-        let got = c
-            .get_extension()
-            .extension_identifier(&ident)
-            .send()
-            .await
+        let got = send!(c.get_extension().extension_identifier(&ident))
             .unwrap_or_else(|e| panic!("get extension by {ident}: {e:?}"));
         assert_eq!(got.id(), created.id(), "{ident}");
         assert_eq!(got.name(), created.name());
@@ -251,13 +235,7 @@ async fn create_and_get_round_trip_every_field() {
 async fn create_and_delete_answer_201_and_204_on_the_wire() {
     let s = Server::start();
     let body = br#"{"Name":"wire-ext","Actions":{"ON_DEPLOYMENT_START":[{"Name":"a","Uri":"https://x.example.com/"}]}}"#;
-    let r = raw_request(
-        s.addr(),
-        "POST",
-        "/extensions",
-        &[("Content-Type", "application/json")],
-        body,
-    );
+    let r = raw_json(s.addr(), "POST", "/extensions", body);
     assert_eq!(r.status, 201, "{:?}", String::from_utf8_lossy(&r.body));
     let id = r.json()["Id"].as_str().unwrap().to_string();
     // The header spelling of LatestVersionNumber.
@@ -275,29 +253,19 @@ async fn create_and_delete_answer_201_and_204_on_the_wire() {
     assert_eq!(r.json()["VersionNumber"], 2);
     assert_eq!(r.json()["Id"], id.as_str());
     // Query parameters: GetExtension `version_number`, DeleteExtension `version`.
-    let r = raw_request(
+    let r = raw_call(
         s.addr(),
         "GET",
         &format!("/extensions/{id}?version_number=1"),
-        &[],
-        b"",
     );
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["VersionNumber"], 1);
-    let r = raw_request(
-        s.addr(),
-        "DELETE",
-        &format!("/extensions/{id}?version=1"),
-        &[],
-        b"",
-    );
+    let r = raw_call(s.addr(), "DELETE", &format!("/extensions/{id}?version=1"));
     assert_eq!(r.status, 204);
-    let r = raw_request(
+    let r = raw_call(
         s.addr(),
         "GET",
         &format!("/extensions/{id}?version_number=1"),
-        &[],
-        b"",
     );
     assert_eq!(r.status, 404);
     assert_eq!(
@@ -307,23 +275,21 @@ async fn create_and_delete_answer_201_and_204_on_the_wire() {
             .next(),
         Some("ResourceNotFoundException")
     );
-    let r = raw_request(s.addr(), "GET", &format!("/extensions/{id}"), &[], b"");
+    let r = raw_call(s.addr(), "GET", &format!("/extensions/{id}"));
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["VersionNumber"], 2);
 }
 
 #[tokio::test]
 async fn extension_names_follow_the_model_pattern() {
-    let s = Server::start();
-    let c = s.client();
+    let (_s, c) = Server::start_with_client();
     let longest = chars('n', 64);
     for good in ["a", "My Extension_1.0-beta", longest.as_str(), "ünïcødé"] {
-        c.create_extension()
+        send!(c
+            .create_extension()
             .name(good)
-            .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("name {good:?} should be accepted: {e:?}"));
+            .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)]))
+        .unwrap_or_else(|e| panic!("name {good:?} should be accepted: {e:?}"));
     }
     let too_long = chars('n', 65);
     for bad in [
@@ -334,13 +300,10 @@ async fn extension_names_follow_the_model_pattern() {
         "new\nline",
         &too_long,
     ] {
-        let m = bad_request(
-            c.create_extension()
-                .name(bad)
-                .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
-                .send()
-                .await,
-        );
+        let m = bad_request(send!(c
+            .create_extension()
+            .name(bad)
+            .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])));
         assert!(m.to_lowercase().contains("name"), "{bad:?}: {m}");
     }
     // Nothing of the refused ones was stored.
@@ -355,37 +318,23 @@ async fn extension_names_follow_the_model_pattern() {
 
 #[tokio::test]
 async fn name_and_actions_are_required() {
-    let s = Server::start();
-    let c = s.client();
-    bad_request(
-        c.create_extension()
-            .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
-            .send()
-            .await,
-    );
-    let r = raw_request(
-        s.addr(),
-        "POST",
-        "/extensions",
-        &[("Content-Type", "application/json")],
-        br#"{"Name":"no-actions"}"#,
-    );
+    let (s, c) = Server::start_with_client();
+    bad_request(send!(c
+        .create_extension()
+        .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])));
+    let r = raw_json(s.addr(), "POST", "/extensions", br#"{"Name":"no-actions"}"#);
     assert_eq!(r.status, 400);
     assert!(String::from_utf8_lossy(&r.body).contains("ctions"));
 }
 
 #[tokio::test]
 async fn one_to_five_valid_action_points() {
-    let s = Server::start();
-    let c = s.client();
+    let (_s, c) = Server::start_with_client();
     // None.
-    bad_request(
-        c.create_extension()
-            .name("zero-points")
-            .set_actions(Some(HashMap::new()))
-            .send()
-            .await,
-    );
+    bad_request(send!(c
+        .create_extension()
+        .name("zero-points")
+        .set_actions(Some(HashMap::new()))));
     // Five is the most.
     let points = [
         ActionPoint::PreCreateHostedConfigurationVersion,
@@ -403,29 +352,23 @@ async fn one_to_five_valid_action_points() {
             .map(|p| (p.clone(), vec![action("a", HOOK)]))
             .collect()
     };
-    let five = c
+    let five = send!(c
         .create_extension()
         .name("five-points")
-        .set_actions(Some(map(5)))
-        .send()
-        .await
-        .expect("five action points");
+        .set_actions(Some(map(5))))
+    .expect("five action points");
     assert_eq!(five.actions().unwrap().len(), 5);
-    bad_request(
-        c.create_extension()
-            .name("six-points")
-            .set_actions(Some(map(6)))
-            .send()
-            .await,
-    );
+    bad_request(send!(c
+        .create_extension()
+        .name("six-points")
+        .set_actions(Some(map(6)))));
     // Each of the eight action points is valid on its own.
     for (i, p) in points.iter().enumerate() {
-        c.create_extension()
+        send!(c
+            .create_extension()
             .name(format!("point-{i}"))
-            .actions(p.clone(), vec![action("a", HOOK)])
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{p:?}: {e:?}"));
+            .actions(p.clone(), vec![action("a", HOOK)]))
+        .unwrap_or_else(|e| panic!("{p:?}: {e:?}"));
     }
     // An unknown key (the documentation's old names, a typo) is refused.
     for bad in [
@@ -435,33 +378,24 @@ async fn one_to_five_valid_action_points() {
         "on_deployment_start",
         "BOGUS",
     ] {
-        let m = bad_request(
-            c.create_extension()
-                .name("bad-point")
-                .actions(ActionPoint::from(bad), vec![action("a", HOOK)])
-                .send()
-                .await,
-        );
+        let m = bad_request(send!(c
+            .create_extension()
+            .name("bad-point")
+            .actions(ActionPoint::from(bad), vec![action("a", HOOK)])));
         assert!(
             m.contains(bad) || m.to_lowercase().contains("action"),
             "{bad}: {m}"
         );
     }
     // Also through UpdateExtension.
-    bad_request(
-        c.update_extension()
-            .extension_identifier("five-points")
-            .actions(ActionPoint::from("BOGUS"), vec![action("a", HOOK)])
-            .send()
-            .await,
-    );
-    bad_request(
-        c.update_extension()
-            .extension_identifier("five-points")
-            .set_actions(Some(map(6)))
-            .send()
-            .await,
-    );
+    bad_request(send!(c
+        .update_extension()
+        .extension_identifier("five-points")
+        .actions(ActionPoint::from("BOGUS"), vec![action("a", HOOK)])));
+    bad_request(send!(c
+        .update_extension()
+        .extension_identifier("five-points")
+        .set_actions(Some(map(6)))));
     let names: Vec<String> = all_extensions(&c, 50)
         .await
         .into_iter()
@@ -474,42 +408,28 @@ async fn one_to_five_valid_action_points() {
 
 #[tokio::test]
 async fn exactly_one_action_per_action_point() {
-    let s = Server::start();
-    let c = s.client();
-    bad_request(
-        c.create_extension()
-            .name("no-action")
-            .actions(ActionPoint::OnDeploymentStart, vec![])
-            .send()
-            .await,
-    );
-    bad_request(
-        c.create_extension()
-            .name("two-actions")
-            .actions(
-                ActionPoint::OnDeploymentStart,
-                vec![action("a", HOOK), action("b", HOOK)],
-            )
-            .send()
-            .await,
-    );
+    let (_s, c) = Server::start_with_client();
+    bad_request(send!(c
+        .create_extension()
+        .name("no-action")
+        .actions(ActionPoint::OnDeploymentStart, vec![])));
+    bad_request(send!(c.create_extension().name("two-actions").actions(
+        ActionPoint::OnDeploymentStart,
+        vec![action("a", HOOK), action("b", HOOK)],
+    )));
     create_ext(&c, "one-action").await;
-    bad_request(
-        c.update_extension()
-            .extension_identifier("one-action")
-            .actions(
-                ActionPoint::OnDeploymentStart,
-                vec![action("a", HOOK), action("b", HOOK)],
-            )
-            .send()
-            .await,
-    );
+    bad_request(send!(c
+        .update_extension()
+        .extension_identifier("one-action")
+        .actions(
+            ActionPoint::OnDeploymentStart,
+            vec![action("a", HOOK), action("b", HOOK)],
+        )));
 }
 
 #[tokio::test]
 async fn action_uris_accept_aws_targets_and_webhooks_only() {
-    let s = Server::start();
-    let c = s.client();
+    let (_s, c) = Server::start_with_client();
     let good = [
         "arn:aws:lambda:us-east-1:111122223333:function:my-function",
         "arn:aws:lambda:us-east-1:111122223333:function:my-function:live",
@@ -520,13 +440,11 @@ async fn action_uris_accept_aws_targets_and_webhooks_only() {
         "https://hooks.example.com/appconfig?x=1",
     ];
     for (i, uri) in good.iter().enumerate() {
-        let out = c
+        let out = send!(c
             .create_extension()
             .name(format!("good-{i}"))
-            .actions(ActionPoint::OnDeploymentStart, vec![action("a", uri)])
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{uri} should be accepted: {e:?}"));
+            .actions(ActionPoint::OnDeploymentStart, vec![action("a", uri)]))
+        .unwrap_or_else(|e| panic!("{uri} should be accepted: {e:?}"));
         assert_eq!(
             out.actions().unwrap()[&ActionPoint::OnDeploymentStart][0].uri(),
             Some(*uri)
@@ -543,83 +461,50 @@ async fn action_uris_accept_aws_targets_and_webhooks_only() {
         "not a uri",
     ];
     for uri in bad {
-        bad_request(
-            c.create_extension()
-                .name("bad-uri")
-                .actions(ActionPoint::OnDeploymentStart, vec![action("a", uri)])
-                .send()
-                .await,
-        );
+        bad_request(send!(c
+            .create_extension()
+            .name("bad-uri")
+            .actions(ActionPoint::OnDeploymentStart, vec![action("a", uri)])));
     }
     // Name and Uri are needed on every action.
-    bad_request(
-        c.create_extension()
-            .name("no-uri")
-            .actions(
-                ActionPoint::OnDeploymentStart,
-                vec![Action::builder().name("a").build()],
-            )
-            .send()
-            .await,
-    );
-    bad_request(
-        c.create_extension()
-            .name("no-name")
-            .actions(
-                ActionPoint::OnDeploymentStart,
-                vec![Action::builder().uri(HOOK).build()],
-            )
-            .send()
-            .await,
-    );
+    bad_request(send!(c.create_extension().name("no-uri").actions(
+        ActionPoint::OnDeploymentStart,
+        vec![Action::builder().name("a").build()],
+    )));
+    bad_request(send!(c.create_extension().name("no-name").actions(
+        ActionPoint::OnDeploymentStart,
+        vec![Action::builder().uri(HOOK).build()],
+    )));
     // And on update.
-    bad_request(
-        c.update_extension()
-            .extension_identifier("good-0")
-            .actions(
-                ActionPoint::OnDeploymentStart,
-                vec![action("a", "arn:aws:s3:::my-bucket")],
-            )
-            .send()
-            .await,
-    );
+    bad_request(send!(c
+        .update_extension()
+        .extension_identifier("good-0")
+        .actions(
+            ActionPoint::OnDeploymentStart,
+            vec![action("a", "arn:aws:s3:::my-bucket")],
+        )));
 }
 
 #[tokio::test]
 async fn a_dynamic_parameter_cannot_be_required() {
-    let s = Server::start();
-    let c = s.client();
-    bad_request(
-        c.create_extension()
-            .name("dyn-required")
-            .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
-            .parameters("Tier", param(true, true))
-            .send()
-            .await,
-    );
+    let (_s, c) = Server::start_with_client();
+    bad_request(send!(c
+        .create_extension()
+        .name("dyn-required")
+        .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
+        .parameters("Tier", param(true, true))));
     let id = create_ext_with_params(&c, "params-ok").await;
-    bad_request(
-        c.update_extension()
-            .extension_identifier(&id)
-            .parameters("Tier", param(true, true))
-            .send()
-            .await,
-    );
-    // Parameter names follow the same pattern as extension names.
-    bad_request(
-        c.create_extension()
-            .name("bad-param-name")
-            .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
-            .parameters("a#b", param(false, false))
-            .send()
-            .await,
-    );
-    let got = c
-        .get_extension()
+    bad_request(send!(c
+        .update_extension()
         .extension_identifier(&id)
-        .send()
-        .await
-        .unwrap();
+        .parameters("Tier", param(true, true))));
+    // Parameter names follow the same pattern as extension names.
+    bad_request(send!(c
+        .create_extension()
+        .name("bad-param-name")
+        .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
+        .parameters("a#b", param(false, false))));
+    let got = send!(c.get_extension().extension_identifier(&id)).unwrap();
     let p = got.parameters().unwrap();
     assert_eq!(p.len(), 3);
     assert!(p["Tier"].dynamic() && !p["Tier"].required());
@@ -631,28 +516,24 @@ async fn a_dynamic_parameter_cannot_be_required() {
 
 #[tokio::test]
 async fn new_versions_need_the_latest_version_number() {
-    let s = Server::start();
-    let c = s.client();
+    let (_s, c) = Server::start_with_client();
     let (id, arn1) = create_ext(&c, "versioned").await;
     assert_eq!(arn1, ext_arn(&id, 1));
 
     // Existing name without the header → Conflict; a stale or future number → Conflict.
-    conflict(
-        c.create_extension()
-            .name("versioned")
-            .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
-            .send()
-            .await,
-    );
+    conflict(send!(c.create_extension().name("versioned").actions(
+        ActionPoint::OnDeploymentStart,
+        vec![action("a", HOOK)]
+    )));
     for stale in [0, 2, 7] {
-        conflict(
-            c.create_extension()
-                .name("versioned")
-                .latest_version_number(stale)
-                .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
-                .send()
-                .await,
-        );
+        conflict(send!(c
+            .create_extension()
+            .name("versioned")
+            .latest_version_number(stale)
+            .actions(
+                ActionPoint::OnDeploymentStart,
+                vec![action("a", HOOK)]
+            )));
     }
     // The right number → version 2, same Id and Name, its own ARN and definition.
     let v2 = c
@@ -672,68 +553,48 @@ async fn new_versions_need_the_latest_version_number() {
     assert_eq!(v2.version_number(), 2);
     assert_eq!(v2.arn(), Some(ext_arn(&id, 2).as_str()));
     // Now 1 is stale.
-    conflict(
-        c.create_extension()
-            .name("versioned")
-            .latest_version_number(1)
-            .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
-            .send()
-            .await,
-    );
+    conflict(send!(c
+        .create_extension()
+        .name("versioned")
+        .latest_version_number(1)
+        .actions(
+            ActionPoint::OnDeploymentStart,
+            vec![action("a", HOOK)]
+        )));
     assert_eq!(new_version(&c, "versioned", 2, "third").await, 3);
 
     // Latest by default; version 1 untouched.
-    let latest = c
-        .get_extension()
-        .extension_identifier("versioned")
-        .send()
-        .await
-        .unwrap();
+    let latest = send!(c.get_extension().extension_identifier("versioned")).unwrap();
     assert_eq!(latest.version_number(), 3);
     assert_eq!(latest.description(), Some("third"));
-    let v1 = c
+    let v1 = send!(c
         .get_extension()
         .extension_identifier(&id)
-        .version_number(1)
-        .send()
-        .await
-        .unwrap();
+        .version_number(1))
+    .unwrap();
     assert_eq!(v1.version_number(), 1);
     assert_eq!(v1.description(), None);
     assert!(v1
         .actions()
         .unwrap()
         .contains_key(&ActionPoint::OnDeploymentStart));
-    let v2_again = c
-        .get_extension()
-        .extension_identifier(ext_arn(&id, 2))
-        .send()
-        .await
-        .unwrap();
+    let v2_again = send!(c.get_extension().extension_identifier(ext_arn(&id, 2))).unwrap();
     assert_eq!(v2_again.description(), Some("second"));
     // An explicit version wins over the one in the ARN.
-    let explicit = c
+    let explicit = send!(c
         .get_extension()
         .extension_identifier(ext_arn(&id, 2))
-        .version_number(1)
-        .send()
-        .await
-        .unwrap();
+        .version_number(1))
+    .unwrap();
     assert_eq!(explicit.version_number(), 1);
     // Unknown versions.
-    not_found(
-        c.get_extension()
-            .extension_identifier(&id)
-            .version_number(9)
-            .send()
-            .await,
-    );
-    not_found(
-        c.get_extension()
-            .extension_identifier(ext_arn(&id, 9))
-            .send()
-            .await,
-    );
+    not_found(send!(c
+        .get_extension()
+        .extension_identifier(&id)
+        .version_number(9)));
+    not_found(send!(c
+        .get_extension()
+        .extension_identifier(ext_arn(&id, 9))));
     // ListExtensions shows one row per version.
     let rows: Vec<i32> = all_extensions(&c, 50)
         .await
@@ -746,17 +607,13 @@ async fn new_versions_need_the_latest_version_number() {
 
 #[tokio::test]
 async fn the_extension_name_is_unique() {
-    let s = Server::start();
-    let c = s.client();
+    let (_s, c) = Server::start_with_client();
     create_ext(&c, "unique").await;
     // The same name with a new-extension request (no header) does not create a second one.
-    conflict(
-        c.create_extension()
-            .name("unique")
-            .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
-            .send()
-            .await,
-    );
+    conflict(send!(c.create_extension().name("unique").actions(
+        ActionPoint::OnDeploymentStart,
+        vec![action("a", HOOK)]
+    )));
     let same: Vec<_> = all_extensions(&c, 50)
         .await
         .into_iter()
@@ -764,25 +621,22 @@ async fn the_extension_name_is_unique() {
         .collect();
     assert_eq!(same.len(), 1);
     // A Latest-Version-Number with a brand-new name is ignored: version 1.
-    let fresh = c
+    let fresh = send!(c
         .create_extension()
         .name("fresh")
         .latest_version_number(4)
-        .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
-        .send()
-        .await
-        .expect("new name with header");
+        .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)]))
+    .expect("new name with header");
     assert_eq!(fresh.version_number(), 1);
 }
 
 #[tokio::test]
 async fn update_extension_edits_one_version_in_place() {
-    let s = Server::start();
-    let c = s.client();
+    let (_s, c) = Server::start_with_client();
     let (id, _) = create_ext(&c, "editable").await;
     new_version(&c, "editable", 1, "v2").await;
 
-    let updated = c
+    let updated = send!(c
         .update_extension()
         .extension_identifier("editable")
         .version_number(1)
@@ -791,10 +645,8 @@ async fn update_extension_edits_one_version_in_place() {
             ActionPoint::OnDeploymentRolledBack,
             vec![action("rb", "arn:aws:sns:us-east-1:111122223333:t")],
         )
-        .parameters("Channel", param(true, false))
-        .send()
-        .await
-        .expect("update version 1");
+        .parameters("Channel", param(true, false)))
+    .expect("update version 1");
     assert_eq!(updated.id(), Some(id.as_str()));
     assert_eq!(updated.version_number(), 1);
     assert_eq!(updated.arn(), Some(ext_arn(&id, 1).as_str()));
@@ -812,157 +664,95 @@ async fn update_extension_edits_one_version_in_place() {
         .map(|e| e.2)
         .collect();
     assert_eq!(rows, vec![1, 2]);
-    let v2 = c
-        .get_extension()
-        .extension_identifier(&id)
-        .send()
-        .await
-        .unwrap();
+    let v2 = send!(c.get_extension().extension_identifier(&id)).unwrap();
     assert_eq!(v2.version_number(), 2);
     assert_eq!(v2.description(), Some("v2"));
     assert!(v2.parameters().is_none_or(|p| p.is_empty()));
 
     // Without a version the latest is edited; members not given are kept.
-    let latest = c
+    let latest = send!(c
         .update_extension()
         .extension_identifier(ext_arn(&id, 2))
-        .description("edited v2")
-        .send()
-        .await
-        .expect("update latest");
+        .description("edited v2"))
+    .expect("update latest");
     assert_eq!(latest.version_number(), 2);
     assert_eq!(latest.description(), Some("edited v2"));
     assert!(latest
         .actions()
         .unwrap()
         .contains_key(&ActionPoint::OnDeploymentStart));
-    let v1 = c
+    let v1 = send!(c
         .get_extension()
         .extension_identifier(&id)
-        .version_number(1)
-        .send()
-        .await
-        .unwrap();
+        .version_number(1))
+    .unwrap();
     assert_eq!(v1.description(), Some("edited v1"));
 
-    not_found(
-        c.update_extension()
-            .extension_identifier("editable")
-            .version_number(5)
-            .description("x")
-            .send()
-            .await,
-    );
-    not_found(
-        c.update_extension()
-            .extension_identifier("no-such-extension")
-            .description("x")
-            .send()
-            .await,
-    );
+    not_found(send!(c
+        .update_extension()
+        .extension_identifier("editable")
+        .version_number(5)
+        .description("x")));
+    not_found(send!(c
+        .update_extension()
+        .extension_identifier("no-such-extension")
+        .description("x")));
 }
 
 #[tokio::test]
 async fn delete_extension_removes_one_version_default_the_highest() {
-    let s = Server::start();
-    let c = s.client();
+    let (_s, c) = Server::start_with_client();
     let (id, _) = create_ext(&c, "deletable").await;
     new_version(&c, "deletable", 1, "v2").await;
     new_version(&c, "deletable", 2, "v3").await;
 
-    c.delete_extension()
+    send!(c
+        .delete_extension()
         .extension_identifier(&id)
-        .version_number(2)
-        .send()
-        .await
-        .expect("delete version 2");
-    not_found(
-        c.get_extension()
-            .extension_identifier(&id)
-            .version_number(2)
-            .send()
-            .await,
-    );
-    // No version: the highest (3) goes.
-    c.delete_extension()
-        .extension_identifier("deletable")
-        .send()
-        .await
-        .expect("delete latest");
-    let latest = c
+        .version_number(2))
+    .expect("delete version 2");
+    not_found(send!(c
         .get_extension()
-        .extension_identifier("deletable")
-        .send()
-        .await
-        .unwrap();
+        .extension_identifier(&id)
+        .version_number(2)));
+    // No version: the highest (3) goes.
+    send!(c.delete_extension().extension_identifier("deletable")).expect("delete latest");
+    let latest = send!(c.get_extension().extension_identifier("deletable")).unwrap();
     assert_eq!(latest.version_number(), 1);
     // A new version continues after the highest existing one.
     assert_eq!(new_version(&c, "deletable", 1, "again").await, 2);
     // By ARN.
-    c.delete_extension()
-        .extension_identifier(ext_arn(&id, 2))
-        .send()
-        .await
-        .expect("delete by ARN");
-    c.delete_extension()
-        .extension_identifier(&id)
-        .send()
-        .await
-        .expect("delete the last version");
-    not_found(
-        c.get_extension()
-            .extension_identifier("deletable")
-            .send()
-            .await,
-    );
-    not_found(
-        c.delete_extension()
-            .extension_identifier("deletable")
-            .send()
-            .await,
-    );
+    send!(c.delete_extension().extension_identifier(ext_arn(&id, 2))).expect("delete by ARN");
+    send!(c.delete_extension().extension_identifier(&id)).expect("delete the last version");
+    not_found(send!(c.get_extension().extension_identifier("deletable")));
+    not_found(send!(c
+        .delete_extension()
+        .extension_identifier("deletable")));
     // The name is free again: a fresh version 1.
     let (new_id, _) = create_ext(&c, "deletable").await;
-    let v = c
-        .get_extension()
-        .extension_identifier(&new_id)
-        .send()
-        .await
-        .unwrap();
+    let v = send!(c.get_extension().extension_identifier(&new_id)).unwrap();
     assert_eq!(v.version_number(), 1);
 }
 
 #[tokio::test]
 async fn unknown_and_malformed_identifiers() {
-    let s = Server::start();
-    let c = s.client();
+    let (_s, c) = Server::start_with_client();
     for ident in [
         "missing".to_string(),
         "abcdefg".to_string(),
         ext_arn("abcdefg", 1),
     ] {
         not_found(c.get_extension().extension_identifier(&ident).send().await);
-        not_found(
-            c.delete_extension()
-                .extension_identifier(&ident)
-                .send()
-                .await,
-        );
-        not_found(
-            c.create_extension_association()
-                .extension_identifier(&ident)
-                .resource_identifier(app_arn("abcdefg"))
-                .send()
-                .await,
-        );
+        not_found(send!(c.delete_extension().extension_identifier(&ident)));
+        not_found(send!(c
+            .create_extension_association()
+            .extension_identifier(&ident)
+            .resource_identifier(app_arn("abcdefg"))));
     }
     // An ARN that is not an extension ARN.
-    bad_request(
-        c.get_extension()
-            .extension_identifier(app_arn("abcdefg"))
-            .send()
-            .await,
-    );
+    bad_request(send!(c
+        .get_extension()
+        .extension_identifier(app_arn("abcdefg"))));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -971,8 +761,7 @@ async fn unknown_and_malformed_identifiers() {
 
 #[tokio::test]
 async fn list_extensions_includes_the_aws_authored_ones_and_paginates() {
-    let s = Server::start();
-    let c = s.client();
+    let (_s, c) = Server::start_with_client();
     let mut mine = Vec::new();
     for i in 0..7 {
         mine.push(create_ext(&c, &format!("mine-{i}")).await.0);
@@ -1018,11 +807,7 @@ async fn list_extensions_includes_the_aws_authored_ones_and_paginates() {
     let by_name = c.list_extensions().name("mine-0").send().await.unwrap();
     let rows: Vec<i32> = by_name.items().iter().map(|e| e.version_number()).collect();
     assert_eq!(rows, vec![1, 2]);
-    assert!(c
-        .list_extensions()
-        .name("nothing-like-this")
-        .send()
-        .await
+    assert!(send!(c.list_extensions().name("nothing-like-this"))
         .unwrap()
         .items()
         .is_empty());
@@ -1034,14 +819,9 @@ async fn list_extensions_includes_the_aws_authored_ones_and_paginates() {
 
 #[tokio::test]
 async fn aws_authored_extensions_can_be_read_but_not_changed() {
-    let s = Server::start();
-    let c = s.client();
+    let (_s, c) = Server::start_with_client();
     for id in AWS_AUTHORED {
-        let e = c
-            .get_extension()
-            .extension_identifier(id)
-            .send()
-            .await
+        let e = send!(c.get_extension().extension_identifier(id))
             .unwrap_or_else(|e| panic!("{id}: {e:?}"));
         assert_eq!(e.id(), Some(id));
         assert_eq!(e.version_number(), 1);
@@ -1049,60 +829,37 @@ async fn aws_authored_extensions_can_be_read_but_not_changed() {
         assert_eq!(e.arn(), Some(arn.as_str()));
         assert!(!e.actions().unwrap().is_empty());
         // By ARN and by name too.
-        let by_arn = c
-            .get_extension()
-            .extension_identifier(&arn)
-            .send()
-            .await
-            .unwrap();
+        let by_arn = send!(c.get_extension().extension_identifier(&arn)).unwrap();
         assert_eq!(by_arn.id(), Some(id));
-        let by_name = c
-            .get_extension()
-            .extension_identifier(e.name().unwrap())
-            .send()
-            .await
-            .unwrap();
+        let by_name = send!(c.get_extension().extension_identifier(e.name().unwrap())).unwrap();
         assert_eq!(by_name.id(), Some(id));
 
-        bad_request(
-            c.update_extension()
-                .extension_identifier(id)
-                .description("mine now")
-                .send()
-                .await,
-        );
+        bad_request(send!(c
+            .update_extension()
+            .extension_identifier(id)
+            .description("mine now")));
         bad_request(c.delete_extension().extension_identifier(id).send().await);
         // (Tags: see aws_authored_extension_arns_carry_no_tags_and_refuse_them.)
         // Their ids and names cannot be taken.
-        conflict(
-            c.create_extension()
-                .name(id)
-                .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
-                .send()
-                .await,
-        );
+        conflict(send!(c.create_extension().name(id).actions(
+            ActionPoint::OnDeploymentStart,
+            vec![action("a", HOOK)]
+        )));
     }
-    let sqs = c
+    let sqs = send!(c
         .get_extension()
-        .extension_identifier("AWS.AppConfig.DeploymentNotificationsToSqs")
-        .send()
-        .await
-        .unwrap();
+        .extension_identifier("AWS.AppConfig.DeploymentNotificationsToSqs"))
+    .unwrap();
     assert!(sqs.parameters().unwrap()["queueArn"].required());
-    let sns = c
+    let sns = send!(c
         .get_extension()
-        .extension_identifier("AWS.AppConfig.DeploymentNotificationsToSns")
-        .send()
-        .await
-        .unwrap();
+        .extension_identifier("AWS.AppConfig.DeploymentNotificationsToSns"))
+    .unwrap();
     assert!(sns.parameters().unwrap()["topicArn"].required());
-    not_found(
-        c.get_extension()
-            .extension_identifier("AWS.AppConfig.FeatureFlags")
-            .version_number(2)
-            .send()
-            .await,
-    );
+    not_found(send!(c
+        .get_extension()
+        .extension_identifier("AWS.AppConfig.FeatureFlags")
+        .version_number(2)));
     assert_eq!(all_extensions(&c, 50).await.len(), 5);
 }
 
@@ -1110,31 +867,14 @@ async fn aws_authored_extensions_can_be_read_but_not_changed() {
 /// ListTagsForResource shows none. Their ARNs have an empty account field.
 #[tokio::test]
 async fn aws_authored_extension_arns_carry_no_tags_and_refuse_them() {
-    let s = Server::start();
-    let c = s.client();
+    let (_s, c) = Server::start_with_client();
     for id in AWS_AUTHORED {
         let arn = format!("arn:aws:appconfig:{REGION}::extension/{id}/1");
-        let tags = c
-            .list_tags_for_resource()
-            .resource_arn(&arn)
-            .send()
-            .await
+        let tags = send!(c.list_tags_for_resource().resource_arn(&arn))
             .unwrap_or_else(|e| panic!("ListTagsForResource {arn}: {e:?}"));
         assert!(tags.tags().is_none_or(|t| t.is_empty()));
-        bad_request(
-            c.tag_resource()
-                .resource_arn(&arn)
-                .tags("k", "v")
-                .send()
-                .await,
-        );
-        bad_request(
-            c.untag_resource()
-                .resource_arn(&arn)
-                .tag_keys("k")
-                .send()
-                .await,
-        );
+        bad_request(send!(c.tag_resource().resource_arn(&arn).tags("k", "v")));
+        bad_request(send!(c.untag_resource().resource_arn(&arn).tag_keys("k")));
     }
 }
 
@@ -1144,8 +884,7 @@ async fn aws_authored_extension_arns_carry_no_tags_and_refuse_them() {
 
 #[tokio::test]
 async fn association_round_trip_on_application_environment_and_profile() {
-    let s = Server::start();
-    let c = s.client();
+    let (s, c) = Server::start_with_client();
     let (app, env, profile) = resources(&c).await;
     let ext_id = create_ext_with_params(&c, "assoc-ext").await;
     for (i, resource) in [
@@ -1181,12 +920,7 @@ async fn association_round_trip_on_application_environment_and_profile() {
         assert_eq!(params.len(), 2);
         assert_eq!(params["Channel"], "#ops");
 
-        let got = c
-            .get_extension_association()
-            .extension_association_id(&id)
-            .send()
-            .await
-            .unwrap();
+        let got = send!(c.get_extension_association().extension_association_id(&id)).unwrap();
         assert_eq!(got.id(), created.id());
         assert_eq!(got.arn(), created.arn());
         assert_eq!(got.extension_arn(), created.extension_arn());
@@ -1207,38 +941,23 @@ async fn association_round_trip_on_application_environment_and_profile() {
         let p = updated.parameters().unwrap();
         assert_eq!(p.len(), 1);
         assert_eq!(p["Channel"], "#alerts");
-        let got = c
-            .get_extension_association()
-            .extension_association_id(&id)
-            .send()
-            .await
-            .unwrap();
+        let got = send!(c.get_extension_association().extension_association_id(&id)).unwrap();
         assert_eq!(got.parameters(), updated.parameters());
 
-        c.delete_extension_association()
+        send!(c
+            .delete_extension_association()
+            .extension_association_id(&id))
+        .unwrap();
+        not_found(send!(c
+            .get_extension_association()
+            .extension_association_id(&id)));
+        not_found(send!(c
+            .delete_extension_association()
+            .extension_association_id(&id)));
+        not_found(send!(c
+            .update_extension_association()
             .extension_association_id(&id)
-            .send()
-            .await
-            .unwrap();
-        not_found(
-            c.get_extension_association()
-                .extension_association_id(&id)
-                .send()
-                .await,
-        );
-        not_found(
-            c.delete_extension_association()
-                .extension_association_id(&id)
-                .send()
-                .await,
-        );
-        not_found(
-            c.update_extension_association()
-                .extension_association_id(&id)
-                .parameters("Channel", "x")
-                .send()
-                .await,
-        );
+            .parameters("Channel", "x")));
     }
     // Wire status codes.
     let body = serde_json::json!({
@@ -1247,29 +966,16 @@ async fn association_round_trip_on_application_environment_and_profile() {
         "Parameters": {"Channel": "c"},
     })
     .to_string();
-    let r = raw_request(
-        s.addr(),
-        "POST",
-        "/extensionassociations",
-        &[("Content-Type", "application/json")],
-        body.as_bytes(),
-    );
+    let r = raw_json(s.addr(), "POST", "/extensionassociations", body.as_bytes());
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     let id = r.json()["Id"].as_str().unwrap().to_string();
-    let r = raw_request(
-        s.addr(),
-        "DELETE",
-        &format!("/extensionassociations/{id}"),
-        &[],
-        b"",
-    );
+    let r = raw_call(s.addr(), "DELETE", &format!("/extensionassociations/{id}"));
     assert_eq!(r.status, 204);
 }
 
 #[tokio::test]
 async fn association_targets_must_exist_and_be_well_formed() {
-    let s = Server::start();
-    let c = s.client();
+    let (_s, c) = Server::start_with_client();
     let (app, env, profile) = resources(&c).await;
     create_ext(&c, "target-ext").await;
     let other_app = create_app(&c, "other").await;
@@ -1285,13 +991,10 @@ async fn association_targets_must_exist_and_be_well_formed() {
         format!("arn:aws:appconfig:eu-west-1:{ACCOUNT}:application/{app}"),
     ];
     for resource in &missing {
-        not_found(
-            c.create_extension_association()
-                .extension_identifier("target-ext")
-                .resource_identifier(resource)
-                .send()
-                .await,
-        );
+        not_found(send!(c
+            .create_extension_association()
+            .extension_identifier("target-ext")
+            .resource_identifier(resource)));
     }
     let malformed = [
         "not-an-arn".to_string(),
@@ -1302,216 +1005,162 @@ async fn association_targets_must_exist_and_be_well_formed() {
         arn("extension/abcdefg/1"),
     ];
     for resource in &malformed {
-        bad_request(
-            c.create_extension_association()
-                .extension_identifier("target-ext")
-                .resource_identifier(resource)
-                .send()
-                .await,
-        );
+        bad_request(send!(c
+            .create_extension_association()
+            .extension_identifier("target-ext")
+            .resource_identifier(resource)));
     }
     // Required members.
-    bad_request(
-        c.create_extension_association()
-            .extension_identifier("target-ext")
-            .send()
-            .await,
-    );
-    bad_request(
-        c.create_extension_association()
-            .resource_identifier(app_arn(&app))
-            .send()
-            .await,
-    );
+    bad_request(send!(c
+        .create_extension_association()
+        .extension_identifier("target-ext")));
+    bad_request(send!(c
+        .create_extension_association()
+        .resource_identifier(app_arn(&app))));
     assert!(list_assocs(&c, None, None, None, 50).await.is_empty());
 }
 
 #[tokio::test]
 async fn association_parameters_are_checked_against_the_extension() {
-    let s = Server::start();
-    let c = s.client();
+    let (_s, c) = Server::start_with_client();
     let (app, _, _) = resources(&c).await;
     create_ext_with_params(&c, "param-ext").await;
     let target = app_arn(&app);
 
     // A Required parameter missing → BadRequest naming it.
-    let m = bad_request(
-        c.create_extension_association()
-            .extension_identifier("param-ext")
-            .resource_identifier(&target)
-            .parameters("Optional", "x")
-            .send()
-            .await,
-    );
+    let m = bad_request(send!(c
+        .create_extension_association()
+        .extension_identifier("param-ext")
+        .resource_identifier(&target)
+        .parameters("Optional", "x")));
     assert!(m.contains("Channel"), "{m}");
     // An unknown parameter → BadRequest naming it.
-    let m = bad_request(
-        c.create_extension_association()
-            .extension_identifier("param-ext")
-            .resource_identifier(&target)
-            .parameters("Channel", "c")
-            .parameters("Bogus", "x")
-            .send()
-            .await,
-    );
-    assert!(m.contains("Bogus"), "{m}");
-    assert!(list_assocs(&c, None, None, None, 50).await.is_empty());
-
-    // Dynamic ones may be given a value (a default); optional ones may be left out.
-    let id = c
+    let m = bad_request(send!(c
         .create_extension_association()
         .extension_identifier("param-ext")
         .resource_identifier(&target)
         .parameters("Channel", "c")
-        .parameters("Tier", "silver")
-        .send()
-        .await
-        .expect("valid parameters")
-        .id()
-        .unwrap()
-        .to_string();
+        .parameters("Bogus", "x")));
+    assert!(m.contains("Bogus"), "{m}");
+    assert!(list_assocs(&c, None, None, None, 50).await.is_empty());
+
+    // Dynamic ones may be given a value (a default); optional ones may be left out.
+    let id = send!(c
+        .create_extension_association()
+        .extension_identifier("param-ext")
+        .resource_identifier(&target)
+        .parameters("Channel", "c")
+        .parameters("Tier", "silver"))
+    .expect("valid parameters")
+    .id()
+    .unwrap()
+    .to_string();
     // The same rules on update.
-    let m = bad_request(
-        c.update_extension_association()
-            .extension_association_id(&id)
-            .parameters("Channel", "c")
-            .parameters("Nope", "x")
-            .send()
-            .await,
-    );
-    assert!(m.contains("Nope"), "{m}");
-    let m = bad_request(
-        c.update_extension_association()
-            .extension_association_id(&id)
-            .parameters("Optional", "x")
-            .send()
-            .await,
-    );
-    assert!(m.contains("Channel"), "{m}");
-    let kept = c
-        .get_extension_association()
+    let m = bad_request(send!(c
+        .update_extension_association()
         .extension_association_id(&id)
-        .send()
-        .await
-        .unwrap();
+        .parameters("Channel", "c")
+        .parameters("Nope", "x")));
+    assert!(m.contains("Nope"), "{m}");
+    let m = bad_request(send!(c
+        .update_extension_association()
+        .extension_association_id(&id)
+        .parameters("Optional", "x")));
+    assert!(m.contains("Channel"), "{m}");
+    let kept = send!(c.get_extension_association().extension_association_id(&id)).unwrap();
     assert_eq!(kept.parameters().unwrap()["Tier"], "silver");
 
     // The AWS-authored SQS extension requires queueArn.
-    let m = bad_request(
-        c.create_extension_association()
-            .extension_identifier("AWS.AppConfig.DeploymentNotificationsToSqs")
-            .resource_identifier(&target)
-            .send()
-            .await,
-    );
+    let m = bad_request(send!(c
+        .create_extension_association()
+        .extension_identifier("AWS.AppConfig.DeploymentNotificationsToSqs")
+        .resource_identifier(&target)));
     assert!(m.contains("queueArn"), "{m}");
-    let sqs = c
+    let sqs = send!(c
         .create_extension_association()
         .extension_identifier("AWS.AppConfig.DeploymentNotificationsToSqs")
         .resource_identifier(&target)
-        .parameters("queueArn", "arn:aws:sqs:us-east-1:111122223333:q")
-        .send()
-        .await
-        .expect("associate the SQS extension");
+        .parameters("queueArn", "arn:aws:sqs:us-east-1:111122223333:q"))
+    .expect("associate the SQS extension");
     assert_eq!(
         sqs.extension_arn(),
         Some("arn:aws:appconfig:us-east-1::extension/AWS.AppConfig.DeploymentNotificationsToSqs/1")
     );
     assert_eq!(sqs.extension_version_number(), 1);
     // An extension without parameters refuses any.
-    let m = bad_request(
-        c.create_extension_association()
-            .extension_identifier("AWS.AppConfig.DeploymentNotificationsToEventBridge")
-            .resource_identifier(&target)
-            .parameters("x", "y")
-            .send()
-            .await,
-    );
+    let m = bad_request(send!(c
+        .create_extension_association()
+        .extension_identifier("AWS.AppConfig.DeploymentNotificationsToEventBridge")
+        .resource_identifier(&target)
+        .parameters("x", "y")));
     assert!(m.contains('x'), "{m}");
 }
 
 #[tokio::test]
 async fn the_same_extension_cannot_be_associated_twice_with_one_resource() {
-    let s = Server::start();
-    let c = s.client();
+    let (_s, c) = Server::start_with_client();
     let (app, env, _) = resources(&c).await;
     create_ext(&c, "twice").await;
     associate(&c, "twice", &app_arn(&app)).await;
-    bad_request(
-        c.create_extension_association()
-            .extension_identifier("twice")
-            .resource_identifier(app_arn(&app))
-            .send()
-            .await,
-    );
+    bad_request(send!(c
+        .create_extension_association()
+        .extension_identifier("twice")
+        .resource_identifier(app_arn(&app))));
     // Another resource is fine.
     associate(&c, "twice", &env_arn(&app, &env)).await;
 }
 
 #[tokio::test]
 async fn associations_pin_an_extension_version() {
-    let s = Server::start();
-    let c = s.client();
+    let (_s, c) = Server::start_with_client();
     let (app, env, profile) = resources(&c).await;
     let (id, _) = create_ext(&c, "pinned").await;
     new_version(&c, "pinned", 1, "v2").await;
 
     // Default: the latest at creation.
-    let latest = c
+    let latest = send!(c
         .create_extension_association()
         .extension_identifier("pinned")
-        .resource_identifier(app_arn(&app))
-        .send()
-        .await
-        .unwrap();
+        .resource_identifier(app_arn(&app)))
+    .unwrap();
     assert_eq!(latest.extension_version_number(), 2);
     assert_eq!(latest.extension_arn(), Some(ext_arn(&id, 2).as_str()));
     // Explicit.
-    let old = c
+    let old = send!(c
         .create_extension_association()
         .extension_identifier(&id)
         .extension_version_number(1)
-        .resource_identifier(env_arn(&app, &env))
-        .send()
-        .await
-        .unwrap();
+        .resource_identifier(env_arn(&app, &env)))
+    .unwrap();
     assert_eq!(old.extension_version_number(), 1);
     assert_eq!(old.extension_arn(), Some(ext_arn(&id, 1).as_str()));
     // The version inside an ARN.
-    let by_arn = c
+    let by_arn = send!(c
         .create_extension_association()
         .extension_identifier(ext_arn(&id, 1))
-        .resource_identifier(profile_arn(&app, &profile))
-        .send()
-        .await
-        .unwrap();
+        .resource_identifier(profile_arn(&app, &profile)))
+    .unwrap();
     assert_eq!(by_arn.extension_version_number(), 1);
     // A missing version.
     let app2 = create_app(&c, "app2").await;
-    not_found(
-        c.create_extension_association()
-            .extension_identifier(&id)
-            .extension_version_number(3)
-            .resource_identifier(app_arn(&app2))
-            .send()
-            .await,
-    );
+    not_found(send!(c
+        .create_extension_association()
+        .extension_identifier(&id)
+        .extension_version_number(3)
+        .resource_identifier(app_arn(&app2))));
     // A later version does not move existing associations.
     new_version(&c, "pinned", 2, "v3").await;
-    let again = c
+    let again = send!(c
         .get_extension_association()
-        .extension_association_id(latest.id().unwrap())
-        .send()
-        .await
-        .unwrap();
+        .extension_association_id(latest.id().unwrap()))
+    .unwrap();
     assert_eq!(again.extension_version_number(), 2);
     assert_eq!(again.extension_arn(), Some(ext_arn(&id, 2).as_str()));
 }
 
 #[tokio::test]
 async fn list_associations_filters_and_paginates() {
-    let s = Server::start();
-    let c = s.client();
+    let (_s, c) = Server::start_with_client();
     let (app, env, profile) = resources(&c).await;
     let (a_id, _) = create_ext(&c, "ext-a").await;
     create_ext(&c, "ext-b").await;
@@ -1532,17 +1181,15 @@ async fn list_associations_filters_and_paginates() {
         by_resource.entry(t.clone()).or_default().push(a.clone());
         by_ext.entry("ext-a").or_default().push(a);
         let version = if t.contains(&env) { 1 } else { 2 };
-        let b = c
+        let b = send!(c
             .create_extension_association()
             .extension_identifier("ext-b")
             .extension_version_number(version)
-            .resource_identifier(t)
-            .send()
-            .await
-            .unwrap()
-            .id()
-            .unwrap()
-            .to_string();
+            .resource_identifier(t))
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
         if version == 1 {
             b_v1.push(b.clone());
         }
@@ -1598,18 +1245,12 @@ async fn list_associations_filters_and_paginates() {
         .is_empty());
     // Bad arguments.
     bad_request(c.list_extension_associations().max_results(0).send().await);
-    bad_request(
-        c.list_extension_associations()
-            .next_token("garbage!")
-            .send()
-            .await,
-    );
-    not_found(
-        c.list_extension_associations()
-            .extension_identifier("no-such-extension")
-            .send()
-            .await,
-    );
+    bad_request(send!(c
+        .list_extension_associations()
+        .next_token("garbage!")));
+    not_found(send!(c
+        .list_extension_associations()
+        .extension_identifier("no-such-extension")));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1618,68 +1259,53 @@ async fn list_associations_filters_and_paginates() {
 
 #[tokio::test]
 async fn an_extension_with_associations_cannot_be_deleted() {
-    let s = Server::start();
-    let c = s.client();
+    let (_s, c) = Server::start_with_client();
     let (app, _, _) = resources(&c).await;
     let (id, _) = create_ext(&c, "in-use").await;
     new_version(&c, "in-use", 1, "v2").await;
-    let assoc = c
+    let assoc = send!(c
         .create_extension_association()
         .extension_identifier("in-use")
         .extension_version_number(1)
-        .resource_identifier(app_arn(&app))
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
+        .resource_identifier(app_arn(&app)))
+    .unwrap()
+    .id()
+    .unwrap()
+    .to_string();
 
-    let m = bad_request(
-        c.delete_extension()
-            .extension_identifier(&id)
-            .version_number(1)
-            .send()
-            .await,
-    );
+    let m = bad_request(send!(c
+        .delete_extension()
+        .extension_identifier(&id)
+        .version_number(1)));
     assert!(m.to_lowercase().contains("association"), "{m}");
     // Nothing removed.
-    c.get_extension()
+    send!(c
+        .get_extension()
         .extension_identifier(&id)
-        .version_number(1)
-        .send()
-        .await
-        .expect("version 1 still there");
-    c.get_extension_association()
-        .extension_association_id(&assoc)
-        .send()
-        .await
-        .expect("association still there");
+        .version_number(1))
+    .expect("version 1 still there");
+    send!(c
+        .get_extension_association()
+        .extension_association_id(&assoc))
+    .expect("association still there");
     // Version 2 has no associations: deleting it is fine.
-    c.delete_extension()
+    send!(c
+        .delete_extension()
         .extension_identifier(&id)
-        .version_number(2)
-        .send()
-        .await
-        .expect("delete the unused version");
+        .version_number(2))
+    .expect("delete the unused version");
     // Default version is now 1, which is in use.
     bad_request(c.delete_extension().extension_identifier(&id).send().await);
-    c.delete_extension_association()
-        .extension_association_id(&assoc)
-        .send()
-        .await
-        .unwrap();
-    c.delete_extension()
-        .extension_identifier(&id)
-        .send()
-        .await
-        .expect("deletable once unassociated");
+    send!(c
+        .delete_extension_association()
+        .extension_association_id(&assoc))
+    .unwrap();
+    send!(c.delete_extension().extension_identifier(&id)).expect("deletable once unassociated");
 }
 
 #[tokio::test]
 async fn deleting_a_resource_removes_its_associations() {
-    let s = Server::start();
-    let c = s.client();
+    let (_s, c) = Server::start_with_client();
     let (app, env, profile) = resources(&c).await;
     let (ext, _) = create_ext(&c, "cascade").await;
     let on_app = associate(&c, "cascade", &app_arn(&app)).await;
@@ -1687,50 +1313,36 @@ async fn deleting_a_resource_removes_its_associations() {
     let on_profile = associate(&c, "cascade", &profile_arn(&app, &profile)).await;
     let get = |id: String| {
         let c = c.clone();
-        async move {
-            c.get_extension_association()
-                .extension_association_id(id)
-                .send()
-                .await
-        }
+        async move { send!(c.get_extension_association().extension_association_id(id)) }
     };
 
-    c.delete_environment()
+    send!(c
+        .delete_environment()
         .application_id(&app)
-        .environment_id(&env)
-        .send()
-        .await
-        .unwrap();
+        .environment_id(&env))
+    .unwrap();
     not_found(get(on_env.clone()).await);
     get(on_app.clone()).await.expect("app association stays");
     get(on_profile.clone())
         .await
         .expect("profile association stays");
 
-    c.delete_configuration_profile()
+    send!(c
+        .delete_configuration_profile()
         .application_id(&app)
-        .configuration_profile_id(&profile)
-        .send()
-        .await
-        .unwrap();
+        .configuration_profile_id(&profile))
+    .unwrap();
     not_found(get(on_profile.clone()).await);
     assert_eq!(
         list_assocs(&c, None, None, None, 50).await,
         vec![on_app.clone()]
     );
 
-    c.delete_application()
-        .application_id(&app)
-        .send()
-        .await
-        .unwrap();
+    send!(c.delete_application().application_id(&app)).unwrap();
     not_found(get(on_app).await);
     assert!(list_assocs(&c, None, None, None, 50).await.is_empty());
     // And with no associations left, the extension can go.
-    c.delete_extension()
-        .extension_identifier(&ext)
-        .send()
-        .await
+    send!(c.delete_extension().extension_identifier(&ext))
         .expect("extension deletable after its resources went");
 }
 
@@ -1740,132 +1352,89 @@ async fn deleting_a_resource_removes_its_associations() {
 
 #[tokio::test]
 async fn tags_on_extension_versions_and_associations() {
-    let s = Server::start();
-    let c = s.client();
+    let (_s, c) = Server::start_with_client();
     let (app, _, _) = resources(&c).await;
-    let v1 = c
+    let v1 = send!(c
         .create_extension()
         .name("tagged")
         .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
         .tags("team", "platform")
-        .tags("cost", "42")
-        .send()
-        .await
-        .unwrap();
+        .tags("cost", "42"))
+    .unwrap();
     let v1_arn = v1.arn().unwrap().to_string();
     let tags = tags_of(&c, &v1_arn).await;
     assert_eq!(tags.len(), 2);
     assert_eq!(tags["team"], "platform");
     // Each version has its own tags.
-    let v2 = c
+    let v2 = send!(c
         .create_extension()
         .name("tagged")
         .latest_version_number(1)
         .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
-        .tags("stage", "beta")
-        .send()
-        .await
-        .unwrap();
+        .tags("stage", "beta"))
+    .unwrap();
     let v2_arn = v2.arn().unwrap().to_string();
     assert_eq!(tags_of(&c, &v2_arn).await.len(), 1);
     assert_eq!(tags_of(&c, &v1_arn).await.len(), 2);
-    c.tag_resource()
-        .resource_arn(&v1_arn)
-        .tags("new", "tag")
-        .send()
-        .await
-        .unwrap();
-    c.untag_resource()
-        .resource_arn(&v1_arn)
-        .tag_keys("cost")
-        .send()
-        .await
-        .unwrap();
+    send!(c.tag_resource().resource_arn(&v1_arn).tags("new", "tag")).unwrap();
+    send!(c.untag_resource().resource_arn(&v1_arn).tag_keys("cost")).unwrap();
     let tags = tags_of(&c, &v1_arn).await;
     assert_eq!(
         tags.keys().cloned().collect::<BTreeSet<_>>(),
         ["new", "team"].map(String::from).into()
     );
 
-    let assoc = c
+    let assoc = send!(c
         .create_extension_association()
         .extension_identifier("tagged")
         .resource_identifier(app_arn(&app))
-        .tags("owner", "me")
-        .send()
-        .await
-        .unwrap();
+        .tags("owner", "me"))
+    .unwrap();
     let assoc_arn = assoc.arn().unwrap().to_string();
     assert_eq!(tags_of(&c, &assoc_arn).await["owner"], "me");
-    c.tag_resource()
+    send!(c.tag_resource().resource_arn(&assoc_arn).tags("extra", "1")).unwrap();
+    send!(c
+        .untag_resource()
         .resource_arn(&assoc_arn)
-        .tags("extra", "1")
-        .send()
-        .await
-        .unwrap();
-    c.untag_resource()
-        .resource_arn(&assoc_arn)
-        .tag_keys("owner")
-        .send()
-        .await
-        .unwrap();
+        .tag_keys("owner"))
+    .unwrap();
     let tags = tags_of(&c, &assoc_arn).await;
     assert_eq!(tags.len(), 1);
     assert_eq!(tags["extra"], "1");
     // Reserved keys are refused.
-    bad_request(
-        c.tag_resource()
-            .resource_arn(&assoc_arn)
-            .tags("aws:x", "1")
-            .send()
-            .await,
-    );
-    bad_request(
-        c.create_extension()
-            .name("reserved-tags")
-            .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
-            .tags("aws:x", "1")
-            .send()
-            .await,
-    );
+    bad_request(send!(c
+        .tag_resource()
+        .resource_arn(&assoc_arn)
+        .tags("aws:x", "1")));
+    bad_request(send!(c
+        .create_extension()
+        .name("reserved-tags")
+        .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
+        .tags("aws:x", "1")));
     // Unknown ARNs of these kinds.
-    not_found(
-        c.list_tags_for_resource()
-            .resource_arn(arn("extensionassociation/zzzzzzz"))
-            .send()
-            .await,
-    );
-    not_found(
-        c.list_tags_for_resource()
-            .resource_arn(ext_arn(v1.id().unwrap(), 7))
-            .send()
-            .await,
-    );
+    not_found(send!(c
+        .list_tags_for_resource()
+        .resource_arn(arn("extensionassociation/zzzzzzz"))));
+    not_found(send!(c
+        .list_tags_for_resource()
+        .resource_arn(ext_arn(v1.id().unwrap(), 7))));
     // Deleting removes the tags with the resource.
-    c.delete_extension_association()
-        .extension_association_id(assoc.id().unwrap())
-        .send()
-        .await
-        .unwrap();
-    not_found(
-        c.list_tags_for_resource()
-            .resource_arn(&assoc_arn)
-            .send()
-            .await,
-    );
+    send!(c
+        .delete_extension_association()
+        .extension_association_id(assoc.id().unwrap()))
+    .unwrap();
+    not_found(send!(c.list_tags_for_resource().resource_arn(&assoc_arn)));
 }
 
 /// Everything observable about the extensions of an account.
 async fn snapshot(c: &Client) -> (Vec<String>, Vec<String>) {
     let mut exts = Vec::new();
     for (id, _, version, arn) in all_extensions(c, 3).await {
-        let e = c
+        let e = send!(c
             .get_extension()
             .extension_identifier(&id)
-            .version_number(version)
-            .send()
-            .await
-            .unwrap();
+            .version_number(version))
+        .unwrap();
         // (Tags of AWS-authored ones: see aws_authored_extension_arns_carry_no_tags_and_refuse_them.)
         let tags: std::collections::BTreeMap<_, _> = if id.starts_with("AWS.") {
             Default::default()
@@ -1915,12 +1484,7 @@ async fn snapshot(c: &Client) -> (Vec<String>, Vec<String>) {
     }
     let mut assocs = Vec::new();
     for id in list_assocs(c, None, None, None, 2).await {
-        let a = c
-            .get_extension_association()
-            .extension_association_id(&id)
-            .send()
-            .await
-            .unwrap();
+        let a = send!(c.get_extension_association().extension_association_id(&id)).unwrap();
         let tags: std::collections::BTreeMap<_, _> =
             tags_of(c, a.arn().unwrap()).await.into_iter().collect();
         let params: std::collections::BTreeMap<_, _> = a
@@ -1947,40 +1511,36 @@ async fn extensions_and_associations_survive_restarts() {
     let c = s.client();
     let (app, env, profile) = resources(&c).await;
     create_ext_with_params(&c, "durable").await;
-    c.create_extension()
+    send!(c
+        .create_extension()
         .name("durable")
         .latest_version_number(1)
         .description("v2")
         .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
         .parameters("Channel", param(true, false))
-        .tags("v", "2")
-        .send()
-        .await
-        .unwrap();
-    c.create_extension_association()
+        .tags("v", "2"))
+    .unwrap();
+    send!(c
+        .create_extension_association()
         .extension_identifier("durable")
         .extension_version_number(1)
         .resource_identifier(env_arn(&app, &env))
         .parameters("Channel", "c1")
         .parameters("Tier", "t")
-        .tags("k", "v")
-        .send()
-        .await
-        .unwrap();
-    c.create_extension_association()
+        .tags("k", "v"))
+    .unwrap();
+    send!(c
+        .create_extension_association()
         .extension_identifier("durable")
         .resource_identifier(profile_arn(&app, &profile))
-        .parameters("Channel", "c2")
-        .send()
-        .await
-        .unwrap();
-    c.create_extension_association()
+        .parameters("Channel", "c2"))
+    .unwrap();
+    send!(c
+        .create_extension_association()
         .extension_identifier("AWS.AppConfig.DeploymentNotificationsToSns")
         .resource_identifier(app_arn(&app))
-        .parameters("topicArn", "arn:aws:sns:us-east-1:111122223333:t")
-        .send()
-        .await
-        .unwrap();
+        .parameters("topicArn", "arn:aws:sns:us-east-1:111122223333:t"))
+    .unwrap();
     let before = snapshot(&c).await;
     assert_eq!(before.0.len(), 5 + 2);
     assert_eq!(before.1.len(), 3);
@@ -1997,18 +1557,16 @@ async fn extensions_and_associations_survive_restarts() {
 
 #[tokio::test]
 async fn concurrent_creates_keep_names_unique_and_versions_gapless() {
-    let s = Server::start();
-    let c = s.client();
+    let (_s, c) = Server::start_with_client();
     // Ten clients race to create the same new name: exactly one wins, the rest conflict.
     let tasks: Vec<_> = (0..10)
         .map(|_| {
             let c = c.clone();
             tokio::spawn(async move {
-                c.create_extension()
+                send!(c
+                    .create_extension()
                     .name("raced")
-                    .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
-                    .send()
-                    .await
+                    .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)]))
             })
         })
         .collect();
@@ -2031,12 +1589,11 @@ async fn concurrent_creates_keep_names_unique_and_versions_gapless() {
         .map(|_| {
             let c = c.clone();
             tokio::spawn(async move {
-                c.create_extension()
+                send!(c
+                    .create_extension()
                     .name("raced")
                     .latest_version_number(1)
-                    .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)])
-                    .send()
-                    .await
+                    .actions(ActionPoint::OnDeploymentStart, vec![action("a", HOOK)]))
             })
         })
         .collect();
@@ -2061,8 +1618,7 @@ async fn concurrent_creates_keep_names_unique_and_versions_gapless() {
 /// same must hold where an extension ARN identifies an extension.
 #[tokio::test]
 async fn extension_arns_of_another_account_or_region_are_not_found() {
-    let s = Server::start();
-    let c = s.client();
+    let (_s, c) = Server::start_with_client();
     let (app, _, _) = resources(&c).await;
     let (id, own) = create_ext(&c, "local-only").await;
     assert_eq!(own, ext_arn(&id, 1));
@@ -2070,19 +1626,11 @@ async fn extension_arns_of_another_account_or_region_are_not_found() {
         format!("arn:aws:appconfig:{REGION}:111122223333:extension/{id}/1"),
         format!("arn:aws:appconfig:eu-west-1:{ACCOUNT}:extension/{id}/1"),
     ] {
-        not_found(
-            c.get_extension()
-                .extension_identifier(&foreign)
-                .send()
-                .await,
-        );
-        not_found(
-            c.create_extension_association()
-                .extension_identifier(&foreign)
-                .resource_identifier(app_arn(&app))
-                .send()
-                .await,
-        );
+        not_found(send!(c.get_extension().extension_identifier(&foreign)));
+        not_found(send!(c
+            .create_extension_association()
+            .extension_identifier(&foreign)
+            .resource_identifier(app_arn(&app))));
     }
 }
 
@@ -2091,8 +1639,7 @@ async fn extension_arns_of_another_account_or_region_are_not_found() {
 /// given. ListExtensionAssociations' `extension_identifier` filter drops it.
 #[tokio::test]
 async fn list_associations_by_a_versioned_extension_arn_filters_that_version() {
-    let s = Server::start();
-    let c = s.client();
+    let (_s, c) = Server::start_with_client();
     let (app, env, _) = resources(&c).await;
     let (id, v1_arn) = create_ext(&c, "two-versions").await;
     new_version(&c, "two-versions", 1, "v2").await;

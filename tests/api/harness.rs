@@ -377,6 +377,20 @@ impl Server {
         Server::start_with(&[])
     }
 
+    /// Starts a server with default settings and an SDK client for it.
+    pub fn start_with_client() -> (Server, Client) {
+        let server = Server::start();
+        let c = server.client();
+        (server, c)
+    }
+
+    /// Starts a server with extra `serve` arguments and an SDK client for it.
+    pub fn start_with_args_client(args: &[&str]) -> (Server, Client) {
+        let server = Server::start_with(args);
+        let c = server.client();
+        (server, c)
+    }
+
     /// Starts a server with extra `serve` arguments, e.g. `["--quota-applications", "2"]`.
     pub fn start_with(args: &[&str]) -> Server {
         Server::start_with_env(args, &[])
@@ -794,6 +808,56 @@ impl RawResponse {
             )
         })
     }
+
+    /// The AWS error body's `Message`; panics if there is none.
+    pub fn message(&self) -> String {
+        let body = self.json();
+        let m = body["Message"].as_str();
+        m.unwrap_or_else(|| panic!("no Message: {body}"))
+            .to_string()
+    }
+
+    /// The response body as JSON when there is one, after asserting a 2xx status (`what`
+    /// names the request in the failure).
+    pub fn ok_json(&self, what: &str) -> serde_json::Value {
+        assert!(
+            (200..300).contains(&self.status),
+            "{what} answered {}: {}",
+            self.status,
+            String::from_utf8_lossy(&self.body)
+        );
+        if self.body.is_empty() {
+            serde_json::Value::Null
+        } else {
+            self.json()
+        }
+    }
+}
+
+/// [`raw_request`] without headers or body.
+pub fn raw_call(addr: &str, method: &str, path: &str) -> RawResponse {
+    raw_request(addr, method, path, &[], b"")
+}
+
+/// [`raw_request`] with `body` as `Content-Type: application/json`.
+pub fn raw_json(addr: &str, method: &str, path: &str, body: &[u8]) -> RawResponse {
+    raw_request(
+        addr,
+        method,
+        path,
+        &[("Content-Type", "application/json")],
+        body,
+    )
+}
+
+/// CreateExtension on the wire with the `Latest-Version-Number: 1` header (a new version of
+/// an extension whose latest version is 1).
+pub fn raw_second_extension_version(addr: &str, body: &[u8]) -> RawResponse {
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Latest-Version-Number", "1"),
+    ];
+    raw_request(addr, "POST", "/extensions", &headers, body)
 }
 
 /// Sends one unsigned HTTP/1.1 request (`Connection: close`) and reads the whole response.
@@ -907,22 +971,43 @@ pub fn assert_id(id: &str) {
 }
 
 pub async fn create_app(c: &Client, name: &str) -> String {
-    c.create_application()
-        .name(name)
-        .send()
-        .await
+    send!(c.create_application().name(name))
         .expect("create application")
         .id()
         .expect("application id")
         .to_string()
 }
 
+/// An application with a description; returns its id.
+pub async fn create_app_described(c: &Client, name: &str, description: &str) -> String {
+    let req = c.create_application().name(name).description(description);
+    let out = send!(req).expect("create application");
+    out.id().expect("application id").to_string()
+}
+
+/// An application "app" with a hosted profile "cfg": (app, profile).
+pub async fn app_and_profile(c: &Client) -> (String, String) {
+    let app = create_app(c, "app").await;
+    let profile = create_profile(c, &app, "cfg").await;
+    (app, profile)
+}
+
+/// An application "app" with an environment "prod": (app, env).
+pub async fn app_and_env(c: &Client) -> (String, String) {
+    let app = create_app(c, "app").await;
+    let env = create_env(c, &app, "prod").await;
+    (app, env)
+}
+
+/// Asserts GetApplication of `id` shows `name` and `description`.
+pub async fn assert_app(c: &Client, id: &str, name: &str, description: Option<&str>) {
+    let got = send!(c.get_application().application_id(id)).unwrap();
+    assert_eq!(got.name(), Some(name));
+    assert_eq!(got.description(), description);
+}
+
 pub async fn create_env(c: &Client, app: &str, name: &str) -> String {
-    c.create_environment()
-        .application_id(app)
-        .name(name)
-        .send()
-        .await
+    send!(c.create_environment().application_id(app).name(name))
         .expect("create environment")
         .id()
         .expect("environment id")
@@ -941,31 +1026,46 @@ pub async fn create_profile_with(
     name: &str,
     validators: Option<Vec<aws_sdk_appconfig::types::Validator>>,
 ) -> String {
-    c.create_configuration_profile()
+    send!(c
+        .create_configuration_profile()
         .application_id(app)
         .name(name)
         .location_uri("hosted")
-        .set_validators(validators)
-        .send()
-        .await
-        .expect("create configuration profile")
-        .id()
-        .expect("profile id")
-        .to_string()
+        .set_validators(validators))
+    .expect("create configuration profile")
+    .id()
+    .expect("profile id")
+    .to_string()
+}
+
+/// A profile of an external source at `location`, read with `role`; returns its id.
+pub async fn create_external_profile(
+    c: &Client,
+    app: &str,
+    name: &str,
+    location: &str,
+    role: &str,
+) -> String {
+    let req = c
+        .create_configuration_profile()
+        .application_id(app)
+        .name(name);
+    let req = req.location_uri(location).retrieval_role_arn(role);
+    let out = send!(req).expect("create configuration profile");
+    out.id().expect("profile id").to_string()
 }
 
 pub async fn create_flags_profile(c: &Client, app: &str, name: &str) -> String {
-    c.create_configuration_profile()
+    send!(c
+        .create_configuration_profile()
         .application_id(app)
         .name(name)
         .location_uri("hosted")
-        .r#type("AWS.AppConfig.FeatureFlags")
-        .send()
-        .await
-        .expect("create feature-flag profile")
-        .id()
-        .expect("profile id")
-        .to_string()
+        .r#type("AWS.AppConfig.FeatureFlags"))
+    .expect("create feature-flag profile")
+    .id()
+    .expect("profile id")
+    .to_string()
 }
 
 /// Creates a hosted version and returns its number.
@@ -976,15 +1076,25 @@ pub async fn create_version(
     content: &[u8],
     content_type: &str,
 ) -> i32 {
+    send!(version_request(c, app, profile, content, content_type))
+        .expect("create hosted configuration version")
+        .version_number()
+}
+
+/// CreateHostedConfigurationVersion of `content` as `content_type`, not sent.
+pub fn version_request(
+    c: &Client,
+    app: &str,
+    profile: &str,
+    content: impl Into<Vec<u8>>,
+    content_type: &str,
+) -> aws_sdk_appconfig::operation::create_hosted_configuration_version::builders::CreateHostedConfigurationVersionFluentBuilder
+{
     c.create_hosted_configuration_version()
         .application_id(app)
         .configuration_profile_id(profile)
-        .content(aws_smithy_types::Blob::new(content.to_vec()))
+        .content(aws_smithy_types::Blob::new(content))
         .content_type(content_type)
-        .send()
-        .await
-        .expect("create hosted configuration version")
-        .version_number()
 }
 
 /// GetHostedConfigurationVersion of version `n`.
@@ -995,27 +1105,91 @@ pub async fn get_version(
     n: i32,
 ) -> aws_sdk_appconfig::operation::get_hosted_configuration_version::GetHostedConfigurationVersionOutput
 {
-    c.get_hosted_configuration_version()
+    send!(c
+        .get_hosted_configuration_version()
+        .application_id(app)
+        .configuration_profile_id(profile)
+        .version_number(n))
+    .expect("get hosted configuration version")
+}
+
+/// DeleteHostedConfigurationVersion of version `n`, not sent.
+pub fn delete_version_request(
+    c: &Client,
+    app: &str,
+    profile: &str,
+    n: i32,
+) -> aws_sdk_appconfig::operation::delete_hosted_configuration_version::builders::DeleteHostedConfigurationVersionFluentBuilder
+{
+    c.delete_hosted_configuration_version()
         .application_id(app)
         .configuration_profile_id(profile)
         .version_number(n)
-        .send()
-        .await
-        .expect("get hosted configuration version")
+}
+
+/// Deletes hosted version `n`; panics if that fails.
+pub async fn delete_version(c: &Client, app: &str, profile: &str, n: i32) {
+    send!(delete_version_request(c, app, profile, n)).expect("delete hosted configuration version");
 }
 
 pub async fn create_strategy(c: &Client, name: &str) -> String {
-    c.create_deployment_strategy()
+    send!(c
+        .create_deployment_strategy()
         .name(name)
         .deployment_duration_in_minutes(10)
-        .growth_factor(25.0)
-        .send()
-        .await
-        .expect("create deployment strategy")
-        .id()
-        .expect("strategy id")
-        .to_string()
+        .growth_factor(25.0))
+    .expect("create deployment strategy")
+    .id()
+    .expect("strategy id")
+    .to_string()
 }
+
+/// Sends the request built by an SDK fluent builder: `send!(c.get_application().application_id(&id))`
+/// is `c.get_application().application_id(&id).send().await`, the SDK's `Result`.
+macro_rules! send {
+    ($req:expr) => {
+        $req.send().await
+    };
+}
+pub(crate) use send;
+
+/// Asserts that `$e` matches `$pat`, showing `$e` when it does not.
+macro_rules! assert_matches {
+    ($e:expr, $pat:pat) => {
+        assert!(matches!($e, $pat), "{:?}", $e)
+    };
+}
+pub(crate) use assert_matches;
+
+/// Asserts that `$e` is `$ty::BadRequestException` and its message names `$field`.
+macro_rules! assert_bad_field {
+    ($e:expr, $ty:ident, $field:expr) => {
+        assert_matches!($e, $ty::BadRequestException(_));
+        assert_names(&$e, $field);
+    };
+}
+pub(crate) use assert_bad_field;
+
+/// Asserts that `$e` is `$ty::ResourceNotFoundException` naming the resource type `$name`.
+macro_rules! assert_not_found_names {
+    ($e:expr, $ty:ident, $name:expr) => {
+        match $e {
+            $ty::ResourceNotFoundException(nf) => {
+                assert_eq!(nf.resource_name(), Some($name));
+            }
+            other => panic!("expected ResourceNotFoundException, got {other:?}"),
+        }
+    };
+}
+pub(crate) use assert_not_found_names;
+
+/// The modelled service error of sending `$req` (see [`err`]).
+macro_rules! sdk_err {
+    ($req:expr) => {
+        err($req.send().await)
+    };
+}
+pub(crate) use sdk_err;
 
 /// Every item of a paginated list request, following all pages: a `Result` of the items.
 macro_rules! all_items {
@@ -1034,12 +1208,8 @@ pub async fn all_app_ids(c: &Client) -> Vec<String> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let page = c
-            .list_applications()
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .expect("list applications");
+        let page =
+            send!(c.list_applications().set_next_token(token.clone())).expect("list applications");
         out.extend(page.items().iter().filter_map(|a| a.id().map(String::from)));
         token = page.next_token().map(String::from);
         if token.is_none() {
@@ -1053,13 +1223,7 @@ pub async fn app_ids_from(c: &Client, token: String, page_size: i32) -> Vec<Stri
     let mut rest = Vec::new();
     let mut token = Some(token);
     while let Some(t) = token {
-        let page = c
-            .list_applications()
-            .max_results(page_size)
-            .next_token(t)
-            .send()
-            .await
-            .unwrap();
+        let page = send!(c.list_applications().max_results(page_size).next_token(t)).unwrap();
         rest.extend(page.items().iter().map(|a| a.id().unwrap().to_string()));
         token = page.next_token().map(String::from);
     }
@@ -1098,10 +1262,7 @@ pub async fn all_strategy_ids(c: &Client) -> Vec<String> {
 }
 
 pub async fn tags_of(c: &Client, arn: &str) -> std::collections::HashMap<String, String> {
-    c.list_tags_for_resource()
-        .resource_arn(arn)
-        .send()
-        .await
+    send!(c.list_tags_for_resource().resource_arn(arn))
         .expect("list tags")
         .tags()
         .cloned()

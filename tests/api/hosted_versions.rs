@@ -2,9 +2,7 @@
 //! DeleteHostedConfigurationVersion, ListHostedConfigurationVersions.
 
 use aws_sdk_appconfig::operation::create_hosted_configuration_version::CreateHostedConfigurationVersionError;
-use aws_sdk_appconfig::operation::delete_hosted_configuration_version::DeleteHostedConfigurationVersionError;
 use aws_sdk_appconfig::operation::get_hosted_configuration_version::GetHostedConfigurationVersionError;
-use aws_sdk_appconfig::operation::list_hosted_configuration_versions::ListHostedConfigurationVersionsError;
 use aws_sdk_appconfig::types::{BadRequestDetails, BadRequestReason};
 use aws_sdk_appconfig::Client;
 use aws_smithy_types::Blob;
@@ -12,9 +10,7 @@ use aws_smithy_types::Blob;
 use crate::harness::*;
 
 async fn setup(c: &Client) -> (String, String) {
-    let app = create_app(c, "app").await;
-    let profile = create_profile(c, &app, "cfg").await;
-    (app, profile)
+    app_and_profile(c).await
 }
 
 async fn get_content(c: &Client, app: &str, profile: &str, v: i32) -> (Vec<u8>, Option<String>) {
@@ -27,21 +23,15 @@ async fn get_content(c: &Client, app: &str, profile: &str, v: i32) -> (Vec<u8>, 
 
 #[tokio::test]
 async fn create_then_get_round_trips_content_and_metadata() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (app, profile) = setup(&c).await;
     let body = br#"{"limit": 10, "name": "caf\u00e9"}"#;
-    let created = c
-        .create_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .content(Blob::new(body.to_vec()))
-        .content_type("application/json")
-        .description("first version")
-        .version_label("v1.0")
-        .send()
-        .await
-        .unwrap();
+    let created = send!(
+        version_request(&c, &app, &profile, body.to_vec(), "application/json")
+            .description("first version")
+            .version_label("v1.0")
+    )
+    .unwrap();
     assert_eq!(created.version_number(), 1);
     assert_eq!(created.application_id(), Some(app.as_str()));
     assert_eq!(created.configuration_profile_id(), Some(profile.as_str()));
@@ -59,13 +49,11 @@ async fn create_then_get_round_trips_content_and_metadata() {
     assert_eq!(got.version_label(), Some("v1.0"));
     assert_eq!(got.content().unwrap().as_ref(), body);
 
-    let list = c
+    let list = send!(c
         .list_hosted_configuration_versions()
         .application_id(&app)
-        .configuration_profile_id(&profile)
-        .send()
-        .await
-        .unwrap();
+        .configuration_profile_id(&profile))
+    .unwrap();
     assert_eq!(list.items().len(), 1);
     let s = &list.items()[0];
     assert_eq!(s.application_id(), Some(app.as_str()));
@@ -79,8 +67,7 @@ async fn create_then_get_round_trips_content_and_metadata() {
 
 #[tokio::test]
 async fn binary_content_and_arbitrary_content_types_round_trip_exactly() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (app, profile) = setup(&c).await;
 
     // Every byte value, invalid UTF-8 sequences, NULs and CR/LF.
@@ -100,15 +87,7 @@ async fn binary_content_and_arbitrary_content_types_round_trip_exactly() {
     ];
     let mut numbers = Vec::new();
     for (content, ct) in &cases {
-        let created = c
-            .create_hosted_configuration_version()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .content(Blob::new(content.clone()))
-            .content_type(*ct)
-            .send()
-            .await
-            .unwrap();
+        let created = send!(version_request(&c, &app, &profile, content.clone(), ct)).unwrap();
         assert_eq!(created.content().unwrap().as_ref(), &content[..], "{ct}");
         assert_eq!(created.content_type(), Some(*ct));
         numbers.push(created.version_number());
@@ -122,8 +101,7 @@ async fn binary_content_and_arbitrary_content_types_round_trip_exactly() {
 
 #[tokio::test]
 async fn large_content_round_trips() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (app, profile) = setup(&c).await;
     // 1.5 MB of pseudo-random bytes: below the 2 MB default limit, above the JSON body limit.
     let mut rng = fastrand::Rng::with_seed(7);
@@ -136,8 +114,7 @@ async fn large_content_round_trips() {
 
 #[tokio::test]
 async fn version_numbers_are_never_reused() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (app, profile) = setup(&c).await;
     let mut numbers = Vec::new();
     for i in 0..3 {
@@ -148,13 +125,7 @@ async fn version_numbers_are_never_reused() {
     assert_eq!(numbers, [1, 2, 3]);
 
     // Delete the newest: the next version is 4, not 3.
-    c.delete_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .version_number(3)
-        .send()
-        .await
-        .unwrap();
+    delete_version(&c, &app, &profile, 3).await;
     assert_eq!(
         create_version(&c, &app, &profile, b"x", "text/plain").await,
         4
@@ -162,13 +133,7 @@ async fn version_numbers_are_never_reused() {
 
     // Delete everything: numbering still continues.
     for v in [1, 2, 4] {
-        c.delete_hosted_configuration_version()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .version_number(v)
-            .send()
-            .await
-            .unwrap();
+        delete_version(&c, &app, &profile, v).await;
     }
     assert!(all_version_numbers(&c, &app, &profile).await.is_empty());
     assert_eq!(
@@ -186,138 +151,69 @@ async fn version_numbers_are_never_reused() {
 
 #[tokio::test]
 async fn delete_and_get_of_unknown_versions() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (app, profile) = setup(&c).await;
     create_version(&c, &app, &profile, b"1", "text/plain").await;
     create_version(&c, &app, &profile, b"2", "text/plain").await;
-    c.delete_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .version_number(1)
-        .send()
-        .await
-        .unwrap();
+    delete_version(&c, &app, &profile, 1).await;
     assert_eq!(all_version_numbers(&c, &app, &profile).await, vec![2]);
 
-    let (e, status) = service_error(
-        c.get_hosted_configuration_version()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .version_number(1)
-            .send()
-            .await,
-    );
-    assert_eq!(status, 404);
-    match e {
-        GetHostedConfigurationVersionError::ResourceNotFoundException(nf) => {
-            assert_eq!(nf.resource_name(), Some("HostedConfigurationVersion"));
-        }
-        other => panic!("expected ResourceNotFoundException, got {other:?}"),
-    }
-    let e = err(c
-        .delete_hosted_configuration_version()
+    let (e, status) = service_error(send!(c
+        .get_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id(&profile)
-        .version_number(1)
-        .send()
-        .await);
-    assert!(
-        matches!(
-            e,
-            DeleteHostedConfigurationVersionError::ResourceNotFoundException(_)
-        ),
-        "{e:?}"
+        .version_number(1)));
+    assert_eq!(status, 404);
+    assert_not_found_names!(
+        e,
+        GetHostedConfigurationVersionError,
+        "HostedConfigurationVersion"
     );
+    let e = sdk_err!(delete_version_request(&c, &app, &profile, 1));
+    assert!(e.is_resource_not_found_exception(), "{e:?}");
     // A version of another profile is not reachable through this one.
     let other = create_profile(&c, &app, "other").await;
-    let e = err(c
+    let e = sdk_err!(c
         .get_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id(&other)
-        .version_number(2)
-        .send()
-        .await);
-    assert!(
-        matches!(
-            e,
-            GetHostedConfigurationVersionError::ResourceNotFoundException(_)
-        ),
-        "{e:?}"
-    );
-    let e = err(c
-        .list_hosted_configuration_versions()
-        .application_id(&app)
-        .configuration_profile_id("abc1234")
-        .send()
-        .await);
-    assert!(
-        matches!(
-            e,
-            ListHostedConfigurationVersionsError::ResourceNotFoundException(_)
-        ),
-        "{e:?}"
-    );
+        .version_number(2));
+    assert!(e.is_resource_not_found_exception(), "{e:?}");
+    let req = c.list_hosted_configuration_versions().application_id(&app);
+    let e = sdk_err!(req.configuration_profile_id("abc1234"));
+    assert!(e.is_resource_not_found_exception(), "{e:?}");
 }
 
 #[tokio::test]
 async fn latest_version_number_is_an_optimistic_lock() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (app, profile) = setup(&c).await;
     create_version(&c, &app, &profile, b"1", "text/plain").await;
 
     // Stale expectation.
-    let (e, status) = service_error(
-        c.create_hosted_configuration_version()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .content(Blob::new(b"stale".to_vec()))
-            .content_type("text/plain")
-            .latest_version_number(5)
-            .send()
-            .await,
-    );
+    let req = version_request(&c, &app, &profile, b"stale", "text/plain");
+    let (e, status) = service_error(send!(req.latest_version_number(5)));
     assert_eq!(status, 409);
-    assert!(
-        matches!(
-            e,
-            CreateHostedConfigurationVersionError::ConflictException(_)
-        ),
-        "{e:?}"
-    );
+    assert!(e.is_conflict_exception(), "{e:?}");
     assert_eq!(all_version_numbers(&c, &app, &profile).await, vec![1]);
 
     // Matching expectation.
-    let out = c
-        .create_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .content(Blob::new(b"fresh".to_vec()))
-        .content_type("text/plain")
-        .latest_version_number(1)
-        .send()
-        .await
-        .unwrap();
+    let out = send!(
+        version_request(&c, &app, &profile, b"fresh".to_vec(), "text/plain")
+            .latest_version_number(1)
+    )
+    .unwrap();
     assert_eq!(out.version_number(), 2);
 
     // The same expectation again is now stale.
-    let e = err(c
+    let e = sdk_err!(c
         .create_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id(&profile)
         .content(Blob::new(b"again".to_vec()))
         .content_type("text/plain")
-        .latest_version_number(1)
-        .send()
-        .await);
-    assert!(
-        matches!(
-            e,
-            CreateHostedConfigurationVersionError::ConflictException(_)
-        ),
-        "{e:?}"
-    );
+        .latest_version_number(1));
+    assert!(e.is_conflict_exception(), "{e:?}");
     assert_eq!(all_version_numbers(&c, &app, &profile).await, vec![1, 2]);
 }
 
@@ -325,39 +221,32 @@ async fn latest_version_number_is_an_optimistic_lock() {
 async fn labelled_versions(c: &Client, labels: &[Option<&str>]) -> (String, String) {
     let (app, profile) = setup(c).await;
     for label in labels {
-        let out = c
-            .create_hosted_configuration_version()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .content(Blob::new(b"{}".to_vec()))
-            .content_type("application/json")
-            .set_version_label(label.map(String::from))
-            .send()
-            .await
-            .unwrap();
+        let out = send!(
+            version_request(c, &app, &profile, b"{}".to_vec(), "application/json")
+                .set_version_label(label.map(String::from))
+        )
+        .unwrap();
         assert_eq!(out.version_label(), *label);
     }
     (app, profile)
 }
 
 async fn labels_matching(c: &Client, app: &str, profile: &str, filter: &str) -> Vec<String> {
-    c.list_hosted_configuration_versions()
+    send!(c
+        .list_hosted_configuration_versions()
         .application_id(app)
         .configuration_profile_id(profile)
-        .version_label(filter)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("list with version_label={filter:?}: {e:?}"))
-        .items()
-        .iter()
-        .map(|v| v.version_label().unwrap_or_default().to_string())
-        .collect()
+        .version_label(filter))
+    .unwrap_or_else(|e| panic!("list with version_label={filter:?}: {e:?}"))
+    .items()
+    .iter()
+    .map(|v| v.version_label().unwrap_or_default().to_string())
+    .collect()
 }
 
 #[tokio::test]
 async fn version_label_filter_exact() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (app, profile) = labelled_versions(
         &c,
         &[Some("v1"), Some("v2"), Some("v2.1"), Some("beta"), None],
@@ -378,8 +267,7 @@ async fn version_label_filter_exact() {
 
 #[tokio::test]
 async fn version_label_filter_trailing_star_is_a_prefix_match() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (app, profile) = labelled_versions(
         &c,
         &[
@@ -412,8 +300,7 @@ async fn version_label_filter_trailing_star_is_a_prefix_match() {
 
 #[tokio::test]
 async fn version_label_rules() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (app, profile) = setup(&c).await;
     let create = |label: &'static str| {
         c.create_hosted_configuration_version()
@@ -428,163 +315,74 @@ async fn version_label_rules() {
 
     // All digits: the model pattern `.*[^0-9].*` requires a non-digit.
     let e = err(create("123").await);
-    assert!(
-        matches!(
-            e,
-            CreateHostedConfigurationVersionError::BadRequestException(_)
-        ),
-        "{e:?}"
-    );
+    assert!(e.is_bad_request_exception(), "{e:?}");
     assert_names(&e, "versionLabel");
 
     // Header values are ASCII (AWS documents the same for Description).
     let e = err(create("\u{e9}t\u{e9}").await);
-    assert!(
-        matches!(
-            e,
-            CreateHostedConfigurationVersionError::BadRequestException(_)
-        ),
-        "{e:?}"
-    );
+    assert!(e.is_bad_request_exception(), "{e:?}");
 
     // Labels are unique within a profile (they can stand in for the number).
     let (e, status) = service_error(create("release-1").await);
     assert_eq!(status, 409);
-    assert!(
-        matches!(
-            e,
-            CreateHostedConfigurationVersionError::ConflictException(_)
-        ),
-        "{e:?}"
-    );
+    assert!(e.is_conflict_exception(), "{e:?}");
     assert_eq!(all_version_numbers(&c, &app, &profile).await, vec![1]);
 }
 
 #[tokio::test]
 async fn content_and_content_type_are_required() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (app, profile) = setup(&c).await;
-    let e = err(c
+    let e = sdk_err!(c
         .create_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id(&profile)
         .content(Blob::new(Vec::new()))
-        .content_type("text/plain")
-        .send()
-        .await);
-    assert!(
-        matches!(
-            e,
-            CreateHostedConfigurationVersionError::BadRequestException(_)
-        ),
-        "{e:?}"
-    );
+        .content_type("text/plain"));
+    assert!(e.is_bad_request_exception(), "{e:?}");
     assert_names(&e, "content");
 
-    let e = err(c
-        .create_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .content(Blob::new(b"x".to_vec()))
-        .content_type(chars('t', 256))
-        .send()
-        .await);
-    assert!(
-        matches!(
-            e,
-            CreateHostedConfigurationVersionError::BadRequestException(_)
-        ),
-        "{e:?}"
-    );
+    let e = sdk_err!(version_request(&c, &app, &profile, b"x", &chars('t', 256)));
+    assert!(e.is_bad_request_exception(), "{e:?}");
     assert_names(&e, "contentType");
     assert!(all_version_numbers(&c, &app, &profile).await.is_empty());
 }
 
 #[tokio::test]
 async fn versions_only_for_hosted_profiles() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
-    let ssm = c
-        .create_configuration_profile()
-        .application_id(&app)
-        .name("ssm")
-        .location_uri("ssm-parameter://param")
-        .retrieval_role_arn("arn:aws:iam::111122223333:role/reader")
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
-    let e = err(c
-        .create_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&ssm)
-        .content(Blob::new(b"x".to_vec()))
-        .content_type("text/plain")
-        .send()
-        .await);
-    assert!(
-        matches!(
-            e,
-            CreateHostedConfigurationVersionError::BadRequestException(_)
-        ),
-        "{e:?}"
-    );
-    let e = err(c
-        .create_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id("abc1234")
-        .content(Blob::new(b"x".to_vec()))
-        .content_type("text/plain")
-        .send()
-        .await);
-    assert!(
-        matches!(
-            e,
-            CreateHostedConfigurationVersionError::ResourceNotFoundException(_)
-        ),
-        "{e:?}"
-    );
+    let role = "arn:aws:iam::111122223333:role/reader";
+    let ssm = create_external_profile(&c, &app, "ssm", "ssm-parameter://param", role).await;
+    let e = sdk_err!(version_request(&c, &app, &ssm, b"x", "text/plain"));
+    assert!(e.is_bad_request_exception(), "{e:?}");
+    let e = sdk_err!(version_request(&c, &app, "abc1234", b"x", "text/plain"));
+    assert!(e.is_resource_not_found_exception(), "{e:?}");
 }
 
 #[tokio::test]
 async fn kms_key_arn_of_the_profile_is_reported_on_versions() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-    let profile = c
+    let profile = send!(c
         .create_configuration_profile()
         .application_id(&app)
         .name("encrypted")
         .location_uri("hosted")
-        .kms_key_identifier(key)
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
-    let created = c
-        .create_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .content(Blob::new(b"secret".to_vec()))
-        .content_type("text/plain")
-        .send()
-        .await
-        .unwrap();
+        .kms_key_identifier(key))
+    .unwrap()
+    .id()
+    .unwrap()
+    .to_string();
+    let req = version_request(&c, &app, &profile, b"secret", "text/plain");
+    let created = send!(req).unwrap();
     assert_eq!(created.kms_key_arn(), Some(key));
-    let list = c
+    let list = send!(c
         .list_hosted_configuration_versions()
         .application_id(&app)
-        .configuration_profile_id(&profile)
-        .send()
-        .await
-        .unwrap();
+        .configuration_profile_id(&profile))
+    .unwrap();
     assert_eq!(list.items()[0].kms_key_arn(), Some(key));
 }
 
@@ -608,8 +406,7 @@ const VALID_FLAGS: &str = r#"{
 
 #[tokio::test]
 async fn feature_flag_profile_accepts_a_valid_document_unchanged() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let profile = create_flags_profile(&c, &app, "flags").await;
     let n = create_version(
@@ -631,8 +428,7 @@ async fn feature_flag_profile_accepts_a_valid_document_unchanged() {
 
 #[tokio::test]
 async fn feature_flag_profile_rejects_invalid_documents_with_details() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let profile = create_flags_profile(&c, &app, "flags").await;
     let bad_docs: [&[u8]; 6] = [
@@ -653,15 +449,8 @@ async fn feature_flag_profile_rejects_invalid_documents_with_details() {
     ];
     for doc in bad_docs {
         let shown = String::from_utf8_lossy(doc).to_string();
-        let (e, status) = service_error(
-            c.create_hosted_configuration_version()
-                .application_id(&app)
-                .configuration_profile_id(&profile)
-                .content(Blob::new(doc.to_vec()))
-                .content_type("application/json")
-                .send()
-                .await,
-        );
+        let req = version_request(&c, &app, &profile, doc.to_vec(), "application/json");
+        let (e, status) = service_error(send!(req));
         assert_eq!(status, 400, "{shown}");
         let CreateHostedConfigurationVersionError::BadRequestException(br) = e else {
             panic!("expected BadRequestException for {shown}, got {e:?}");
@@ -698,8 +487,7 @@ async fn feature_flag_profile_rejects_invalid_documents_with_details() {
 
 #[tokio::test]
 async fn freeform_profile_stores_anything() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let (app, profile) = setup(&c).await;
     // The hosted store itself does not validate freeform content.
     let n = create_version(

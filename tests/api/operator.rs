@@ -24,24 +24,8 @@ fn call(server: &Server, method: &str, path: &str, body: Value) -> Value {
     } else {
         body.to_string().into_bytes()
     };
-    let resp = raw_request(
-        server.addr(),
-        method,
-        path,
-        &[("Content-Type", "application/json")],
-        &bytes,
-    );
-    assert!(
-        (200..300).contains(&resp.status),
-        "{method} {path} answered {}: {}",
-        resp.status,
-        String::from_utf8_lossy(&resp.body)
-    );
-    if resp.body.is_empty() {
-        Value::Null
-    } else {
-        resp.json()
-    }
+    let resp = raw_json(server.addr(), method, path, &bytes);
+    resp.ok_json(&format!("{method} {path}"))
 }
 
 fn enc(s: &str) -> String {
@@ -83,7 +67,7 @@ fn operator_ok_as(keys: (&str, &str), args: &[&str]) -> String {
 
 /// `/metrics` as series → value (`name{labels}` exactly as exposed).
 fn scrape(server: &Server) -> BTreeMap<String, f64> {
-    let resp = raw_request(server.addr(), "GET", "/metrics", &[], b"");
+    let resp = raw_call(server.addr(), "GET", "/metrics");
     assert_eq!(resp.status, 200);
     assert!(resp
         .header("content-type")
@@ -154,8 +138,7 @@ async fn deploy(c: &Client, (app, env, profile): &(String, String, String), stra
 
 #[tokio::test]
 async fn metrics_count_requests_deployments_invocations_and_data_plane_polls() {
-    let server = Server::start_with(&["--time-scale", "60"]);
-    let c = server.client();
+    let (server, c) = Server::start_with_args_client(&["--time-scale", "60"]);
     let before = scrape(&server);
     assert_eq!(metric(&before, "appconfigd_store_up"), 1.0);
     for state in ["DEPLOYING", "BAKING", "COMPLETE", "ROLLED_BACK"] {
@@ -207,7 +190,7 @@ async fn metrics_count_requests_deployments_invocations_and_data_plane_polls() {
     // Extension invocations by outcome: one webhook answers 200, the other 500.
     let hooks = Receiver::start();
     hooks.reply("/bad", Reply::status(500));
-    let ext = c
+    let ext = send!(c
         .create_extension()
         .name("observed")
         .actions(
@@ -223,16 +206,13 @@ async fn metrics_count_requests_deployments_invocations_and_data_plane_polls() {
                 .name("bad")
                 .uri(hooks.url("/bad"))
                 .build()],
-        )
-        .send()
-        .await
-        .expect("create extension");
-    c.create_extension_association()
+        ))
+    .expect("create extension");
+    send!(c
+        .create_extension_association()
         .extension_identifier(ext.id().unwrap_or_default())
-        .resource_identifier(app_arn(&fx.0))
-        .send()
-        .await
-        .expect("associate");
+        .resource_identifier(app_arn(&fx.0)))
+    .expect("associate");
 
     // A deployment of 4 steps, 1 s apart at 60x: the live gauge shows it while it runs.
     let steps = strategy(&c, 4, 25.0).await;
@@ -281,12 +261,10 @@ async fn metrics_count_requests_deployments_invocations_and_data_plane_polls() {
         .as_str()
         .expect("token")
         .to_string();
-    let first = raw_request(
+    let first = raw_call(
         server.addr(),
         "GET",
         &format!("/configuration?configuration_token={}", enc(&token)),
-        &[],
-        b"",
     );
     assert_eq!(first.status, 200);
     assert_eq!(first.body, br#"{"on": true}"#);
@@ -295,29 +273,23 @@ async fn metrics_count_requests_deployments_invocations_and_data_plane_polls() {
         .header("next-poll-configuration-token")
         .expect("next token")
         .to_string();
-    let second = raw_request(
+    let second = raw_call(
         server.addr(),
         "GET",
         &format!("/configuration?configuration_token={}", enc(&next)),
-        &[],
-        b"",
     );
     assert_eq!(second.status, 200);
     assert!(second.body.is_empty());
-    let bad = raw_request(
+    let bad = raw_call(
         server.addr(),
         "GET",
         "/configuration?configuration_token=garbage",
-        &[],
-        b"",
     );
     assert_eq!(bad.status, 400);
-    let agent = raw_request(
+    let agent = raw_call(
         server.addr(),
         "GET",
         "/applications/metrics/environments/prod/configurations/cfg",
-        &[],
-        b"",
     );
     assert_eq!(agent.status, 200);
     let m = scrape(&server);
@@ -350,9 +322,9 @@ async fn metrics_count_requests_deployments_invocations_and_data_plane_polls() {
 #[tokio::test]
 async fn healthz_and_readyz_answer_without_credentials_and_readyz_follows_the_store() {
     let server = Server::start();
-    let health = raw_request(server.addr(), "GET", "/healthz", &[], b"");
+    let health = raw_call(server.addr(), "GET", "/healthz");
     assert_eq!((health.status, health.body.as_slice()), (200, &b"ok\n"[..]));
-    let ready = raw_request(server.addr(), "GET", "/readyz", &[], b"");
+    let ready = raw_call(server.addr(), "GET", "/readyz");
     assert_eq!(
         (ready.status, ready.body.as_slice()),
         (200, &b"ready\n"[..])
@@ -371,7 +343,7 @@ async fn healthz_and_readyz_answer_without_credentials_and_readyz_follows_the_st
             std::fs::write(&path, vec![0x5a; 16384]).expect("overwrite the database");
         }
     }
-    let ready = raw_request(server.addr(), "GET", "/readyz", &[], b"");
+    let ready = raw_call(server.addr(), "GET", "/readyz");
     assert_eq!(
         ready.status,
         503,
@@ -380,7 +352,7 @@ async fn healthz_and_readyz_answer_without_credentials_and_readyz_follows_the_st
     );
     assert!(String::from_utf8_lossy(&ready.body).starts_with("not ready: "));
     // The process is still alive, and says so.
-    let health = raw_request(server.addr(), "GET", "/healthz", &[], b"");
+    let health = raw_call(server.addr(), "GET", "/healthz");
     assert_eq!(health.status, 200);
     assert_eq!(metric(&scrape(&server), "appconfigd_store_up"), 0.0);
 }
@@ -388,10 +360,10 @@ async fn healthz_and_readyz_answer_without_credentials_and_readyz_follows_the_st
 #[tokio::test]
 async fn console_assets_are_served_from_the_binary() {
     let server = Server::start();
-    let root = raw_request(server.addr(), "GET", "/console", &[], b"");
+    let root = raw_call(server.addr(), "GET", "/console");
     assert_eq!(root.status, 308);
     assert_eq!(root.header("location"), Some("/console/"));
-    let page = raw_request(server.addr(), "GET", "/console/", &[], b"");
+    let page = raw_call(server.addr(), "GET", "/console/");
     assert_eq!(page.status, 200);
     assert!(page
         .header("content-type")
@@ -404,7 +376,7 @@ async fn console_assets_are_served_from_the_binary() {
         ("sigv4.js", "text/javascript"),
         ("console.css", "text/css"),
     ] {
-        let r = raw_request(server.addr(), "GET", &format!("/console/{file}"), &[], b"");
+        let r = raw_call(server.addr(), "GET", &format!("/console/{file}"));
         assert_eq!(r.status, 200, "{file}");
         assert!(r
             .header("content-type")
@@ -412,7 +384,7 @@ async fn console_assets_are_served_from_the_binary() {
             .starts_with(kind));
         assert!(r.body.len() > 1000, "{file} is served whole");
     }
-    let missing = raw_request(server.addr(), "GET", "/console/nope.js", &[], b"");
+    let missing = raw_call(server.addr(), "GET", "/console/nope.js");
     assert_eq!(missing.status, 404);
 }
 
@@ -466,7 +438,7 @@ async fn export_then_import_into_a_fresh_server_recreates_everything() {
         assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     }
     // Version 1 deleted: the source has a gap (only version 2 remains).
-    let r = raw_request(s.addr(), "DELETE", &format!("{versions}/1"), &[], b"");
+    let r = raw_call(s.addr(), "DELETE", &format!("{versions}/1"));
     assert_eq!(r.status, 204);
     let binary: Vec<u8> = (0..=255u8).collect();
     let blob = call(
@@ -522,14 +494,8 @@ async fn export_then_import_into_a_fresh_server_recreates_everything() {
                "Tags": {"e": "1"}}),
     );
     let ext_id = ext["Id"].as_str().expect("extension id").to_string();
-    let r = raw_request(
+    let r = raw_second_extension_version(
         s.addr(),
-        "POST",
-        "/extensions",
-        &[
-            ("Content-Type", "application/json"),
-            ("Latest-Version-Number", "1"),
-        ],
         json!({"Name": "notifier", "Description": "second",
                "Actions": {"ON_DEPLOYMENT_START": [{"Name": "n2", "Uri": hook}]},
                "Parameters": {"channel": {"Required": true}}})
@@ -592,12 +558,7 @@ async fn export_then_import_into_a_fresh_server_recreates_everything() {
         tags_of(&c, &app_arn(&new_app)).await,
         HashMap::from([("team".to_string(), "web".to_string())])
     );
-    let envs = c
-        .list_environments()
-        .application_id(&new_app)
-        .send()
-        .await
-        .expect("list envs");
+    let envs = send!(c.list_environments().application_id(&new_app)).expect("list envs");
     let names: Vec<_> = envs.items().iter().filter_map(|e| e.name()).collect();
     assert_eq!(names, ["prod", "beta"]);
     let new_prod = envs.items()[0].id().expect("env id").to_string();
@@ -606,12 +567,8 @@ async fn export_then_import_into_a_fresh_server_recreates_everything() {
         tags_of(&c, &env_arn(&new_app, &new_prod)).await,
         HashMap::from([("tier".to_string(), "1".to_string())])
     );
-    let profiles = c
-        .list_configuration_profiles()
-        .application_id(&new_app)
-        .send()
-        .await
-        .expect("list profiles");
+    let profiles =
+        send!(c.list_configuration_profiles().application_id(&new_app)).expect("list profiles");
     let by_name: HashMap<&str, String> = profiles
         .items()
         .iter()
@@ -623,61 +580,47 @@ async fn export_then_import_into_a_fresh_server_recreates_everything() {
         })
         .collect();
     let new_cfg = &by_name["prices"];
-    let p = c
+    let p = send!(c
         .get_configuration_profile()
         .application_id(&new_app)
-        .configuration_profile_id(new_cfg)
-        .send()
-        .await
-        .expect("get profile");
+        .configuration_profile_id(new_cfg))
+    .expect("get profile");
     assert_eq!(p.description(), Some("price list"));
     assert_eq!(p.validators()[0].content(), schema);
-    let v = c
+    let v = send!(c
         .list_hosted_configuration_versions()
         .application_id(&new_app)
-        .configuration_profile_id(new_cfg)
-        .send()
-        .await
-        .expect("list versions");
+        .configuration_profile_id(new_cfg))
+    .expect("list versions");
     assert_eq!(v.items().len(), 1, "only the surviving version is exported");
     assert_eq!(v.items()[0].version_label(), Some("v-two"));
     assert_eq!(v.items()[0].description(), Some("priced"));
-    let content = c
+    let content = send!(c
         .get_hosted_configuration_version()
         .application_id(&new_app)
         .configuration_profile_id(new_cfg)
-        .version_number(v.items()[0].version_number())
-        .send()
-        .await
-        .expect("get version");
+        .version_number(v.items()[0].version_number()))
+    .expect("get version");
     assert_eq!(
         content.content().map(|b| b.as_ref()),
         Some(&br#"{"price": 2}"#[..])
     );
-    let content = c
+    let content = send!(c
         .get_hosted_configuration_version()
         .application_id(&new_app)
         .configuration_profile_id(&by_name["blob"])
-        .version_number(1)
-        .send()
-        .await
-        .expect("get binary version");
+        .version_number(1))
+    .expect("get binary version");
     assert_eq!(content.content().map(|b| b.as_ref()), Some(&binary[..]));
     assert_eq!(content.content_type(), Some("application/octet-stream"));
-    let flags = c
+    let flags = send!(c
         .get_configuration_profile()
         .application_id(&new_app)
-        .configuration_profile_id(&by_name["flags"])
-        .send()
-        .await
-        .expect("flags profile");
+        .configuration_profile_id(&by_name["flags"]))
+    .expect("flags profile");
     assert_eq!(flags.r#type(), Some("AWS.AppConfig.FeatureFlags"));
 
-    let strategies = c
-        .list_deployment_strategies()
-        .send()
-        .await
-        .expect("strategies");
+    let strategies = send!(c.list_deployment_strategies()).expect("strategies");
     let slow = strategies
         .items()
         .iter()
@@ -693,41 +636,28 @@ async fn export_then_import_into_a_fresh_server_recreates_everything() {
     );
     assert_eq!(slow.description(), Some("careful"));
 
-    let exts = c
-        .list_extensions()
-        .name("notifier")
-        .send()
-        .await
-        .expect("extensions");
+    let exts = send!(c.list_extensions().name("notifier")).expect("extensions");
     let versions: Vec<i32> = exts.items().iter().map(|x| x.version_number()).collect();
     assert_eq!(versions, [1, 2]);
     let new_ext = exts.items()[0].id().expect("id").to_string();
-    let v2 = c
+    let v2 = send!(c
         .get_extension()
         .extension_identifier(&new_ext)
-        .version_number(2)
-        .send()
-        .await
-        .expect("extension v2");
+        .version_number(2))
+    .expect("extension v2");
     assert_eq!(v2.description(), Some("second"));
     assert!(v2
         .actions()
         .is_some_and(|a| a.contains_key(&ActionPoint::OnDeploymentStart)));
 
-    let assocs = c
-        .list_extension_associations()
-        .send()
-        .await
-        .expect("associations");
+    let assocs = send!(c.list_extension_associations()).expect("associations");
     assert_eq!(assocs.items().len(), 2);
     let mut resources = Vec::new();
     for a in assocs.items() {
-        let full = c
+        let full = send!(c
             .get_extension_association()
-            .extension_association_id(a.id().unwrap_or_default())
-            .send()
-            .await
-            .expect("association");
+            .extension_association_id(a.id().unwrap_or_default()))
+        .expect("association");
         resources.push((
             full.resource_arn().unwrap_or_default().to_string(),
             full.extension_arn().unwrap_or_default().to_string(),
@@ -800,8 +730,7 @@ async fn import_refuses_a_file_that_is_not_an_export() {
 
 #[tokio::test]
 async fn status_prints_live_deployments_with_progress_bars_and_watch_follows_them() {
-    let server = Server::start_with(&["--time-scale", "60"]);
-    let c = server.client();
+    let (server, c) = Server::start_with_args_client(&["--time-scale", "60"]);
     let idle = operator_ok(&["status", "--endpoint", server.endpoint()]);
     assert_eq!(idle, "no live deployments\n");
 
@@ -870,15 +799,14 @@ async fn operator_commands_sign_their_requests_for_a_server_with_credentials() {
     let source = secured_server(&file);
     let c = client_with_keys(source.endpoint(), SECURED_KEY.0, SECURED_KEY.1);
     let fx = deployable(&c, "locked").await;
-    c.tag_resource()
+    send!(c
+        .tag_resource()
         .resource_arn(format!(
             "arn:aws:appconfig:{REGION}:{SECURED_ACCOUNT}:application/{}",
             fx.0
         ))
-        .tags("owner", "ops")
-        .send()
-        .await
-        .expect("tag");
+        .tags("owner", "ops"))
+    .expect("tag");
 
     // Unknown keys are refused, and the command says so.
     let out = operator(&["status", "--endpoint", source.endpoint()]);
@@ -923,15 +851,14 @@ async fn operator_commands_sign_their_requests_for_a_server_with_credentials() {
         .send()
         .await
         .expect("extension");
-    c.create_extension_association()
+    send!(c
+        .create_extension_association()
         .extension_identifier(ext.id().unwrap_or_default())
         .resource_identifier(format!(
             "arn:aws:appconfig:{REGION}:{SECURED_ACCOUNT}:application/{}/environment/{}",
             fx.0, fx.1
-        ))
-        .send()
-        .await
-        .expect("association");
+        )))
+    .expect("association");
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("locked.json");
     let path = path.to_str().expect("utf-8 path");
@@ -951,21 +878,13 @@ async fn operator_commands_sign_their_requests_for_a_server_with_credentials() {
         .id()
         .unwrap_or_default()
         .to_string();
-    let env = t
-        .list_environments()
-        .application_id(&app)
-        .send()
-        .await
+    let env = send!(t.list_environments().application_id(&app))
         .expect("envs")
         .items()[0]
         .id()
         .unwrap_or_default()
         .to_string();
-    let assocs = t
-        .list_extension_associations()
-        .send()
-        .await
-        .expect("associations");
+    let assocs = send!(t.list_extension_associations()).expect("associations");
     assert_eq!(
         assocs.items()[0].resource_arn(),
         Some(

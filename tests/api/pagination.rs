@@ -7,9 +7,7 @@ use aws_sdk_appconfig::operation::list_applications::ListApplicationsError;
 use aws_sdk_appconfig::operation::list_configuration_profiles::ListConfigurationProfilesError;
 use aws_sdk_appconfig::operation::list_deployment_strategies::ListDeploymentStrategiesError;
 use aws_sdk_appconfig::operation::list_environments::ListEnvironmentsError;
-use aws_sdk_appconfig::operation::list_hosted_configuration_versions::ListHostedConfigurationVersionsError;
 use aws_sdk_appconfig::Client;
-use aws_smithy_types::Blob;
 
 use crate::harness::*;
 
@@ -19,13 +17,11 @@ async fn app_pages(c: &Client, max: i32) -> Vec<String> {
     let mut token: Option<String> = None;
     let mut pages = 0;
     loop {
-        let page = c
+        let page = send!(c
             .list_applications()
             .max_results(max)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .unwrap();
+            .set_next_token(token.clone()))
+        .unwrap();
         pages += 1;
         assert!(page.items().len() <= max as usize, "page larger than {max}");
         out.extend(page.items().iter().map(|a| a.id().unwrap().to_string()));
@@ -48,8 +44,7 @@ async fn app_pages(c: &Client, max: i32) -> Vec<String> {
 
 #[tokio::test]
 async fn applications_every_page_size_from_1_to_50() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let mut expected = Vec::new();
     for i in 0..23 {
         expected.push(create_app(&c, &format!("app-{i:02}")).await);
@@ -62,69 +57,51 @@ async fn applications_every_page_size_from_1_to_50() {
 
 #[tokio::test]
 async fn exact_multiple_of_the_page_size_ends_cleanly() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let mut expected = Vec::new();
     for i in 0..6 {
         expected.push(create_app(&c, &format!("app-{i}")).await);
     }
     let first = c.list_applications().max_results(3).send().await.unwrap();
-    let second = c
+    let second = send!(c
         .list_applications()
         .max_results(3)
-        .next_token(first.next_token().unwrap())
-        .send()
-        .await
-        .unwrap();
+        .next_token(first.next_token().unwrap()))
+    .unwrap();
     assert_eq!(second.items().len(), 3);
     // Either no token, or a token to an empty last page: both end the listing.
     if let Some(t) = second.next_token() {
-        let third = c
-            .list_applications()
-            .max_results(3)
-            .next_token(t)
-            .send()
-            .await
-            .unwrap();
+        let third = send!(c.list_applications().max_results(3).next_token(t)).unwrap();
         assert!(third.items().is_empty());
         assert!(third.next_token().is_none());
     }
     assert_eq!(app_pages(&c, 3).await, expected);
     // Empty listing: no items, no token.
     let empty_server = Server::start();
-    let out = empty_server
-        .client()
-        .list_applications()
-        .send()
-        .await
-        .unwrap();
+    let out = send!(empty_server.client().list_applications()).unwrap();
     assert!(out.items().is_empty());
     assert!(out.next_token().is_none());
 }
 
 #[tokio::test]
 async fn default_page_size_is_50() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     for i in 0..53 {
         create_app(&c, &format!("app-{i}")).await;
     }
     let first = c.list_applications().send().await.unwrap();
     assert_eq!(first.items().len(), 50);
-    let second = c
+    let second = send!(c
         .list_applications()
-        .next_token(first.next_token().expect("more pages"))
-        .send()
-        .await
-        .unwrap();
+        .next_token(first.next_token().expect("more pages")))
+    .unwrap();
     assert_eq!(second.items().len(), 3);
     assert!(second.next_token().is_none());
 }
 
 #[tokio::test]
 async fn sdk_paginators_walk_every_list_operation() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let mut envs = Vec::new();
     let mut profiles = Vec::new();
@@ -189,8 +166,7 @@ async fn sdk_paginators_walk_every_list_operation() {
 
 #[tokio::test]
 async fn strategy_pages_cross_from_predefined_to_custom_without_gaps() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     for i in 0..3 {
         create_strategy(&c, &format!("s-{i}")).await;
     }
@@ -200,13 +176,11 @@ async fn strategy_pages_cross_from_predefined_to_custom_without_gaps() {
         let mut got = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let page = c
+            let page = send!(c
                 .list_deployment_strategies()
                 .max_results(max)
-                .set_next_token(token)
-                .send()
-                .await
-                .unwrap();
+                .set_next_token(token))
+            .unwrap();
             assert!(page.items().len() <= max as usize);
             got.extend(page.items().iter().map(|s| s.id().unwrap().to_string()));
             token = page.next_token().map(String::from);
@@ -220,8 +194,7 @@ async fn strategy_pages_cross_from_predefined_to_custom_without_gaps() {
 
 #[tokio::test]
 async fn filters_combine_with_pagination() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let mut flags = Vec::new();
     for i in 0..5 {
@@ -242,8 +215,7 @@ async fn filters_combine_with_pagination() {
 
 #[tokio::test]
 async fn version_label_prefix_filter_combines_with_pagination() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let profile = create_profile(&c, &app, "labelled").await;
     for i in 0..6 {
@@ -252,15 +224,11 @@ async fn version_label_prefix_filter_combines_with_pagination() {
         } else {
             format!("dev-{i}")
         };
-        c.create_hosted_configuration_version()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .content(Blob::new(b"{}".to_vec()))
-            .content_type("application/json")
-            .version_label(label)
-            .send()
-            .await
-            .unwrap();
+        send!(
+            version_request(&c, &app, &profile, b"{}".to_vec(), "application/json")
+                .version_label(label)
+        )
+        .unwrap();
     }
     let got: Vec<String> = all_items!(c
         .list_hosted_configuration_versions()
@@ -277,75 +245,38 @@ async fn version_label_prefix_filter_combines_with_pagination() {
 
 #[tokio::test]
 async fn max_results_out_of_range_is_a_bad_request() {
-    let server = Server::start();
-    let c = server.client();
-    let app = create_app(&c, "app").await;
-    let profile = create_profile(&c, &app, "cfg").await;
+    let (server, c) = Server::start_with_client();
+    let (app, profile) = app_and_profile(&c).await;
     for max in [0, 51, -1] {
         let (e, status) = service_error(c.list_applications().max_results(max).send().await);
         assert_eq!(status, 400, "{max}");
-        assert!(
-            matches!(e, ListApplicationsError::BadRequestException(_)),
-            "{e:?}"
-        );
-        assert_names(&e, "maxResults");
+        assert_bad_field!(e, ListApplicationsError, "maxResults");
 
-        let e = err(c
-            .list_environments()
-            .application_id(&app)
-            .max_results(max)
-            .send()
-            .await);
-        assert!(
-            matches!(e, ListEnvironmentsError::BadRequestException(_)),
-            "{e:?}"
-        );
-        let e = err(c
+        let e = sdk_err!(c.list_environments().application_id(&app).max_results(max));
+        assert_matches!(e, ListEnvironmentsError::BadRequestException(_));
+        let e = sdk_err!(c
             .list_configuration_profiles()
             .application_id(&app)
-            .max_results(max)
-            .send()
-            .await);
-        assert!(
-            matches!(e, ListConfigurationProfilesError::BadRequestException(_)),
-            "{e:?}"
-        );
-        let e = err(c
+            .max_results(max));
+        assert_matches!(e, ListConfigurationProfilesError::BadRequestException(_));
+        let e = sdk_err!(c
             .list_hosted_configuration_versions()
             .application_id(&app)
             .configuration_profile_id(&profile)
-            .max_results(max)
-            .send()
-            .await);
-        assert!(
-            matches!(
-                e,
-                ListHostedConfigurationVersionsError::BadRequestException(_)
-            ),
-            "{e:?}"
-        );
+            .max_results(max));
+        assert!(e.is_bad_request_exception(), "{e:?}");
         let e = err(c.list_deployment_strategies().max_results(max).send().await);
-        assert!(
-            matches!(e, ListDeploymentStrategiesError::BadRequestException(_)),
-            "{e:?}"
-        );
+        assert_matches!(e, ListDeploymentStrategiesError::BadRequestException(_));
     }
     // A non-number on the wire.
-    let raw = raw_request(
-        server.addr(),
-        "GET",
-        "/applications?max_results=ten",
-        &[],
-        b"",
-    );
+    let raw = raw_call(server.addr(), "GET", "/applications?max_results=ten");
     assert_eq!(raw.status, 400);
     assert_eq!(raw.header("x-amzn-errortype"), Some("BadRequestException"));
 }
 
 #[tokio::test]
 async fn invalid_next_tokens_are_bad_requests() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     create_app(&c, "other").await;
     let profile = create_profile(&c, &app, "cfg").await;
@@ -357,70 +288,36 @@ async fn invalid_next_tokens_are_bad_requests() {
     for token in &bad_tokens {
         let (e, status) = service_error(c.list_applications().next_token(token).send().await);
         assert_eq!(status, 400, "{token}");
-        assert!(
-            matches!(e, ListApplicationsError::BadRequestException(_)),
-            "{e:?}"
-        );
-        let e = err(c
-            .list_environments()
-            .application_id(&app)
-            .next_token(token)
-            .send()
-            .await);
-        assert!(
-            matches!(e, ListEnvironmentsError::BadRequestException(_)),
-            "{e:?}"
-        );
-        let e = err(c
+        assert_matches!(e, ListApplicationsError::BadRequestException(_));
+        let e = sdk_err!(c.list_environments().application_id(&app).next_token(token));
+        assert_matches!(e, ListEnvironmentsError::BadRequestException(_));
+        let e = sdk_err!(c
             .list_configuration_profiles()
             .application_id(&app)
-            .next_token(token)
-            .send()
-            .await);
-        assert!(
-            matches!(e, ListConfigurationProfilesError::BadRequestException(_)),
-            "{e:?}"
-        );
-        let e = err(c
+            .next_token(token));
+        assert_matches!(e, ListConfigurationProfilesError::BadRequestException(_));
+        let e = sdk_err!(c
             .list_hosted_configuration_versions()
             .application_id(&app)
             .configuration_profile_id(&profile)
-            .next_token(token)
-            .send()
-            .await);
-        assert!(
-            matches!(
-                e,
-                ListHostedConfigurationVersionsError::BadRequestException(_)
-            ),
-            "{e:?}"
-        );
-        let e = err(c
-            .list_deployment_strategies()
-            .next_token(token)
-            .send()
-            .await);
-        assert!(
-            matches!(e, ListDeploymentStrategiesError::BadRequestException(_)),
-            "{e:?}"
-        );
+            .next_token(token));
+        assert!(e.is_bad_request_exception(), "{e:?}");
+        let e = sdk_err!(c.list_deployment_strategies().next_token(token));
+        assert_matches!(e, ListDeploymentStrategiesError::BadRequestException(_));
     }
     // A genuine token still works afterwards.
     let first = c.list_applications().max_results(1).send().await.unwrap();
-    let second = c
+    let second = send!(c
         .list_applications()
         .max_results(1)
-        .next_token(first.next_token().unwrap())
-        .send()
-        .await
-        .unwrap();
+        .next_token(first.next_token().unwrap()))
+    .unwrap();
     assert_eq!(second.items().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_inserts_while_paginating_never_duplicate() {
-    let server = Server::start();
-    let c = server.client();
+    let (server, c) = Server::start_with_client();
     let mut initial = Vec::new();
     for i in 0..20 {
         initial.push(create_app(&c, &format!("initial-{i}")).await);
@@ -441,13 +338,7 @@ async fn concurrent_inserts_while_paginating_never_duplicate() {
     let mut seen = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let page = c
-            .list_applications()
-            .max_results(2)
-            .set_next_token(token)
-            .send()
-            .await
-            .unwrap();
+        let page = send!(c.list_applications().max_results(2).set_next_token(token)).unwrap();
         seen.extend(page.items().iter().map(|a| a.id().unwrap().to_string()));
         token = page.next_token().map(String::from);
         if token.is_none() {
@@ -484,8 +375,7 @@ async fn concurrent_inserts_while_paginating_never_duplicate() {
 
 #[tokio::test]
 async fn deletes_between_pages_do_not_skip_survivors() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let mut ids = Vec::new();
     for i in 0..6 {
         ids.push(create_app(&c, &format!("app-{i}")).await);
@@ -494,11 +384,7 @@ async fn deletes_between_pages_do_not_skip_survivors() {
     let token = first.next_token().unwrap().to_string();
     // Delete the last item of the first page and the first item of the next page.
     for id in [&ids[1], &ids[2]] {
-        c.delete_application()
-            .application_id(id)
-            .send()
-            .await
-            .unwrap();
+        send!(c.delete_application().application_id(id)).unwrap();
     }
     let rest = app_ids_from(&c, token, 2).await;
     assert_eq!(rest, ids[3..]);

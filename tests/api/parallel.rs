@@ -56,10 +56,8 @@ fn start_deployment(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_start_deployments_into_many_environments_and_into_one() {
-    let server = Server::start();
-    let c = server.client();
-    let app = create_app(&c, "app").await;
-    let profile = create_profile(&c, &app, "cfg").await;
+    let (_server, c) = Server::start_with_client();
+    let (app, profile) = app_and_profile(&c).await;
     create_version(&c, &app, &profile, b"{}", "application/json").await;
     // Ten minutes long: every deployment is still running when the next call arrives.
     let strategy = create_strategy(&c, "slow").await;
@@ -104,23 +102,17 @@ async fn parallel_start_deployments_into_many_environments_and_into_one() {
             Ok(_) => won += 1,
             Err(e) => {
                 let e = e.into_service_error();
-                assert!(
-                    matches!(e, StartDeploymentError::ConflictException(_)),
-                    "{e:?}"
-                );
+                assert_matches!(e, StartDeploymentError::ConflictException(_));
                 conflicts += 1;
             }
         }
     }
     assert_eq!((won, conflicts), (1, 23));
-    let listed = c
+    let listed = send!(c
         .list_deployments()
         .application_id(&app)
-        .environment_id(&env)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(listed.items().len(), 1);
+        .environment_id(&env));
+    assert_eq!(listed.unwrap().items().len(), 1);
 }
 
 /// One family of calls, run over and over by a client of the mixed test.
@@ -288,8 +280,7 @@ async fn mixed_call(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn mixed_operations_with_more_clients_than_connections() {
     const CLIENTS: usize = 32;
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "shared").await;
     let profile = create_profile(&c, &app, "cfg").await;
     create_version(&c, &app, &profile, b"{}", "application/json").await;
@@ -408,8 +399,8 @@ async fn an_unreachable_database_fails_calls_fast_and_the_server_recovers() {
     let (_, upstream) = via(&url, "");
     let proxy = Proxy::start(upstream).await;
     let (proxied, _) = via(&url, &proxy.addr);
-    let server = Server::start_with(&["--database", &proxied, "--time-scale", "60"]);
-    let c = server.client();
+    let (server, c) =
+        Server::start_with_args_client(&["--database", &proxied, "--time-scale", "60"]);
 
     // Something deployed, and a client polling it.
     let app = create_app(&c, "app").await;
@@ -423,14 +414,12 @@ async fn an_unreachable_database_fails_calls_fast_and_the_server_recovers() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let d = c
+        let d = send!(c
             .get_deployment()
             .application_id(&app)
             .environment_id(&env)
-            .deployment_number(1)
-            .send()
-            .await
-            .unwrap();
+            .deployment_number(1))
+        .unwrap();
         if d.state().map(|s| s.as_str()) == Some("COMPLETE") {
             break;
         }
@@ -438,21 +427,17 @@ async fn an_unreachable_database_fails_calls_fast_and_the_server_recovers() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let data = data_client_for(server.endpoint());
-    let session = data
+    let session = send!(data
         .start_configuration_session()
         .application_identifier(&app)
         .environment_identifier(&env)
         .configuration_profile_identifier(&profile)
-        .required_minimum_poll_interval_in_seconds(15)
-        .send()
-        .await
-        .unwrap();
-    let first = data
+        .required_minimum_poll_interval_in_seconds(15))
+    .unwrap();
+    let first = send!(data
         .get_latest_configuration()
-        .configuration_token(session.initial_configuration_token().unwrap())
-        .send()
-        .await
-        .unwrap();
+        .configuration_token(session.initial_configuration_token().unwrap()))
+    .unwrap();
     assert_eq!(first.configuration().unwrap().as_ref(), b"{\"v\":1}");
 
     proxy.down();

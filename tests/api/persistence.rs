@@ -39,18 +39,16 @@ fn binary_content() -> Vec<u8> {
 }
 
 async fn populate(c: &Client) -> Ids {
-    let app = c
+    let app = send!(c
         .create_application()
         .name("durable")
         .description("survives restarts")
-        .tags("k", "app")
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
-    let env = c
+        .tags("k", "app"))
+    .unwrap()
+    .id()
+    .unwrap()
+    .to_string();
+    let env = send!(c
         .create_environment()
         .application_id(&app)
         .name("prod")
@@ -61,26 +59,22 @@ async fn populate(c: &Client) -> Ids {
                 .build()
                 .unwrap(),
         )
-        .tags("k", "env")
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
-    let profile = c
+        .tags("k", "env"))
+    .unwrap()
+    .id()
+    .unwrap()
+    .to_string();
+    let profile = send!(c
         .create_configuration_profile()
         .application_id(&app)
         .name("cfg")
         .description("profile")
         .location_uri("hosted")
-        .tags("k", "profile")
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
+        .tags("k", "profile"))
+    .unwrap()
+    .id()
+    .unwrap()
+    .to_string();
     c.create_hosted_configuration_version()
         .application_id(&app)
         .configuration_profile_id(&profile)
@@ -91,37 +85,32 @@ async fn populate(c: &Client) -> Ids {
         .send()
         .await
         .unwrap();
-    c.create_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .content(Blob::new(binary_content()))
-        .content_type("application/octet-stream")
-        .send()
-        .await
-        .unwrap();
-    let strategy = c
+    let req = version_request(
+        c,
+        &app,
+        &profile,
+        binary_content(),
+        "application/octet-stream",
+    );
+    send!(req).unwrap();
+    let strategy = send!(c
         .create_deployment_strategy()
         .name("custom")
         .deployment_duration_in_minutes(15)
         .growth_factor(33.5)
         .growth_type(GrowthType::Exponential)
-        .tags("k", "strategy")
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
-    c.update_account_settings()
-        .deletion_protection(
-            DeletionProtectionSettings::builder()
-                .enabled(true)
-                .protection_period_in_minutes(90)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+        .tags("k", "strategy"))
+    .unwrap()
+    .id()
+    .unwrap()
+    .to_string();
+    send!(c.update_account_settings().deletion_protection(
+        DeletionProtectionSettings::builder()
+            .enabled(true)
+            .protection_period_in_minutes(90)
+            .build(),
+    ))
+    .unwrap();
     Ids {
         app,
         env,
@@ -133,12 +122,7 @@ async fn populate(c: &Client) -> Ids {
 async fn snapshot(c: &Client, ids: &Ids) -> Snapshot {
     let mut apps = Vec::new();
     for id in all_app_ids(c).await {
-        let a = c
-            .get_application()
-            .application_id(&id)
-            .send()
-            .await
-            .unwrap();
+        let a = send!(c.get_application().application_id(&id)).unwrap();
         apps.push((
             id,
             a.name().unwrap().to_string(),
@@ -147,13 +131,11 @@ async fn snapshot(c: &Client, ids: &Ids) -> Snapshot {
     }
     let mut envs = Vec::new();
     for id in all_env_ids(c, &ids.app).await {
-        let e = c
+        let e = send!(c
             .get_environment()
             .application_id(&ids.app)
-            .environment_id(&id)
-            .send()
-            .await
-            .unwrap();
+            .environment_id(&id))
+        .unwrap();
         envs.push((
             id,
             e.name().unwrap().to_string(),
@@ -163,13 +145,11 @@ async fn snapshot(c: &Client, ids: &Ids) -> Snapshot {
     }
     let mut profiles = Vec::new();
     for id in all_profile_ids(c, &ids.app).await {
-        let p = c
+        let p = send!(c
             .get_configuration_profile()
             .application_id(&ids.app)
-            .configuration_profile_id(&id)
-            .send()
-            .await
-            .unwrap();
+            .configuration_profile_id(&id))
+        .unwrap();
         profiles.push((
             id,
             p.name().unwrap().to_string(),
@@ -190,12 +170,7 @@ async fn snapshot(c: &Client, ids: &Ids) -> Snapshot {
     }
     let mut strategies = Vec::new();
     for id in all_strategy_ids(c).await {
-        let s = c
-            .get_deployment_strategy()
-            .deployment_strategy_id(&id)
-            .send()
-            .await
-            .unwrap();
+        let s = send!(c.get_deployment_strategy().deployment_strategy_id(&id)).unwrap();
         strategies.push((
             id,
             s.name().unwrap().to_string(),
@@ -292,17 +267,10 @@ async fn graceful_shutdown_exits_cleanly_and_the_port_is_released() {
 async fn version_numbers_keep_counting_across_restarts() {
     let mut server = Server::start();
     let c = server.client();
-    let app = create_app(&c, "app").await;
-    let profile = create_profile(&c, &app, "cfg").await;
+    let (app, profile) = app_and_profile(&c).await;
     create_version(&c, &app, &profile, b"1", "text/plain").await;
     create_version(&c, &app, &profile, b"2", "text/plain").await;
-    c.delete_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .version_number(2)
-        .send()
-        .await
-        .unwrap();
+    delete_version(&c, &app, &profile, 2).await;
 
     server.restart();
     let c = server.client();

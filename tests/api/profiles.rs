@@ -4,7 +4,6 @@
 use aws_sdk_appconfig::operation::create_configuration_profile::CreateConfigurationProfileError;
 use aws_sdk_appconfig::operation::delete_configuration_profile::DeleteConfigurationProfileError;
 use aws_sdk_appconfig::operation::get_configuration_profile::GetConfigurationProfileError;
-use aws_sdk_appconfig::operation::list_configuration_profiles::ListConfigurationProfilesError;
 use aws_sdk_appconfig::operation::update_configuration_profile::UpdateConfigurationProfileError;
 use aws_sdk_appconfig::types::{Validator, ValidatorType};
 
@@ -25,10 +24,9 @@ fn validator(kind: ValidatorType, content: &str) -> Validator {
 
 #[tokio::test]
 async fn create_then_get_round_trips_every_member() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
-    let created = c
+    let created = send!(c
         .create_configuration_profile()
         .application_id(&app)
         .name("service-config")
@@ -37,10 +35,8 @@ async fn create_then_get_round_trips_every_member() {
         .validators(validator(ValidatorType::JsonSchema, SCHEMA))
         .validators(validator(ValidatorType::Lambda, LAMBDA))
         .kms_key_identifier("alias/appconfig")
-        .tags("owner", "team-a")
-        .send()
-        .await
-        .unwrap();
+        .tags("owner", "team-a"))
+    .unwrap();
     let id = created.id().unwrap().to_string();
     assert_id(&id);
     assert_eq!(created.application_id(), Some(app.as_str()));
@@ -54,13 +50,11 @@ async fn create_then_get_round_trips_every_member() {
         Some("arn:aws:kms:us-east-1:000000000000:alias/appconfig")
     );
 
-    let got = c
+    let got = send!(c
         .get_configuration_profile()
         .application_id(&app)
-        .configuration_profile_id(&id)
-        .send()
-        .await
-        .unwrap();
+        .configuration_profile_id(&id))
+    .unwrap();
     assert_eq!(got.id(), Some(id.as_str()));
     assert_eq!(got.name(), Some("service-config"));
     assert_eq!(got.description(), Some("settings for the service"));
@@ -88,32 +82,24 @@ async fn create_then_get_round_trips_every_member() {
 
 #[tokio::test]
 async fn list_summaries_and_type_filter() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let plain = create_profile(&c, &app, "plain").await;
     let flags = create_flags_profile(&c, &app, "flags").await;
-    let validated = c
+    let validated = send!(c
         .create_configuration_profile()
         .application_id(&app)
         .name("validated")
         .location_uri("hosted")
         .r#type("AWS.Freeform")
         .validators(validator(ValidatorType::JsonSchema, SCHEMA))
-        .validators(validator(ValidatorType::Lambda, LAMBDA))
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
+        .validators(validator(ValidatorType::Lambda, LAMBDA)))
+    .unwrap()
+    .id()
+    .unwrap()
+    .to_string();
 
-    let all = c
-        .list_configuration_profiles()
-        .application_id(&app)
-        .send()
-        .await
-        .unwrap();
+    let all = send!(c.list_configuration_profiles().application_id(&app)).unwrap();
     let ids: Vec<_> = all.items().iter().map(|p| p.id().unwrap()).collect();
     assert_eq!(ids, [plain.as_str(), flags.as_str(), validated.as_str()]);
     let summary = &all.items()[2];
@@ -128,23 +114,19 @@ async fn list_summaries_and_type_filter() {
     assert!(all.items()[0].validator_types().is_empty());
     assert_eq!(all.items()[1].r#type(), Some("AWS.AppConfig.FeatureFlags"));
 
-    let only_flags = c
+    let only_flags = send!(c
         .list_configuration_profiles()
         .application_id(&app)
-        .r#type("AWS.AppConfig.FeatureFlags")
-        .send()
-        .await
-        .unwrap();
+        .r#type("AWS.AppConfig.FeatureFlags"))
+    .unwrap();
     let ids: Vec<_> = only_flags.items().iter().map(|p| p.id().unwrap()).collect();
     assert_eq!(ids, [flags.as_str()]);
 
-    let only_freeform = c
+    let only_freeform = send!(c
         .list_configuration_profiles()
         .application_id(&app)
-        .r#type("AWS.Freeform")
-        .send()
-        .await
-        .unwrap();
+        .r#type("AWS.Freeform"))
+    .unwrap();
     let ids: Vec<_> = only_freeform
         .items()
         .iter()
@@ -152,50 +134,33 @@ async fn list_summaries_and_type_filter() {
         .collect();
     assert_eq!(ids, [plain.as_str(), validated.as_str()]);
 
-    let none = c
+    let none = send!(c
         .list_configuration_profiles()
         .application_id(&app)
-        .r#type("Some.Other")
-        .send()
-        .await
-        .unwrap();
+        .r#type("Some.Other"))
+    .unwrap();
     assert!(none.items().is_empty());
 }
 
 #[tokio::test]
 async fn list_of_unknown_application_is_not_found() {
-    let server = Server::start();
-    let c = server.client();
-    let e = err(c
-        .list_configuration_profiles()
-        .application_id("abc1234")
-        .send()
-        .await);
-    assert!(
-        matches!(
-            e,
-            ListConfigurationProfilesError::ResourceNotFoundException(_)
-        ),
-        "{e:?}"
-    );
+    let (_server, c) = Server::start_with_client();
+    let e = sdk_err!(c.list_configuration_profiles().application_id("abc1234"));
+    assert!(e.is_resource_not_found_exception(), "{e:?}");
 }
 
 #[tokio::test]
 async fn json_schema_validator_must_be_a_valid_schema() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
 
     for bad in [r#"{"type": "object""#, r#"{"type": 12}"#] {
-        let (e, status) = service_error(
-            c.create_configuration_profile()
-                .application_id(&app)
-                .name("bad-schema")
-                .location_uri("hosted")
-                .validators(validator(ValidatorType::JsonSchema, bad))
-                .send()
-                .await,
-        );
+        let (e, status) = service_error(send!(c
+            .create_configuration_profile()
+            .application_id(&app)
+            .name("bad-schema")
+            .location_uri("hosted")
+            .validators(validator(ValidatorType::JsonSchema, bad))));
         assert_eq!(status, 400);
         assert!(
             matches!(e, CreateConfigurationProfileError::BadRequestException(_)),
@@ -206,124 +171,95 @@ async fn json_schema_validator_must_be_a_valid_schema() {
     assert!(all_profile_ids(&c, &app).await.is_empty());
 
     // The same check guards UpdateConfigurationProfile; the stored validators stay.
-    let id = c
+    let id = send!(c
         .create_configuration_profile()
         .application_id(&app)
         .name("good-schema")
         .location_uri("hosted")
-        .validators(validator(ValidatorType::JsonSchema, SCHEMA))
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
-    let e = err(c
+        .validators(validator(ValidatorType::JsonSchema, SCHEMA)))
+    .unwrap()
+    .id()
+    .unwrap()
+    .to_string();
+    let e = sdk_err!(c
         .update_configuration_profile()
         .application_id(&app)
         .configuration_profile_id(&id)
         .name("renamed")
-        .validators(validator(ValidatorType::JsonSchema, "[not a schema"))
-        .send()
-        .await);
-    assert!(
-        matches!(e, UpdateConfigurationProfileError::BadRequestException(_)),
-        "{e:?}"
-    );
-    let got = c
+        .validators(validator(ValidatorType::JsonSchema, "[not a schema")));
+    assert_matches!(e, UpdateConfigurationProfileError::BadRequestException(_));
+    let got = send!(c
         .get_configuration_profile()
         .application_id(&app)
-        .configuration_profile_id(&id)
-        .send()
-        .await
-        .unwrap();
+        .configuration_profile_id(&id))
+    .unwrap();
     assert_eq!(got.name(), Some("good-schema"));
     assert_eq!(got.validators()[0].content(), SCHEMA);
 }
 
 #[tokio::test]
 async fn lambda_validator_must_name_a_function() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
-    let ok = c
+    let ok = send!(c
         .create_configuration_profile()
         .application_id(&app)
         .name("lambda")
         .location_uri("hosted")
-        .validators(validator(ValidatorType::Lambda, LAMBDA))
-        .send()
-        .await
-        .unwrap();
+        .validators(validator(ValidatorType::Lambda, LAMBDA)))
+    .unwrap();
     assert_eq!(ok.validators()[0].content(), LAMBDA);
 
-    let e = err(c
+    let e = sdk_err!(c
         .create_configuration_profile()
         .application_id(&app)
         .name("not-lambda")
         .location_uri("hosted")
-        .validators(validator(ValidatorType::Lambda, "my-function"))
-        .send()
-        .await);
-    assert!(
-        matches!(e, CreateConfigurationProfileError::BadRequestException(_)),
-        "{e:?}"
-    );
+        .validators(validator(ValidatorType::Lambda, "my-function")));
+    assert_matches!(e, CreateConfigurationProfileError::BadRequestException(_));
     assert!(message(&e).contains("LAMBDA"), "{e:?}");
     assert_eq!(all_profile_ids(&c, &app).await.len(), 1);
 }
 
 #[tokio::test]
 async fn at_most_two_validators() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
-    let e = err(c
+    let e = sdk_err!(c
         .create_configuration_profile()
         .application_id(&app)
         .name("three")
         .location_uri("hosted")
         .validators(validator(ValidatorType::JsonSchema, SCHEMA))
         .validators(validator(ValidatorType::JsonSchema, SCHEMA))
-        .validators(validator(ValidatorType::Lambda, LAMBDA))
-        .send()
-        .await);
-    assert!(
-        matches!(e, CreateConfigurationProfileError::BadRequestException(_)),
-        "{e:?}"
-    );
-    assert_names(&e, "validators");
+        .validators(validator(ValidatorType::Lambda, LAMBDA)));
+    assert_bad_field!(e, CreateConfigurationProfileError, "validators");
     assert!(all_profile_ids(&c, &app).await.is_empty());
 }
 
 #[tokio::test]
 async fn update_is_a_patch() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
-    let id = c
+    let id = send!(c
         .create_configuration_profile()
         .application_id(&app)
         .name("cfg")
         .description("first")
         .location_uri("hosted")
         .validators(validator(ValidatorType::JsonSchema, SCHEMA))
-        .kms_key_identifier("1234abcd-12ab-34cd-56ef-1234567890ab")
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
+        .kms_key_identifier("1234abcd-12ab-34cd-56ef-1234567890ab"))
+    .unwrap()
+    .id()
+    .unwrap()
+    .to_string();
 
-    let out = c
+    let out = send!(c
         .update_configuration_profile()
         .application_id(&app)
         .configuration_profile_id(&id)
-        .description("second")
-        .send()
-        .await
-        .unwrap();
+        .description("second"))
+    .unwrap();
     assert_eq!(out.name(), Some("cfg"));
     assert_eq!(out.description(), Some("second"));
     assert_eq!(out.location_uri(), Some("hosted"));
@@ -334,16 +270,14 @@ async fn update_is_a_patch() {
         Some("arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab")
     );
 
-    let out = c
+    let out = send!(c
         .update_configuration_profile()
         .application_id(&app)
         .configuration_profile_id(&id)
         .name("renamed")
         .retrieval_role_arn(ROLE)
-        .validators(validator(ValidatorType::Lambda, LAMBDA))
-        .send()
-        .await
-        .unwrap();
+        .validators(validator(ValidatorType::Lambda, LAMBDA)))
+    .unwrap();
     assert_eq!(out.name(), Some("renamed"));
     assert_eq!(out.description(), Some("second"));
     assert_eq!(out.retrieval_role_arn(), Some(ROLE));
@@ -351,26 +285,22 @@ async fn update_is_a_patch() {
     assert_eq!(out.validators()[0].r#type(), &ValidatorType::Lambda);
 
     // An empty KmsKeyIdentifier removes the key; an empty validator list clears them.
-    let out = c
+    let out = send!(c
         .update_configuration_profile()
         .application_id(&app)
         .configuration_profile_id(&id)
         .kms_key_identifier("")
-        .set_validators(Some(vec![]))
-        .send()
-        .await
-        .unwrap();
+        .set_validators(Some(vec![])))
+    .unwrap();
     assert_eq!(out.kms_key_arn(), None);
     assert_eq!(out.kms_key_identifier(), None);
     assert!(out.validators().is_empty());
 
-    let got = c
+    let got = send!(c
         .get_configuration_profile()
         .application_id(&app)
-        .configuration_profile_id(&id)
-        .send()
-        .await
-        .unwrap();
+        .configuration_profile_id(&id))
+    .unwrap();
     assert_eq!(got.name(), Some("renamed"));
     assert_eq!(got.description(), Some("second"));
     assert_eq!(got.retrieval_role_arn(), Some(ROLE));
@@ -380,101 +310,66 @@ async fn update_is_a_patch() {
 
 #[tokio::test]
 async fn delete_refuses_while_hosted_versions_exist_and_removes_nothing() {
-    let server = Server::start();
-    let c = server.client();
-    let app = create_app(&c, "app").await;
-    let profile = create_profile(&c, &app, "cfg").await;
+    let (_server, c) = Server::start_with_client();
+    let (app, profile) = app_and_profile(&c).await;
     let v1 = create_version(&c, &app, &profile, b"{\"a\":1}", "application/json").await;
     let v2 = create_version(&c, &app, &profile, b"{\"a\":2}", "application/json").await;
 
-    let (e, status) = service_error(
-        c.delete_configuration_profile()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .send()
-            .await,
-    );
+    let (e, status) = service_error(send!(c
+        .delete_configuration_profile()
+        .application_id(&app)
+        .configuration_profile_id(&profile)));
     assert_eq!(status, 400);
-    assert!(
-        matches!(e, DeleteConfigurationProfileError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, DeleteConfigurationProfileError::BadRequestException(_));
     assert!(
         message(&e).contains("hosted configuration versions"),
         "{e:?}"
     );
-    c.get_configuration_profile()
+    send!(c
+        .get_configuration_profile()
         .application_id(&app)
-        .configuration_profile_id(&profile)
-        .send()
-        .await
-        .unwrap();
+        .configuration_profile_id(&profile))
+    .unwrap();
     assert_eq!(all_version_numbers(&c, &app, &profile).await, vec![v1, v2]);
     let content = get_version(&c, &app, &profile, v2).await;
     assert_eq!(content.content().unwrap().as_ref(), b"{\"a\":2}");
 
     for v in [v1, v2] {
-        c.delete_hosted_configuration_version()
-            .application_id(&app)
-            .configuration_profile_id(&profile)
-            .version_number(v)
-            .send()
-            .await
-            .unwrap();
+        delete_version(&c, &app, &profile, v).await;
     }
-    c.delete_configuration_profile()
+    send!(c
+        .delete_configuration_profile()
         .application_id(&app)
-        .configuration_profile_id(&profile)
-        .send()
-        .await
-        .unwrap();
-    let e = err(c
+        .configuration_profile_id(&profile))
+    .unwrap();
+    let e = sdk_err!(c
         .get_configuration_profile()
         .application_id(&app)
-        .configuration_profile_id(&profile)
-        .send()
-        .await);
-    match e {
-        GetConfigurationProfileError::ResourceNotFoundException(nf) => {
-            assert_eq!(nf.resource_name(), Some("ConfigurationProfile"));
-        }
-        other => panic!("expected ResourceNotFoundException, got {other:?}"),
-    }
+        .configuration_profile_id(&profile));
+    assert_not_found_names!(e, GetConfigurationProfileError, "ConfigurationProfile");
 }
 
 #[tokio::test]
 async fn delete_accepts_the_deletion_protection_header() {
-    let server = Server::start();
-    let c = server.client();
-    let app = create_app(&c, "app").await;
-    let profile = create_profile(&c, &app, "cfg").await;
-    c.delete_configuration_profile()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .deletion_protection_check(aws_sdk_appconfig::types::DeletionProtectionCheck::Bypass)
-        .send()
-        .await
-        .unwrap();
-    assert!(all_profile_ids(&c, &app).await.is_empty());
-    let e = err(c
+    let (_server, c) = Server::start_with_client();
+    let (app, profile) = app_and_profile(&c).await;
+    send!(c
         .delete_configuration_profile()
         .application_id(&app)
         .configuration_profile_id(&profile)
-        .send()
-        .await);
-    assert!(
-        matches!(
-            e,
-            DeleteConfigurationProfileError::ResourceNotFoundException(_)
-        ),
-        "{e:?}"
-    );
+        .deletion_protection_check(aws_sdk_appconfig::types::DeletionProtectionCheck::Bypass))
+    .unwrap();
+    assert!(all_profile_ids(&c, &app).await.is_empty());
+    let e = sdk_err!(c
+        .delete_configuration_profile()
+        .application_id(&app)
+        .configuration_profile_id(&profile));
+    assert!(e.is_resource_not_found_exception(), "{e:?}");
 }
 
 #[tokio::test]
 async fn location_uri_and_type_rules() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
 
     // External sources are stored as given.
@@ -499,10 +394,7 @@ async fn location_uri_and_type_rules() {
         .location_uri("ftp://example.com/config")
         .send()
         .await);
-    assert!(
-        matches!(e, CreateConfigurationProfileError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, CreateConfigurationProfileError::BadRequestException(_));
     assert!(message(&e).contains("LocationUri"), "{e:?}");
 
     // Feature flags live in the hosted store only.
@@ -515,156 +407,93 @@ async fn location_uri_and_type_rules() {
         .retrieval_role_arn(ROLE)
         .send()
         .await);
-    assert!(
-        matches!(e, CreateConfigurationProfileError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, CreateConfigurationProfileError::BadRequestException(_));
 
     // Unknown type.
-    let e = err(c
+    let e = sdk_err!(c
         .create_configuration_profile()
         .application_id(&app)
         .name("custom")
         .location_uri("hosted")
-        .r#type("Custom.Type")
-        .send()
-        .await);
-    assert!(
-        matches!(e, CreateConfigurationProfileError::BadRequestException(_)),
-        "{e:?}"
-    );
+        .r#type("Custom.Type"));
+    assert_matches!(e, CreateConfigurationProfileError::BadRequestException(_));
     assert!(message(&e).contains("Custom.Type"), "{e:?}");
 
     // RetrievalRoleArn must be an IAM role ARN (model pattern).
-    let e = err(c
+    let e = sdk_err!(c
         .create_configuration_profile()
         .application_id(&app)
         .name("bad-role")
         .location_uri("hosted")
-        .retrieval_role_arn("arn:aws:s3:::not-a-role-at-all")
-        .send()
-        .await);
-    assert!(
-        matches!(e, CreateConfigurationProfileError::BadRequestException(_)),
-        "{e:?}"
-    );
-    assert_names(&e, "retrievalRoleArn");
+        .retrieval_role_arn("arn:aws:s3:::not-a-role-at-all"));
+    assert_bad_field!(e, CreateConfigurationProfileError, "retrievalRoleArn");
 
     assert_eq!(all_profile_ids(&c, &app).await, before);
 }
 
 #[tokio::test]
 async fn profile_names_may_be_128_characters() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let long = chars('p', 128);
-    let ok = c
+    let ok = send!(c
         .create_configuration_profile()
         .application_id(&app)
         .name(&long)
-        .location_uri("hosted")
-        .send()
-        .await
-        .unwrap();
+        .location_uri("hosted"))
+    .unwrap();
     assert_eq!(ok.name(), Some(long.as_str()));
-    let e = err(c
+    let e = sdk_err!(c
         .create_configuration_profile()
         .application_id(&app)
         .name(chars('p', 129))
-        .location_uri("hosted")
-        .send()
-        .await);
-    assert!(
-        matches!(e, CreateConfigurationProfileError::BadRequestException(_)),
-        "{e:?}"
-    );
-    assert_names(&e, "name");
+        .location_uri("hosted"));
+    assert_bad_field!(e, CreateConfigurationProfileError, "name");
     // LocationUri is required.
-    let e = err(c
+    let e = sdk_err!(c
         .create_configuration_profile()
         .application_id(&app)
-        .name("no-location")
-        .send()
-        .await);
-    assert!(
-        matches!(e, CreateConfigurationProfileError::BadRequestException(_)),
-        "{e:?}"
-    );
-    assert_names(&e, "locationUri");
+        .name("no-location"));
+    assert_bad_field!(e, CreateConfigurationProfileError, "locationUri");
     assert_eq!(all_profile_ids(&c, &app).await.len(), 1);
 }
 
 #[tokio::test]
 async fn profile_is_scoped_to_its_application() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let a = create_app(&c, "a").await;
     let b = create_app(&c, "b").await;
     let profile = create_profile(&c, &a, "cfg").await;
-    let e = err(c
+    let e = sdk_err!(c
         .get_configuration_profile()
         .application_id(&b)
-        .configuration_profile_id(&profile)
-        .send()
-        .await);
-    assert!(
-        matches!(
-            e,
-            GetConfigurationProfileError::ResourceNotFoundException(_)
-        ),
-        "{e:?}"
-    );
-    let e = err(c
+        .configuration_profile_id(&profile));
+    assert!(e.is_resource_not_found_exception(), "{e:?}");
+    let e = sdk_err!(c
         .update_configuration_profile()
         .application_id(&b)
         .configuration_profile_id(&profile)
-        .name("stolen")
-        .send()
-        .await);
-    assert!(
-        matches!(
-            e,
-            UpdateConfigurationProfileError::ResourceNotFoundException(_)
-        ),
-        "{e:?}"
-    );
-    let e = err(c
+        .name("stolen"));
+    assert!(e.is_resource_not_found_exception(), "{e:?}");
+    let e = sdk_err!(c
         .get_configuration_profile()
         .application_id("abc1234")
-        .configuration_profile_id(&profile)
-        .send()
-        .await);
-    match e {
-        GetConfigurationProfileError::ResourceNotFoundException(nf) => {
-            assert_eq!(nf.resource_name(), Some("Application"));
-        }
-        other => panic!("expected ResourceNotFoundException, got {other:?}"),
-    }
+        .configuration_profile_id(&profile));
+    assert_not_found_names!(e, GetConfigurationProfileError, "Application");
     assert!(all_profile_ids(&c, &b).await.is_empty());
 }
 
 #[tokio::test]
 async fn profile_quota_per_application() {
-    let server = Server::start_with(&["--quota-profiles", "1"]);
-    let c = server.client();
+    let (_server, c) = Server::start_with_args_client(&["--quota-profiles", "1"]);
     let app = create_app(&c, "app").await;
     create_profile(&c, &app, "one").await;
-    let (e, status) = service_error(
-        c.create_configuration_profile()
-            .application_id(&app)
-            .name("two")
-            .location_uri("hosted")
-            .send()
-            .await,
-    );
+    let (e, status) = service_error(send!(c
+        .create_configuration_profile()
+        .application_id(&app)
+        .name("two")
+        .location_uri("hosted")));
     assert_eq!(status, 402);
-    assert!(
-        matches!(
-            e,
-            CreateConfigurationProfileError::ServiceQuotaExceededException(_)
-        ),
-        "{e:?}"
-    );
+    assert!(e.is_service_quota_exceeded_exception(), "{e:?}");
     assert_eq!(all_profile_ids(&c, &app).await.len(), 1);
 }

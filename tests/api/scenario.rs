@@ -21,7 +21,7 @@ use aws_sdk_appconfig::types::{
 use aws_sdk_appconfig::Client;
 
 use crate::harness::{
-    create_app, create_env, create_flags_profile, create_profile_with, create_version,
+    create_app, create_env, create_flags_profile, create_profile_with, create_version, send,
 };
 
 /// `$req` scoped to the application and environment of `$ids`.
@@ -176,19 +176,18 @@ impl StrategySpec {
 
     pub async fn create(&self, c: &Client) -> String {
         let replicate = Some(ReplicateTo::None).filter(|_| self.replicate_none);
-        c.create_deployment_strategy()
+        send!(c
+            .create_deployment_strategy()
             .name(&self.name)
             .deployment_duration_in_minutes(self.duration)
             .set_growth_type(self.growth.clone())
             .growth_factor(self.factor)
             .final_bake_time_in_minutes(self.bake)
-            .set_replicate_to(replicate)
-            .send()
-            .await
-            .expect("create strategy")
-            .id()
-            .expect("strategy id")
-            .to_string()
+            .set_replicate_to(replicate))
+        .expect("create strategy")
+        .id()
+        .expect("strategy id")
+        .to_string()
     }
 }
 

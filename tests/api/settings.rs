@@ -21,33 +21,27 @@ fn settings(enabled: Option<bool>, period: Option<i32>) -> DeletionProtectionSet
 
 #[tokio::test]
 async fn defaults_are_disabled_with_a_60_minute_period() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     assert_eq!(current(&c).await, (Some(false), Some(60)));
 }
 
 #[tokio::test]
 async fn update_is_a_patch() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
 
-    let out = c
+    let out = send!(c
         .update_account_settings()
-        .deletion_protection(settings(Some(true), None))
-        .send()
-        .await
-        .unwrap();
+        .deletion_protection(settings(Some(true), None)))
+    .unwrap();
     let dp = out.deletion_protection().unwrap();
     assert_eq!(dp.enabled(), Some(true));
     assert_eq!(dp.protection_period_in_minutes(), Some(60), "period kept");
     assert_eq!(current(&c).await, (Some(true), Some(60)));
 
-    let out = c
+    let out = send!(c
         .update_account_settings()
-        .deletion_protection(settings(None, Some(30)))
-        .send()
-        .await
-        .unwrap();
+        .deletion_protection(settings(None, Some(30))))
+    .unwrap();
     let dp = out.deletion_protection().unwrap();
     assert_eq!(dp.enabled(), Some(true), "enabled kept");
     assert_eq!(dp.protection_period_in_minutes(), Some(30));
@@ -60,12 +54,10 @@ async fn update_is_a_patch() {
         (Some(true), Some(30))
     );
 
-    let out = c
+    let out = send!(c
         .update_account_settings()
-        .deletion_protection(settings(Some(false), Some(1440)))
-        .send()
-        .await
-        .unwrap();
+        .deletion_protection(settings(Some(false), Some(1440))))
+    .unwrap();
     let dp = out.deletion_protection().unwrap();
     assert_eq!(dp.enabled(), Some(false));
     assert_eq!(dp.protection_period_in_minutes(), Some(1440));
@@ -74,26 +66,17 @@ async fn update_is_a_patch() {
 
 #[tokio::test]
 async fn protection_period_range_is_enforced_and_changes_nothing() {
-    let server = Server::start();
-    let c = server.client();
-    c.update_account_settings()
-        .deletion_protection(settings(Some(true), Some(15)))
-        .send()
-        .await
-        .unwrap();
+    let (_server, c) = Server::start_with_client();
+    send!(c
+        .update_account_settings()
+        .deletion_protection(settings(Some(true), Some(15))))
+    .unwrap();
     for period in [14, 1441, 0, -5] {
-        let (e, status) = service_error(
-            c.update_account_settings()
-                .deletion_protection(settings(Some(false), Some(period)))
-                .send()
-                .await,
-        );
+        let (e, status) = service_error(send!(c
+            .update_account_settings()
+            .deletion_protection(settings(Some(false), Some(period)))));
         assert_eq!(status, 400, "{period}");
-        assert!(
-            matches!(e, UpdateAccountSettingsError::BadRequestException(_)),
-            "{e:?}"
-        );
-        assert_names(&e, "protectionPeriodInMinutes");
+        assert_bad_field!(e, UpdateAccountSettingsError, "protectionPeriodInMinutes");
     }
     assert_eq!(current(&c).await, (Some(true), Some(15)));
 }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use crate::harness::{raw_request, RawResponse};
+use crate::harness::{raw_call, raw_request, RawResponse};
 
 pub fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -363,7 +363,7 @@ impl Moto {
                 panic!("moto exited with {status}: {}", moto.logs());
             }
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                let r = raw_request(&moto.addr(), "GET", "/moto-api/", &[], b"");
+                let r = raw_call(&moto.addr(), "GET", "/moto-api/");
                 if r.status == 200 {
                     break;
                 }
@@ -434,17 +434,7 @@ impl Moto {
             ],
             body.to_string().as_bytes(),
         );
-        assert!(
-            (200..300).contains(&r.status),
-            "moto {target} answered {}: {}",
-            r.status,
-            String::from_utf8_lossy(&r.body)
-        );
-        if r.body.is_empty() {
-            Value::Null
-        } else {
-            r.json()
-        }
+        r.ok_json(&format!("moto {target}"))
     }
 
     /// A REST-JSON call (Lambda) or a `/moto-api` call.

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use aws_sdk_appconfig::operation::list_tags_for_resource::ListTagsForResourceError;
 use aws_sdk_appconfig::operation::tag_resource::TagResourceError;
-use aws_sdk_appconfig::operation::untag_resource::UntagResourceError;
 use aws_sdk_appconfig::Client;
 
 use crate::harness::*;
@@ -20,27 +19,25 @@ fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
 /// Tag, overwrite, untag and list one resource.
 async fn exercise(c: &Client, arn: &str) {
     assert!(tags_of(c, arn).await.is_empty(), "{arn} starts untagged");
-    c.tag_resource()
+    send!(c
+        .tag_resource()
         .resource_arn(arn)
         .tags("env", "prod")
         .tags("team", "core")
-        .tags("empty", "")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("tag {arn}: {e:?}"));
+        .tags("empty", ""))
+    .unwrap_or_else(|e| panic!("tag {arn}: {e:?}"));
     assert_eq!(
         tags_of(c, arn).await,
         map(&[("env", "prod"), ("team", "core"), ("empty", "")])
     );
 
     // Tagging merges and overwrites.
-    c.tag_resource()
+    send!(c
+        .tag_resource()
         .resource_arn(arn)
         .tags("env", "staging")
-        .tags("cost-center", "42")
-        .send()
-        .await
-        .unwrap();
+        .tags("cost-center", "42"))
+    .unwrap();
     assert_eq!(
         tags_of(c, arn).await,
         map(&[
@@ -52,14 +49,13 @@ async fn exercise(c: &Client, arn: &str) {
     );
 
     // Untag removes the named keys; unknown keys are ignored.
-    c.untag_resource()
+    send!(c
+        .untag_resource()
         .resource_arn(arn)
         .tag_keys("team")
         .tag_keys("empty")
-        .tag_keys("never-set")
-        .send()
-        .await
-        .unwrap();
+        .tag_keys("never-set"))
+    .unwrap();
     assert_eq!(
         tags_of(c, arn).await,
         map(&[("env", "staging"), ("cost-center", "42")])
@@ -68,8 +64,7 @@ async fn exercise(c: &Client, arn: &str) {
 
 #[tokio::test]
 async fn tag_untag_list_on_every_taggable_kind() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let env = create_env(&c, &app, "env").await;
     let profile = create_profile(&c, &app, "cfg").await;
@@ -93,49 +88,34 @@ async fn tag_untag_list_on_every_taggable_kind() {
 
 #[tokio::test]
 async fn tags_given_at_create_are_listed() {
-    let server = Server::start();
-    let c = server.client();
-    let app = c
-        .create_application()
-        .name("a")
-        .tags("k", "v")
-        .send()
-        .await
+    let (_server, c) = Server::start_with_client();
+    let app = send!(c.create_application().name("a").tags("k", "v"))
         .unwrap()
         .id()
         .unwrap()
         .to_string();
-    let env = c
+    let env = send!(c
         .create_environment()
         .application_id(&app)
         .name("e")
-        .tags("k", "env")
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
-    let profile = c
+        .tags("k", "env"))
+    .unwrap()
+    .id()
+    .unwrap()
+    .to_string();
+    let profile = send!(c
         .create_configuration_profile()
         .application_id(&app)
         .name("p")
         .location_uri("hosted")
-        .tags("k", "profile")
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
-    let strategy = c
-        .create_deployment_strategy()
-        .name("s")
-        .deployment_duration_in_minutes(1)
-        .growth_factor(50.0)
-        .tags("k", "strategy")
-        .send()
-        .await
+        .tags("k", "profile"))
+    .unwrap()
+    .id()
+    .unwrap()
+    .to_string();
+    let req = c.create_deployment_strategy().name("s");
+    let req = req.deployment_duration_in_minutes(1).growth_factor(50.0);
+    let strategy = send!(req.tags("k", "strategy"))
         .unwrap()
         .id()
         .unwrap()
@@ -157,31 +137,19 @@ async fn tags_given_at_create_are_listed() {
 
 #[tokio::test]
 async fn tags_survive_updates() {
-    let server = Server::start();
-    let c = server.client();
-    let app = c
-        .create_application()
-        .name("a")
-        .tags("keep", "me")
-        .send()
-        .await
+    let (_server, c) = Server::start_with_client();
+    let app = send!(c.create_application().name("a").tags("keep", "me"))
         .unwrap()
         .id()
         .unwrap()
         .to_string();
-    c.update_application()
-        .application_id(&app)
-        .name("renamed")
-        .send()
-        .await
-        .unwrap();
+    send!(c.update_application().application_id(&app).name("renamed")).unwrap();
     assert_eq!(tags_of(&c, &app_arn(&app)).await, map(&[("keep", "me")]));
 }
 
 #[tokio::test]
 async fn unknown_resources_are_not_found() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let other = create_app(&c, "other").await;
     let env = create_env(&c, &app, "env").await;
@@ -201,70 +169,39 @@ async fn unknown_resources_are_not_found() {
     for arn in missing {
         let (e, status) = service_error(c.list_tags_for_resource().resource_arn(&arn).send().await);
         assert_eq!(status, 404, "{arn}");
-        assert!(
-            matches!(e, ListTagsForResourceError::ResourceNotFoundException(_)),
-            "{arn}: {e:?}"
-        );
-        let e = err(c
-            .tag_resource()
-            .resource_arn(&arn)
-            .tags("k", "v")
-            .send()
-            .await);
-        assert!(
-            matches!(e, TagResourceError::ResourceNotFoundException(_)),
-            "{arn}: {e:?}"
-        );
-        let e = err(c
-            .untag_resource()
-            .resource_arn(&arn)
-            .tag_keys("k")
-            .send()
-            .await);
-        assert!(
-            matches!(e, UntagResourceError::ResourceNotFoundException(_)),
-            "{arn}: {e:?}"
-        );
+        assert!(e.is_resource_not_found_exception(), "{arn}: {e:?}");
+        let e = sdk_err!(c.tag_resource().resource_arn(&arn).tags("k", "v"));
+        assert!(e.is_resource_not_found_exception(), "{arn}: {e:?}");
+        let e = sdk_err!(c.untag_resource().resource_arn(&arn).tag_keys("k"));
+        assert!(e.is_resource_not_found_exception(), "{arn}: {e:?}");
     }
 }
 
 #[tokio::test]
 async fn deleted_resources_lose_their_tags() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
-    let env = c
+    let env = send!(c
         .create_environment()
         .application_id(&app)
         .name("e")
-        .tags("k", "v")
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
-    c.delete_environment()
+        .tags("k", "v"))
+    .unwrap()
+    .id()
+    .unwrap()
+    .to_string();
+    send!(c
+        .delete_environment()
         .application_id(&app)
-        .environment_id(&env)
-        .send()
-        .await
-        .unwrap();
-    let e = err(c
-        .list_tags_for_resource()
-        .resource_arn(env_arn(&app, &env))
-        .send()
-        .await);
-    assert!(
-        matches!(e, ListTagsForResourceError::ResourceNotFoundException(_)),
-        "{e:?}"
-    );
+        .environment_id(&env))
+    .unwrap();
+    let e = sdk_err!(c.list_tags_for_resource().resource_arn(env_arn(&app, &env)));
+    assert_matches!(e, ListTagsForResourceError::ResourceNotFoundException(_));
 }
 
 #[tokio::test]
 async fn malformed_arns_are_bad_requests() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let malformed = [
         // Fails the model's Arn pattern.
@@ -279,45 +216,26 @@ async fn malformed_arns_are_bad_requests() {
     for arn in malformed {
         let (e, status) = service_error(c.list_tags_for_resource().resource_arn(&arn).send().await);
         assert_eq!(status, 400, "{arn}");
-        assert!(
-            matches!(e, ListTagsForResourceError::BadRequestException(_)),
-            "{arn}: {e:?}"
-        );
-        let e = err(c
-            .tag_resource()
-            .resource_arn(&arn)
-            .tags("k", "v")
-            .send()
-            .await);
-        assert!(
-            matches!(e, TagResourceError::BadRequestException(_)),
-            "{arn}: {e:?}"
-        );
+        assert!(e.is_bad_request_exception(), "{arn}: {e:?}");
+        let e = sdk_err!(c.tag_resource().resource_arn(&arn).tags("k", "v"));
+        assert!(e.is_bad_request_exception(), "{arn}: {e:?}");
     }
     assert!(tags_of(&c, &app_arn(&app)).await.is_empty());
 }
 
 #[tokio::test]
 async fn reserved_prefix_and_limits_are_enforced() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let arn = app_arn(&app);
-    c.tag_resource()
-        .resource_arn(&arn)
-        .tags("ok", "1")
-        .send()
-        .await
-        .unwrap();
+    send!(c.tag_resource().resource_arn(&arn).tags("ok", "1")).unwrap();
 
     for key in ["aws:owner", "AWS:owner"] {
-        let e = err(c
+        let e = sdk_err!(c
             .tag_resource()
             .resource_arn(&arn)
             .tags(key, "x")
-            .tags("other", "y")
-            .send()
-            .await);
+            .tags("other", "y"));
         assert!(
             matches!(e, TagResourceError::BadRequestException(_)),
             "{key}: {e:?}"
@@ -326,26 +244,16 @@ async fn reserved_prefix_and_limits_are_enforced() {
     }
 
     // Key length 129 / value length 257.
-    let e = err(c
+    let e = sdk_err!(c
         .tag_resource()
         .resource_arn(&arn)
-        .tags(chars('k', 129), "v")
-        .send()
-        .await);
-    assert!(
-        matches!(e, TagResourceError::BadRequestException(_)),
-        "{e:?}"
-    );
-    let e = err(c
+        .tags(chars('k', 129), "v"));
+    assert_matches!(e, TagResourceError::BadRequestException(_));
+    let e = sdk_err!(c
         .tag_resource()
         .resource_arn(&arn)
-        .tags("k", chars('v', 257))
-        .send()
-        .await);
-    assert!(
-        matches!(e, TagResourceError::BadRequestException(_)),
-        "{e:?}"
-    );
+        .tags("k", chars('v', 257)));
+    assert_matches!(e, TagResourceError::BadRequestException(_));
 
     // More than 50 tags in total.
     let mut req = c.tag_resource().resource_arn(&arn);
@@ -353,47 +261,38 @@ async fn reserved_prefix_and_limits_are_enforced() {
         req = req.tags(format!("k{i}"), "v");
     }
     let e = err(req.send().await);
-    assert!(
-        matches!(e, TagResourceError::BadRequestException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, TagResourceError::BadRequestException(_));
 
     assert_eq!(tags_of(&c, &arn).await, map(&[("ok", "1")]));
 
     // The reserved prefix is refused at create time for every taggable kind, too.
     let e = format!(
         "{:?}",
-        err(c
+        sdk_err!(c
             .create_environment()
             .application_id(&app)
             .name("e")
-            .tags("aws:x", "y")
-            .send()
-            .await)
+            .tags("aws:x", "y"))
     );
     assert!(e.contains("BadRequestException"), "{e}");
     let e = format!(
         "{:?}",
-        err(c
+        sdk_err!(c
             .create_configuration_profile()
             .application_id(&app)
             .name("p")
             .location_uri("hosted")
-            .tags("aws:x", "y")
-            .send()
-            .await)
+            .tags("aws:x", "y"))
     );
     assert!(e.contains("BadRequestException"), "{e}");
     let e = format!(
         "{:?}",
-        err(c
+        sdk_err!(c
             .create_deployment_strategy()
             .name("s")
             .deployment_duration_in_minutes(1)
             .growth_factor(10.0)
-            .tags("aws:x", "y")
-            .send()
-            .await)
+            .tags("aws:x", "y"))
     );
     assert!(e.contains("BadRequestException"), "{e}");
     assert!(all_env_ids(&c, &app).await.is_empty());
@@ -403,34 +302,19 @@ async fn reserved_prefix_and_limits_are_enforced() {
 
 #[tokio::test]
 async fn predefined_strategies_have_no_tags_and_cannot_be_tagged() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let arn = strategy_arn("AppConfig.AllAtOnce");
     assert!(tags_of(&c, &arn).await.is_empty());
-    let e = err(c
-        .tag_resource()
-        .resource_arn(&arn)
-        .tags("k", "v")
-        .send()
-        .await);
-    assert!(
-        matches!(e, TagResourceError::BadRequestException(_)),
-        "{e:?}"
-    );
+    let e = sdk_err!(c.tag_resource().resource_arn(&arn).tags("k", "v"));
+    assert_matches!(e, TagResourceError::BadRequestException(_));
     assert!(tags_of(&c, &arn).await.is_empty());
 }
 
 #[tokio::test]
 async fn untag_requires_tag_keys() {
     // The SDK refuses to send this, so check the wire directly (other clients may send it).
-    let server = Server::start();
-    let c = server.client();
-    let app = c
-        .create_application()
-        .name("a")
-        .tags("k", "v")
-        .send()
-        .await
+    let (server, c) = Server::start_with_client();
+    let app = send!(c.create_application().name("a").tags("k", "v"))
         .unwrap()
         .id()
         .unwrap()
@@ -439,20 +323,15 @@ async fn untag_requires_tag_keys() {
         "/tags/{}",
         app_arn(&app).replace(':', "%3A").replace('/', "%2F")
     );
-    let raw = raw_request(server.addr(), "DELETE", &path, &[], b"");
+    let raw = raw_call(server.addr(), "DELETE", &path);
     assert_eq!(raw.status, 400, "{raw:?}");
     assert_eq!(raw.header("x-amzn-errortype"), Some("BadRequestException"));
-    assert!(
-        raw.json()["Message"].as_str().unwrap().contains("tagKeys"),
-        "{raw:?}"
-    );
+    assert!(raw.message().contains("tagKeys"), "{raw:?}");
     // `tagKeys` is repeated on the wire, camelCase unlike every other query parameter.
-    let raw = raw_request(
+    let raw = raw_call(
         server.addr(),
         "DELETE",
         &format!("{path}?tagKeys=k&tagKeys=absent"),
-        &[],
-        b"",
     );
     assert_eq!(raw.status, 204, "{raw:?}");
     assert!(tags_of(&c, &app_arn(&app)).await.is_empty());
@@ -460,8 +339,7 @@ async fn untag_requires_tag_keys() {
 
 #[tokio::test]
 async fn tag_keys_with_special_characters_round_trip_through_untag() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let arn = app_arn(&app);
     let keys = [
@@ -506,27 +384,16 @@ async fn tag_keys_with_special_characters_round_trip_through_untag() {
 
 #[tokio::test]
 async fn arns_use_the_configured_region_and_account() {
-    let server = Server::start_with(&["--region", "eu-west-1", "--account-id", "123456789012"]);
-    let c = server.client();
+    let (_server, c) =
+        Server::start_with_args_client(&["--region", "eu-west-1", "--account-id", "123456789012"]);
     let app = create_app(&c, "app").await;
     let own = format!("arn:aws:appconfig:eu-west-1:123456789012:application/{app}");
-    c.tag_resource()
-        .resource_arn(&own)
-        .tags("k", "v")
-        .send()
-        .await
-        .unwrap();
+    send!(c.tag_resource().resource_arn(&own).tags("k", "v")).unwrap();
     assert_eq!(tags_of(&c, &own).await, map(&[("k", "v")]));
     // The default region/account no longer name this resource.
-    let (e, status) = service_error(
-        c.list_tags_for_resource()
-            .resource_arn(app_arn(&app))
-            .send()
-            .await,
-    );
+    let (e, status) = service_error(send!(c
+        .list_tags_for_resource()
+        .resource_arn(app_arn(&app))));
     assert_eq!(status, 404);
-    assert!(
-        matches!(e, ListTagsForResourceError::ResourceNotFoundException(_)),
-        "{e:?}"
-    );
+    assert_matches!(e, ListTagsForResourceError::ResourceNotFoundException(_));
 }

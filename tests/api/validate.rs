@@ -13,7 +13,8 @@ const SCHEMA: &str = r#"{
 }"#;
 
 async fn schema_profile(c: &Client, app: &str) -> String {
-    c.create_configuration_profile()
+    send!(c
+        .create_configuration_profile()
         .application_id(app)
         .name("validated")
         .location_uri("hosted")
@@ -23,13 +24,11 @@ async fn schema_profile(c: &Client, app: &str) -> String {
                 .content(SCHEMA)
                 .build()
                 .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string()
+        ))
+    .unwrap()
+    .id()
+    .unwrap()
+    .to_string()
 }
 
 fn invalid_configuration(e: ValidateConfigurationError) -> Vec<(String, String)> {
@@ -68,8 +67,7 @@ fn validate(
 
 #[tokio::test]
 async fn passes_when_content_satisfies_the_schema() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let profile = schema_profile(&c, &app).await;
     let v = create_version(
@@ -88,8 +86,7 @@ async fn passes_when_content_satisfies_the_schema() {
 
 #[tokio::test]
 async fn fails_with_invalid_configuration_details_when_content_breaks_the_schema() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let profile = schema_profile(&c, &app).await;
     // The hosted store accepts it; only validation rejects it.
@@ -120,8 +117,7 @@ async fn fails_with_invalid_configuration_details_when_content_breaks_the_schema
 
 #[tokio::test]
 async fn fails_when_content_is_not_json() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let profile = schema_profile(&c, &app).await;
     let v = create_version(&c, &app, &profile, b"limit = 5", "text/plain").await;
@@ -131,8 +127,7 @@ async fn fails_when_content_is_not_json() {
 
 #[tokio::test]
 async fn a_profile_without_validators_always_passes() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let profile = create_profile(&c, &app, "plain").await;
     let v = create_version(
@@ -151,8 +146,7 @@ async fn a_profile_without_validators_always_passes() {
 
 #[tokio::test]
 async fn feature_flag_profiles_validate_their_documents() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let profile = create_flags_profile(&c, &app, "flags").await;
     let doc = br#"{"version": "1", "flags": {"beta": {"name": "Beta"}}, "values": {"beta": {"enabled": true}}}"#;
@@ -165,8 +159,7 @@ async fn feature_flag_profiles_validate_their_documents() {
 
 #[tokio::test]
 async fn unknown_version_or_profile_is_not_found() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let profile = schema_profile(&c, &app).await;
     let v = create_version(&c, &app, &profile, br#"{"limit": 1}"#, "application/json").await;
@@ -180,52 +173,29 @@ async fn unknown_version_or_profile_is_not_found() {
         );
     }
     // A deleted version is gone for validation too.
-    c.delete_hosted_configuration_version()
-        .application_id(&app)
-        .configuration_profile_id(&profile)
-        .version_number(v)
-        .send()
-        .await
-        .unwrap();
+    delete_version(&c, &app, &profile, v).await;
     let e = err(validate(&c, &app, &profile, v.to_string()).send().await);
-    assert!(
-        matches!(e, ValidateConfigurationError::ResourceNotFoundException(_)),
-        "{e:?}"
-    );
-    let e = err(c
+    assert_matches!(e, ValidateConfigurationError::ResourceNotFoundException(_));
+    let e = sdk_err!(c
         .validate_configuration()
         .application_id(&app)
         .configuration_profile_id("abcd123")
-        .configuration_version("1")
-        .send()
-        .await);
-    assert!(
-        matches!(e, ValidateConfigurationError::ResourceNotFoundException(_)),
-        "{e:?}"
-    );
+        .configuration_version("1"));
+    assert_matches!(e, ValidateConfigurationError::ResourceNotFoundException(_));
 }
 
 #[tokio::test]
 async fn configuration_version_is_required() {
     // The SDK refuses to send this, so check the wire directly (other clients may send it).
-    let server = Server::start();
-    let c = server.client();
+    let (server, c) = Server::start_with_client();
     let app = create_app(&c, "app").await;
     let profile = create_profile(&c, &app, "plain").await;
-    let raw = raw_request(
+    let raw = raw_call(
         server.addr(),
         "POST",
         &format!("/applications/{app}/configurationprofiles/{profile}/validators"),
-        &[],
-        b"",
     );
     assert_eq!(raw.status, 400, "{raw:?}");
     assert_eq!(raw.header("x-amzn-errortype"), Some("BadRequestException"));
-    assert!(
-        raw.json()["Message"]
-            .as_str()
-            .unwrap()
-            .contains("configurationVersion"),
-        "{raw:?}"
-    );
+    assert!(raw.message().contains("configurationVersion"), "{raw:?}");
 }

@@ -7,6 +7,7 @@ here with `cargo build`.
 """
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -33,6 +34,28 @@ AWS_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
 }
 
+
+# What a server's own outbound AWS calls see: a closed endpoint and dummy credentials, so the
+# child never reaches real AWS.
+SANDBOX = {
+    "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def answer_post(handler, received, status, body):
+    """For an http.server handler's do_POST: records the JSON body in `received`, answers `status`
+    with the JSON `body` (bytes)."""
+    length = int(handler.headers.get("Content-Length") or 0)
+    received.append(json.loads(handler.rfile.read(length) or b"{}"))
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
 
 def _newest_source_mtime():
     paths = [REPO / "Cargo.toml", REPO / "Cargo.lock"]
@@ -162,6 +185,20 @@ def start_server(appconfigd_bin, tmp_path_factory):
     if tripped:
         pytest.fail(f"a server broke the one-connection rule; see {tripped}")
 
+
+
+@pytest.fixture(scope="module")
+def fast_client(start_server):
+    """A client of a server of the module's own, with SANDBOX in its environment and
+    --time-scale 600 (1 strategy minute = 0.1 s)."""
+    mp = pytest.MonkeyPatch()
+    for k, v in SANDBOX.items():
+        mp.setenv(k, v)
+    try:
+        server = start_server("--time-scale", "600")
+    finally:
+        mp.undo()
+    return server.client()
 
 @pytest.fixture(scope="session")
 def server(start_server):

@@ -277,46 +277,20 @@ def test_environment_ready_for_deployment_waiter(client, app):
 def test_not_found_errors(client, app, hosted_profile):
     r = expect_error("ResourceNotFoundException", 404, client.get_application, ApplicationId="zzzzzzz")
     assert "zzzzzzz" in r["Error"]["Message"]
-    expect_error(
-        "ResourceNotFoundException",
-        404,
-        client.get_environment,
-        ApplicationId=app["Id"],
-        EnvironmentId="zzzzzzz",
-    )
-    expect_error(
-        "ResourceNotFoundException",
-        404,
-        client.get_configuration_profile,
-        ApplicationId=app["Id"],
-        ConfigurationProfileId="zzzzzzz",
-    )
-    expect_error(
-        "ResourceNotFoundException",
-        404,
-        client.get_hosted_configuration_version,
-        ApplicationId=app["Id"],
-        ConfigurationProfileId=hosted_profile["Id"],
-        VersionNumber=42,
-    )
-    expect_error(
-        "ResourceNotFoundException", 404, client.get_deployment_strategy, DeploymentStrategyId="zzzzzzz"
-    )
-    expect_error(
-        "ResourceNotFoundException",
-        404,
-        client.list_environments,
-        ApplicationId="zzzzzzz",
-    )
+    a, p = app["Id"], hosted_profile["Id"]
+    for call, kwargs in [
+        (client.get_environment, dict(ApplicationId=a, EnvironmentId="zzzzzzz")),
+        (client.get_configuration_profile, dict(ApplicationId=a, ConfigurationProfileId="zzzzzzz")),
+        (client.get_hosted_configuration_version, dict(ApplicationId=a, ConfigurationProfileId=p, VersionNumber=42)),
+        (client.get_deployment_strategy, dict(DeploymentStrategyId="zzzzzzz")),
+        (client.list_environments, dict(ApplicationId="zzzzzzz")),
+    ]:
+        expect_error("ResourceNotFoundException", 404, call, **kwargs)
     # A resource of another application is not found through this one.
     other = client.create_application(Name="other-app")
     try:
         expect_error(
-            "ResourceNotFoundException",
-            404,
-            client.get_configuration_profile,
-            ApplicationId=other["Id"],
-            ConfigurationProfileId=hosted_profile["Id"],
+            "ResourceNotFoundException", 404, client.get_configuration_profile, ApplicationId=other["Id"], ConfigurationProfileId=p
         )
     finally:
         client.delete_application(ApplicationId=other["Id"])
@@ -366,24 +340,9 @@ def test_bad_request_errors(client, app, server):
 def test_conflict_errors(client, app, hosted_profile):
     ids = dict(ApplicationId=app["Id"], ConfigurationProfileId=hosted_profile["Id"])
     client.create_hosted_configuration_version(**ids, Content=b"{}", ContentType="application/json", VersionLabel="dup")
-    expect_error(
-        "ConflictException",
-        409,
-        client.create_hosted_configuration_version,
-        **ids,
-        Content=b"{}",
-        ContentType="application/json",
-        VersionLabel="dup",
-    )
-    expect_error(
-        "ConflictException",
-        409,
-        client.create_hosted_configuration_version,
-        **ids,
-        Content=b"{}",
-        ContentType="application/json",
-        LatestVersionNumber=7,
-    )
+    body = dict(**ids, Content=b"{}", ContentType="application/json")
+    expect_error("ConflictException", 409, client.create_hosted_configuration_version, **body, VersionLabel="dup")
+    expect_error("ConflictException", 409, client.create_hosted_configuration_version, **body, LatestVersionNumber=7)
 
 
 def test_quota_and_payload_errors(start_server):
@@ -769,16 +728,8 @@ def test_aws_cli_round_trips(aws_cli, client, unique, tmp_path):
     assert outfile.read_bytes() == content
 
     fetched = tmp_path / "fetched.json"
-    aws_cli(
-        "get-hosted-configuration-version",
-        "--application-id",
-        app_id,
-        "--configuration-profile-id",
-        prof["Id"],
-        "--version-number",
-        "1",
-        str(fetched),
-    )
+    version_1 = ("--application-id", app_id, "--configuration-profile-id", prof["Id"], "--version-number", "1")
+    aws_cli("get-hosted-configuration-version", *version_1, str(fetched))
     assert fetched.read_bytes() == content
     got = client.get_hosted_configuration_version(
         ApplicationId=app_id, ConfigurationProfileId=prof["Id"], VersionNumber=1
@@ -793,15 +744,7 @@ def test_aws_cli_round_trips(aws_cli, client, unique, tmp_path):
     assert failed.returncode != 0
     assert "ResourceNotFoundException" in failed.stderr
 
-    aws_cli(
-        "delete-hosted-configuration-version",
-        "--application-id",
-        app_id,
-        "--configuration-profile-id",
-        prof["Id"],
-        "--version-number",
-        "1",
-    )
+    aws_cli("delete-hosted-configuration-version", *version_1)
     aws_cli("delete-configuration-profile", "--application-id", app_id, "--configuration-profile-id", prof["Id"])
     aws_cli("delete-application", "--application-id", app_id)
     expect_error("ResourceNotFoundException", 404, client.get_application, ApplicationId=app_id)

@@ -26,6 +26,7 @@ from botocore.auth import SigV4Auth
 from botocore.config import Config
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from conftest import answer_post
 
 REPO = Path(__file__).resolve().parents[2]
 SIGV4_JS = REPO / "src" / "console" / "assets" / "sigv4.js"
@@ -102,14 +103,7 @@ class FailingWebhook:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                calls.append(json.loads(self.rfile.read(length) or b"{}"))
-                body = b'{"message": "target is down"}'
-                self.send_response(500)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                answer_post(self, calls, 500, b'{"message": "target is down"}')
 
             def log_message(self, *args):
                 pass
@@ -167,6 +161,17 @@ def test_console_follows_a_deployment_to_completion_and_stops_another(page, cons
     # 20 strategy minutes at 120x: 10 s, a step of 25% every 2.5 s.
     steps = strategy(client, f"{unique}-steps", 20, 25)
     hook = FailingWebhook()
+
+    def switch_to(strategy_id, number, state):
+        """Deploys version 2 with `strategy_id`; waits for the page to show deployment `number` in
+        `state`."""
+        client.start_deployment(
+            ApplicationId=app, EnvironmentId=env, DeploymentStrategyId=strategy_id,
+            ConfigurationProfileId=profile, ConfigurationVersion="2",
+        )
+        page.wait_for_function(f"document.querySelector('#deployment-title').textContent.includes('#{number}')")
+        wait_state(page, state)
+
     try:
         ext = client.create_extension(
             Name=f"{unique}-hook",
@@ -234,12 +239,7 @@ def test_console_follows_a_deployment_to_completion_and_stops_another(page, cons
         # A second, slow deployment (120 strategy minutes: 60 s): the page switches to it, and
         # Stop rolls it back.
         slow = strategy(client, f"{unique}-slow", 120, 10)
-        client.start_deployment(
-            ApplicationId=app, EnvironmentId=env, DeploymentStrategyId=slow,
-            ConfigurationProfileId=profile, ConfigurationVersion="2",
-        )
-        page.wait_for_function("document.querySelector('#deployment-title').textContent.includes('#2')")
-        wait_state(page, "DEPLOYING")
+        switch_to(slow, 2, "DEPLOYING")
         assert page.is_visible("#stop-deployment") and not page.is_visible("#rollback-deployment")
         page.click("#stop-deployment")
         wait_state(page, "ROLLED_BACK", timeout=10)
@@ -252,12 +252,7 @@ def test_console_follows_a_deployment_to_completion_and_stops_another(page, cons
 
         # A third, instant deployment completes; Roll back reverts it.
         instant = strategy(client, f"{unique}-instant", 0, 100)
-        client.start_deployment(
-            ApplicationId=app, EnvironmentId=env, DeploymentStrategyId=instant,
-            ConfigurationProfileId=profile, ConfigurationVersion="2",
-        )
-        page.wait_for_function("document.querySelector('#deployment-title').textContent.includes('#3')")
-        wait_state(page, "COMPLETE")
+        switch_to(instant, 3, "COMPLETE")
         page.wait_for_selector("#rollback-deployment:visible")
         page.click("#rollback-deployment")
         wait_state(page, "REVERTED", timeout=10)

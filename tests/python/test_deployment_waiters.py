@@ -10,26 +10,12 @@ import time
 import pytest
 from botocore.exceptions import WaiterError
 
-SANDBOX = {
-    "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-    "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",
-    "AWS_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
 FAST = {"Delay": 1, "MaxAttempts": 30}
 
 
 @pytest.fixture(scope="module")
-def client(start_server):
-    mp = pytest.MonkeyPatch()
-    for k, v in SANDBOX.items():
-        mp.setenv(k, v)
-    try:
-        server = start_server("--time-scale", "600")
-    finally:
-        mp.undo()
-    return server.client()
+def client(fast_client):
+    return fast_client
 
 
 @pytest.fixture()

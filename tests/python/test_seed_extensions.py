@@ -13,16 +13,10 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
+from conftest import answer_post
 
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
-SANDBOX = {
-    "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-    "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",
-    "AWS_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
 
 # The seed's documented response shapes.
 EXTENSION_KEYS = {"Id", "Name", "VersionNumber", "Arn", "Description", "Actions", "Parameters"}
@@ -32,24 +26,10 @@ EXTENSION_SUMMARY_KEYS = {"Id", "Name", "VersionNumber", "Arn", "Description"}
 ASSOCIATION_KEYS = {"Id", "ExtensionArn", "ResourceArn", "Arn", "Parameters", "ExtensionVersionNumber"}
 ASSOCIATION_SUMMARY_KEYS = {"Id", "ExtensionArn", "ResourceArn"}
 DEPLOYMENT_KEYS = {
-    "ApplicationId",
-    "EnvironmentId",
-    "DeploymentStrategyId",
-    "ConfigurationProfileId",
-    "DeploymentNumber",
-    "ConfigurationName",
-    "ConfigurationLocationUri",
-    "ConfigurationVersion",
-    "Description",
-    "DeploymentDurationInMinutes",
-    "GrowthType",
-    "GrowthFactor",
-    "FinalBakeTimeInMinutes",
-    "State",
-    "EventLog",
-    "PercentageComplete",
-    "StartedAt",
-    "AppliedExtensions",
+    "ApplicationId", "EnvironmentId", "DeploymentStrategyId", "ConfigurationProfileId",
+    "DeploymentNumber", "ConfigurationName", "ConfigurationLocationUri", "ConfigurationVersion",
+    "Description", "DeploymentDurationInMinutes", "GrowthType", "GrowthFactor", "FinalBakeTimeInMinutes",
+    "State", "EventLog", "PercentageComplete", "StartedAt", "AppliedExtensions",
 }
 EVENT_KEYS = {"EventType", "TriggeredBy", "Description", "OccurredAt"}
 INVOCATION_KEYS = {"ExtensionIdentifier", "ActionName", "Uri", "RoleArn", "InvocationId"}
@@ -84,14 +64,7 @@ class Hooks(http.server.BaseHTTPRequestHandler):
     received = []
 
     def do_POST(self):
-        length = int(self.headers.get("Content-Length", 0))
-        Hooks.received.append(json.loads(self.rfile.read(length) or b"{}"))
-        out = b"{}"
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
+        answer_post(self, Hooks.received, 200, b"{}")
 
     def log_message(self, *args):
         pass
@@ -106,16 +79,8 @@ def hooks():
 
 
 @pytest.fixture(scope="module")
-def seed_client(start_server):
-    mp = pytest.MonkeyPatch()
-    for k, v in SANDBOX.items():
-        mp.setenv(k, v)
-    try:
-        # 1 strategy minute = 0.1 s.
-        server = start_server("--time-scale", "600")
-    finally:
-        mp.undo()
-    return server.client()
+def seed_client(fast_client):
+    return fast_client
 
 
 def test_seed_request_examples(seed_client, hooks):

@@ -33,12 +33,7 @@ impl Rollback {
 
 impl Deployment {
     fn plan(&self) -> timeline::Plan {
-        timeline::plan(
-            self.deployment_duration_in_minutes,
-            &self.growth_type,
-            self.growth_factor,
-            self.final_bake_time_in_minutes,
-        )
+        self.rollout.plan()
     }
 
     fn progress(&self) -> Progress {

@@ -25,22 +25,20 @@ mod types;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 use super::decode;
+use super::deployment_strategies::Rollout;
 use super::environments::Monitor;
 use super::error::{Error, Result};
 use super::invocation::{self, ActionCall, Applied, EventContext};
+use crate::api::appconfig as api;
 use crate::store::{Kind, ListQuery, Record, Tx};
 
 pub use lifecycle::{tick_outcome, Rollback};
-pub use operations::{
-    get_deployment, list_deployments, stop_deployment, GetDeploymentRequest,
-    ListDeploymentsRequest, StopDeploymentRequest,
-};
+pub use operations::{get_deployment, list_deployments, stop_deployment};
 pub use outbox::{record_invocation_failure, OutboxEntry, INVOCATION_JOB_KIND, JOB_KIND};
 pub use persist::{persist, step, RecordWrite, Transition};
-pub use start::{start_deployment, StartDeploymentRequest};
+pub use start::start_deployment;
 pub use types::{
     is_active, ActionPoint, DeploymentEvent, DeploymentEventType, DeploymentState, TriggeredBy,
     UnknownValue,
@@ -59,10 +57,9 @@ pub struct Deployment {
     pub configuration_version: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    pub deployment_duration_in_minutes: i64,
-    pub growth_type: String,
-    pub growth_factor: f64,
-    pub final_bake_time_in_minutes: i64,
+    /// The strategy's numbers, copied at start.
+    #[serde(flatten)]
+    pub rollout: Rollout,
     pub state: DeploymentState,
     /// Newest first, as AWS returns it.
     pub event_log: Vec<DeploymentEvent>,
@@ -70,7 +67,7 @@ pub struct Deployment {
     pub started_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<String>,
-    pub applied_extensions: Vec<Value>,
+    pub applied_extensions: Vec<AppliedExtension>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kms_key_arn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -143,28 +140,79 @@ impl Deployment {
             None,
         )
     }
+}
 
-    /// The ListDeployments summary shape.
-    fn summary(&self) -> Value {
-        let mut v = json!({
-            "DeploymentNumber": self.deployment_number,
-            "ConfigurationName": self.configuration_name,
-            "ConfigurationVersion": self.configuration_version,
-            "DeploymentDurationInMinutes": self.deployment_duration_in_minutes,
-            "GrowthType": self.growth_type,
-            "GrowthFactor": self.growth_factor,
-            "FinalBakeTimeInMinutes": self.final_bake_time_in_minutes,
-            "State": self.state,
-            "PercentageComplete": self.percentage_complete,
-            "StartedAt": self.started_at,
-        });
-        if let Some(c) = &self.completed_at {
-            v["CompletedAt"] = json!(c);
+/// The model's `AppliedExtension`, as stored with the deployment that applied it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AppliedExtension {
+    pub extension_id: String,
+    pub extension_association_id: String,
+    pub version_number: i64,
+    pub parameters: BTreeMap<String, String>,
+}
+
+impl From<AppliedExtension> for api::AppliedExtension {
+    fn from(a: AppliedExtension) -> Self {
+        api::AppliedExtension {
+            extension_id: Some(a.extension_id),
+            extension_association_id: Some(a.extension_association_id),
+            version_number: Some(a.version_number),
+            parameters: Some(a.parameters),
         }
-        if let Some(l) = &self.version_label {
-            v["VersionLabel"] = json!(l);
+    }
+}
+
+/// GetDeployment, StartDeployment and StopDeployment answer the whole deployment (without the
+/// internal members).
+impl From<Deployment> for api::Deployment {
+    fn from(d: Deployment) -> Self {
+        api::Deployment {
+            application_id: Some(d.application_id),
+            environment_id: Some(d.environment_id),
+            deployment_strategy_id: Some(d.deployment_strategy_id),
+            configuration_profile_id: Some(d.configuration_profile_id),
+            deployment_number: Some(d.deployment_number),
+            configuration_name: Some(d.configuration_name),
+            configuration_location_uri: Some(d.configuration_location_uri),
+            configuration_version: Some(d.configuration_version),
+            description: d.description,
+            deployment_duration_in_minutes: Some(d.rollout.deployment_duration_in_minutes),
+            growth_type: Some(d.rollout.growth_type),
+            growth_factor: Some(d.rollout.growth_factor),
+            final_bake_time_in_minutes: Some(d.rollout.final_bake_time_in_minutes),
+            state: Some(d.state),
+            event_log: Some(d.event_log.into_iter().map(Into::into).collect()),
+            percentage_complete: Some(d.percentage_complete),
+            started_at: Some(d.started_at),
+            completed_at: d.completed_at,
+            applied_extensions: Some(d.applied_extensions.into_iter().map(Into::into).collect()),
+            kms_key_arn: d.kms_key_arn,
+            kms_key_identifier: d.kms_key_identifier,
+            version_label: d.version_label,
         }
-        v
+    }
+}
+
+/// The ListDeployments summary shape.
+impl From<Deployment> for api::DeploymentSummary {
+    fn from(d: Deployment) -> Self {
+        api::DeploymentSummary {
+            deployment_number: Some(d.deployment_number),
+            configuration_name: Some(d.configuration_name),
+            configuration_version: Some(d.configuration_version),
+            deployment_duration_in_minutes: Some(d.rollout.deployment_duration_in_minutes),
+            growth_type: Some(d.rollout.growth_type),
+            growth_factor: Some(d.rollout.growth_factor),
+            final_bake_time_in_minutes: Some(d.rollout.final_bake_time_in_minutes),
+            state: Some(d.state),
+            percentage_complete: Some(d.percentage_complete),
+            started_at: Some(d.started_at),
+            completed_at: d.completed_at,
+            version_label: d.version_label,
+            configuration_profile_id: None,
+            r#type: None,
+        }
     }
 }
 
@@ -245,7 +293,7 @@ mod tests {
             include_str!("testdata/completed.json"),
             include_str!("testdata/rolled_back.json"),
         ] {
-            let stored: Value = serde_json::from_str(body).unwrap_or_default();
+            let stored: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
             let rec = Record::new(Kind::Deployment, "a/e/1", "a/e", stored.clone());
             let dep: Deployment = match decode(&rec) {
                 Ok(d) => d,

@@ -1,8 +1,9 @@
 //! GetDeployment, ListDeployments and StopDeployment.
 
+use crate::api::appconfig::{
+    self as api, GetDeploymentRequest, ListDeploymentsRequest, StopDeploymentRequest,
+};
 use crate::domain::environments::load_environment;
-use serde::Deserialize;
-use serde_json::Value;
 
 use super::lifecycle::Rollback;
 use super::persist::{persist, RecordWrite, Transition};
@@ -15,37 +16,20 @@ use crate::store::Kind;
 /// AWS lets a completed deployment be reverted for 72 hours.
 const REVERT_WINDOW_MS: i64 = 72 * 3600 * 1000;
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetDeploymentRequest {
-    pub application_id: String,
-    pub environment_id: String,
-    pub deployment_number: i64,
-}
-
 pub async fn get_deployment(
     svc: &Service,
     ctx: &Ctx,
     input: GetDeploymentRequest,
-) -> Result<Value> {
+) -> Result<api::Deployment> {
     let mut tx = svc.store.read(&ctx.account).await?;
-    let (rec, _) = load(
+    let (_, dep) = load(
         &mut *tx,
         &input.application_id,
         &input.environment_id,
         input.deployment_number,
     )
     .await?;
-    Ok(rec.body)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ListDeploymentsRequest {
-    pub application_id: String,
-    pub environment_id: String,
-    pub max_results: Option<i64>,
-    pub next_token: Option<String>,
+    Ok(dep.into())
 }
 
 /// Newest first (by DeploymentNumber, which follows creation order).
@@ -53,7 +37,7 @@ pub async fn list_deployments(
     svc: &Service,
     ctx: &Ctx,
     input: ListDeploymentsRequest,
-) -> Result<Value> {
+) -> Result<api::Deployments> {
     let mut tx = svc.store.read(&ctx.account).await?;
     load_environment(&mut *tx, &input.application_id, &input.environment_id).await?;
     let parent = format!("{}/{}", input.application_id, input.environment_id);
@@ -68,18 +52,10 @@ pub async fn list_deployments(
         scope,
         input.max_results,
         input.next_token.as_deref(),
-        |r| decode::<Deployment>(r).map(|d| d.summary()),
+        |r| decode::<Deployment>(r).map(Into::into),
     )
     .await
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct StopDeploymentRequest {
-    pub application_id: String,
-    pub environment_id: String,
-    pub deployment_number: i64,
-    pub allow_revert: Option<bool>,
+    .map(Into::into)
 }
 
 /// In progress → ROLLED_BACK. COMPLETE with `Allow-Revert: true`, within 72 hours and still the
@@ -88,7 +64,7 @@ pub async fn stop_deployment(
     svc: &Service,
     ctx: &Ctx,
     input: StopDeploymentRequest,
-) -> Result<Value> {
+) -> Result<api::Deployment> {
     let (app_id, env_id, number) = (
         input.application_id,
         input.environment_id,
@@ -135,5 +111,6 @@ pub async fn stop_deployment(
         calls,
         next_due: now,
     };
-    persist(svc, &ctx.account, tx, &dep, t, now).await
+    persist(svc, &ctx.account, tx, &dep, t, now).await?;
+    Ok(dep.into())
 }

@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
-
 use super::lifecycle::Rollback;
 use super::outbox::{enqueue_calls, JOB_KIND, STEP_PAYLOAD};
 use super::types::DeploymentState;
@@ -41,7 +39,7 @@ pub struct Transition<'a> {
 /// Persists `dep` after a transition and commits `tx`: the record, the environment's State
 /// (when the deployment's changed), the outbox entries of its calls, its step job (scheduled
 /// while in progress, removed once it ended). Then wakes the engine if that left work due now,
-/// and tells readers the environment's deployments changed. Returns the stored body.
+/// and tells readers the environment's deployments changed.
 pub async fn persist(
     svc: &Service,
     account: &str,
@@ -49,19 +47,19 @@ pub async fn persist(
     dep: &Deployment,
     t: Transition<'_>,
     now: i64,
-) -> Result<Value> {
+) -> Result<()> {
     let key = dep.key();
     let body = encode(dep)?;
     match t.write {
         RecordWrite::Create { tags, content } => {
             let parent = format!("{}/{}", dep.application_id, dep.environment_id);
-            let mut rec = Record::new(Kind::Deployment, key.clone(), parent, body.clone());
+            let mut rec = Record::new(Kind::Deployment, key.clone(), parent, body);
             rec.tags = tags;
             tx.insert_with_content(rec, &content_key(&key), content)
                 .await?;
         }
         RecordWrite::Update(mut rec) => {
-            rec.body = body.clone();
+            rec.body = body;
             tx.update(&rec).await?;
         }
     }
@@ -89,7 +87,7 @@ pub async fn persist(
         app_id: dep.application_id.clone(),
         env_id: dep.environment_id.clone(),
     });
-    Ok(body)
+    Ok(())
 }
 
 /// The engine's step of the deployment stored under `id`, in the write transaction it checked

@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
+
+use crate::api::appconfig::{self as api, StartDeploymentRequest};
 
 use super::persist::{persist, RecordWrite, Transition};
 use super::types::{ActionPoint, DeploymentEventType, DeploymentState, TriggeredBy};
@@ -86,7 +87,11 @@ async fn run_lambda_validators(
     content: &[u8],
 ) -> Result<()> {
     use base64::Engine;
-    for v in profile.validators.iter().filter(|v| v.r#type == "LAMBDA") {
+    for v in profile
+        .validators
+        .iter()
+        .filter(|v| v.r#type == crate::api::appconfig::ValidatorType::Lambda)
+    {
         let call = ActionCall {
             invocation_id: ids::new_id(),
             action_point: "VALIDATOR".into(),
@@ -125,28 +130,14 @@ async fn run_lambda_validators(
     Ok(())
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct StartDeploymentRequest {
-    pub application_id: String,
-    pub environment_id: String,
-    pub deployment_strategy_id: String,
-    pub configuration_profile_id: String,
-    pub configuration_version: String,
-    pub description: Option<String>,
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-    pub kms_key_identifier: Option<String>,
-    #[serde(default)]
-    pub dynamic_extension_parameters: BTreeMap<String, String>,
-}
-
 pub async fn start_deployment(
     svc: &Service,
     ctx: &Ctx,
     input: StartDeploymentRequest,
-) -> Result<Value> {
-    check_tags(&input.tags)?;
+) -> Result<api::Deployment> {
+    let tags = input.tags.unwrap_or_default();
+    check_tags(&tags)?;
+    let dynamic = input.dynamic_extension_parameters.unwrap_or_default();
     let (app_id, env_id, profile_id) = (
         input.application_id.clone(),
         input.environment_id.clone(),
@@ -154,7 +145,7 @@ pub async fn start_deployment(
     );
     // 1. Resolve everything in one snapshot.
     let mut tx = svc.store.read(&ctx.account).await?;
-    let app = must_get(&mut *tx, Kind::Application, &app_id, "", "Application").await?;
+    let app = crate::domain::load_application(&mut *tx, &app_id).await?;
     let env_rec = must_get(&mut *tx, Kind::Environment, &env_id, &app_id, "Environment").await?;
     let env: Environment = decode(&env_rec)?;
     let (_, profile) = load_profile(&mut *tx, &app_id, &profile_id).await?;
@@ -178,7 +169,7 @@ pub async fn start_deployment(
         invocation::applied_extensions(svc, ctx, &mut *tx, &app_id, Some(&env_id), &profile_id)
             .await?;
     drop(tx);
-    check_dynamic(&applied, &input.dynamic_extension_parameters)?;
+    check_dynamic(&applied, &dynamic)?;
     let version_text = version.version_number.to_string();
 
     // 2. Validators, then PRE_START_DEPLOYMENT actions (synchronous; they may replace content).
@@ -197,7 +188,7 @@ pub async fn start_deployment(
         &applied,
         ActionPoint::PreStartDeployment,
         &event_ctx,
-        &input.dynamic_extension_parameters,
+        &dynamic,
         Some(&EventContent {
             bytes: &content,
             content_type: &version.content_type,
@@ -228,10 +219,7 @@ pub async fn start_deployment(
         configuration_location_uri: profile.location_uri.clone(),
         configuration_version: version_text,
         description: input.description,
-        deployment_duration_in_minutes: strategy.deployment_duration_in_minutes,
-        growth_type: strategy.growth_type.clone(),
-        growth_factor: strategy.growth_factor,
-        final_bake_time_in_minutes: strategy.final_bake_time_in_minutes,
+        rollout: strategy.rollout.clone(),
         state: DeploymentState::Deploying,
         event_log: Vec::new(),
         percentage_complete: 0.0,
@@ -239,7 +227,7 @@ pub async fn start_deployment(
         completed_at: None,
         applied_extensions: applied
             .iter()
-            .map(|a| a.to_wire(&input.dynamic_extension_parameters))
+            .map(|a| a.applied_extension(&dynamic))
             .collect(),
         kms_key_arn: profile.kms_key_arn.clone(),
         kms_key_identifier: input
@@ -251,7 +239,7 @@ pub async fn start_deployment(
         steps_done: 0,
         baking: false,
         applied,
-        dynamic: input.dynamic_extension_parameters,
+        dynamic,
         application_name: app_name,
         environment_name: env.name.clone(),
         content_type: version.content_type.clone(),
@@ -269,14 +257,15 @@ pub async fn start_deployment(
     );
     let t = Transition {
         write: RecordWrite::Create {
-            tags: input.tags,
+            tags,
             content: &content,
         },
         before: None,
         calls: start_calls,
         next_due: now,
     };
-    persist(svc, &ctx.account, tx, &dep, t, now).await
+    persist(svc, &ctx.account, tx, &dep, t, now).await?;
+    Ok(dep.into())
 }
 
 fn conflict(env_id: &str, number: i64) -> Error {
