@@ -18,6 +18,7 @@ mod deployments;
 mod environments;
 mod errors;
 mod extensions;
+mod flags;
 mod hosted_versions;
 mod operator;
 mod pagination;
