@@ -149,7 +149,11 @@ async fn run_lambda_validators(
     content: &[u8],
 ) -> Result<()> {
     use base64::Engine;
-    for v in profile.validators.iter().filter(|v| v.r#type == crate::api::appconfig::ValidatorType::Lambda) {
+    for v in profile
+        .validators
+        .iter()
+        .filter(|v| v.r#type == crate::api::appconfig::ValidatorType::Lambda)
+    {
         let call = ActionCall {
             invocation_id: ids::new_id(),
             action_point: "VALIDATOR".into(),
