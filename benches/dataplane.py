@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Data-plane benchmark: GetLatestConfiguration and the agent read path of appconfigd, with a
 1 KB and a 100 KB configuration, against a minimal hyper server returning the same bytes
-(the physical limit), all loaded by wrk on this machine in the same run. Then the RSS of
-appconfigd with 1,000 deployed configurations in its snapshot.
+(the physical limit), all loaded by wrk on this machine in the same run. Then a feature-flag
+profile with a 10-variant flag read through the agent path without and with a `Context`
+header (issue 14: with Context at least 60 % of without), and the RSS of appconfigd with
+1,000 deployed configurations in its snapshot.
 
 Usage: python3 benches/dataplane.py [--duration 10] [--connections 64]
 Needs: wrk (apt-get install wrk), boto3, a release build (done by this script).
@@ -122,6 +124,8 @@ def main():
                 rps, p50, p99 = wrk(target, args.duration, args.connections)
                 rows.append((label, what, rps, p50, p99))
 
+        flag_rows = flags_rows(ac, app, env_id, instant, url, args)
+
         for i in range(args.configs - 2):
             deploy(f"many{i}", os.urandom(512).hex().encode())
             urllib.request.urlopen(f"{url}/applications/bench/environments/prod/configurations/many{i}").read()
@@ -137,6 +141,11 @@ def main():
     limits = {r[0]: r[2] for r in rows if r[1].startswith("bare")}
     for label, what, rps, p50, p99 in rows:
         print(f"| {label} | {what} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {rps / limits[label]:.0%} |")
+    print("\nFeature flags (a 10-variant flag with splits and 4 basic flags), agent read path:\n")
+    print("| endpoint | req/s | p50 ms | p99 ms | share of the plain agent read |")
+    print("|---|---:|---:|---:|---:|")
+    for what, rps, p50, p99 in flag_rows:
+        print(f"| {what} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {rps / flag_rows[0][1]:.0%} |")
     print(f"\nappconfigd RSS with {args.configs} deployed configurations in the snapshot: {rss:.1f} MB")
 
     print("\nWith --credentials (1 KB): every GetLatestConfiguration is a presigned URL whose SigV4")
@@ -145,6 +154,53 @@ def main():
     print("|---|---:|---:|---:|---:|")
     for what, rps, p50, p99 in secured_rows(args):
         print(f"| {what} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {rps / limits['1 KB']:.0%} |")
+
+
+FLAG_RULES = [
+    '(and (eq $tier "gold") (split by::$userId pct::50))',
+    '(and (in $country ["DE", "FR", "IT"]) (split by::$userId pct::20 seed::"eu"))',
+    '(and (gte $age 65) (split by::$userId pct::30))',
+    '(and (ends_with $email "@example.com") (split by::$userId pct::10))',
+    '(and (matches in::$device pattern::"^iPhone1[0-9]") (split by::$userId pct::5))',
+    '(and (exists key::"beta") (split by::$userId pct::40 seed::"beta"))',
+    '(and (lt $signup 2024-01) (split by::$userId pct::25))',
+    '(or (eq $plan "enterprise") (split by::$userId pct::1 seed::"canary"))',
+    '(split by::$userId pct::0.5 seed::"tail")',
+]
+# Meets no condition: every rule runs, the default answers (the costliest path).
+FLAG_CONTEXT = ("Context: userId=user-00000042@corp.test, tier=silver, country=US, age=30, "
+                "email=someone@corp.test, device=Pixel 8, signup=2024-06-01T00:00:00Z, plan=free")
+
+
+def flags_rows(ac, app, env_id, strategy, url, args):
+    """The agent read of a feature-flag profile, without and with a Context to evaluate."""
+    variants = [{"name": f"v{i}", "enabled": True, "rule": r, "attributeValues": {"level": i}}
+                for i, r in enumerate(FLAG_RULES)]
+    variants.append({"name": "default", "enabled": False})
+    flags = {"ten": {"name": "ten", "attributes": {"level": {"constraints": {"type": "number"}}}}}
+    values = {"ten": {"_variants": variants}}
+    for i in range(4):
+        flags[f"basic{i}"] = {"name": f"basic {i}", "attributes": {"color": {}}}
+        values[f"basic{i}"] = {"enabled": True, "color": "orange"}
+    doc = json.dumps({"version": "1", "flags": flags, "values": values}).encode()
+    p = ac.create_configuration_profile(ApplicationId=app, Name="flags", LocationUri="hosted",
+                                        Type="AWS.AppConfig.FeatureFlags")["Id"]
+    ac.create_hosted_configuration_version(ApplicationId=app, ConfigurationProfileId=p, Content=doc,
+                                           ContentType="application/json")
+    n = ac.start_deployment(ApplicationId=app, EnvironmentId=env_id, DeploymentStrategyId=strategy,
+                            ConfigurationProfileId=p, ConfigurationVersion="1")["DeploymentNumber"]
+    while ac.get_deployment(ApplicationId=app, EnvironmentId=env_id, DeploymentNumber=n)["State"] != "COMPLETE":
+        time.sleep(0.02)
+    agent = f"{url}/applications/bench/environments/prod/configurations/flags"
+    name, value = FLAG_CONTEXT.split(": ", 1)
+    plain = json.loads(urllib.request.urlopen(agent).read())
+    evaluated = json.loads(urllib.request.urlopen(urllib.request.Request(agent, headers={name: value})).read())
+    assert plain["ten"]["_variant"] == evaluated["ten"]["_variant"] == "default", (plain, evaluated)
+    return [
+        ("flags: agent read", *wrk(agent, args.duration, args.connections)),
+        ("flags: agent read with Context (10 variants evaluated)",
+         *wrk(agent, args.duration, args.connections, [FLAG_CONTEXT])),
+    ]
 
 
 def secured_rows(args):

@@ -6,6 +6,8 @@
 //! - `domain`: resources, rules and one function per AppConfig operation.
 //! - `engine`: the durable deployment loop, extension targets and monitors (implements the
 //!   domain's `Invoker`).
+//! - `sources`: reads S3, SSM and Secrets Manager configuration sources through the AWS SDK
+//!   (implements the domain's `SourceFetcher`).
 //! - `store`: the `Store` trait with SQLite and PostgreSQL implementations.
 //! - `dataplane`: AppConfigData sessions, agent-style reads and GetConfiguration, served
 //!   from an in-memory snapshot with self-contained tokens.
@@ -21,5 +23,6 @@ pub mod engine;
 pub mod ops;
 pub mod query;
 pub mod server;
+pub mod sources;
 pub mod store;
 pub mod wire;

@@ -15,7 +15,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the AppConfig server.
-    Serve(appconfigd::server::ServeConfig),
+    Serve(Box<appconfigd::server::ServeConfig>),
     /// Write every resource of the account (content included) to a JSON file.
     Export(appconfigd::cli::export::ExportArgs),
     /// Create every resource of an export file on a server (new ids; references mapped).
@@ -47,7 +47,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Serve(cfg) => runtime.block_on(appconfigd::server::serve(cfg)),
+        Command::Serve(cfg) => runtime.block_on(appconfigd::server::serve(*cfg)),
         Command::Export(a) => return cli::exit(runtime.block_on(cli::export::run_export(a))),
         Command::Import(a) => return cli::exit(runtime.block_on(cli::export::run_import(a))),
         Command::Status(a) => return cli::exit(runtime.block_on(cli::status::run(a))),

@@ -14,6 +14,7 @@ use crate::domain::{Change, ChangeFeed, Quotas, Service, Settings};
 use crate::engine::monitors::Monitors;
 use crate::engine::targets::TargetInvoker;
 use crate::engine::Engine;
+use crate::sources::{AwsSources, SourceSettings};
 use crate::store;
 use crate::wire::auth::Authenticator;
 use crate::wire::{self, AppState};
@@ -108,6 +109,22 @@ pub struct ServeConfig {
         default_value_t = 20
     )]
     pub quota_deployment_strategies: i64,
+
+    /// Longest a read of an S3, SSM or Secrets Manager configuration source may take (STS
+    /// role assumption included), in seconds; a slower source fails StartDeployment or
+    /// ValidateConfiguration with BadRequestException.
+    #[arg(long, env = "APPCONFIGD_SOURCE_TIMEOUT", default_value_t = 10)]
+    pub source_timeout: u64,
+
+    /// Read configuration sources with appconfigd's own AWS credentials instead of assuming
+    /// the profile's RetrievalRoleArn through STS (for S3-compatible stores without STS).
+    #[arg(long, env = "APPCONFIGD_NO_ASSUME_ROLE")]
+    pub no_assume_role: bool,
+
+    /// Address S3 sources path-style (`http://host/bucket/key`), as MinIO, Garage and Ceph
+    /// usually need; the default is virtual-hosted style, as on AWS.
+    #[arg(long, env = "APPCONFIGD_S3_FORCE_PATH_STYLE")]
+    pub s3_force_path_style: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -162,6 +179,12 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), StartError> {
         clock: Arc::new(ScaledClock::new(cfg.time_scale)),
         // Counted in /metrics by ops, around the engine's invoker (the engine knows no ops).
         invoker: Arc::new(crate::ops::metrics::Counted(invoker)),
+        sources: Arc::new(AwsSources::new(SourceSettings {
+            region: cfg.region.clone(),
+            timeout: Duration::from_secs(cfg.source_timeout),
+            assume_role: !cfg.no_assume_role,
+            s3_path_style: cfg.s3_force_path_style,
+        })),
         wake: Arc::new(tokio::sync::Notify::new()),
         changes: feed.clone(),
         settings: Arc::new(Settings {

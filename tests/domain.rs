@@ -16,6 +16,7 @@ use appconfigd::domain::hosted_versions::{
     create_hosted_configuration_version, CreateHostedConfigurationVersionRequest,
 };
 use appconfigd::domain::invocation::NoInvoker;
+use appconfigd::domain::sources::NoSources;
 use appconfigd::domain::{
     applications, configuration_profiles, Change, ChangeFeed, Ctx, Quotas, Service, Settings,
 };
@@ -31,6 +32,7 @@ fn service(store: appconfigd::store::DynStore, quotas: Quotas) -> Service {
             time_scale: 1.0,
         }),
         invoker: Arc::new(NoInvoker),
+        sources: Arc::new(NoSources),
         wake: Arc::new(tokio::sync::Notify::new()),
         changes: ChangeFeed::new(None),
     }

@@ -21,6 +21,7 @@ use crate::api::appconfigdata::{
 };
 use crate::domain::configuration_profiles::ConfigurationProfile;
 use crate::domain::error::{Error, Result};
+use crate::domain::featureflags::{Compiled, Context, UnknownFlag, ION_CONTENT_TYPE};
 use crate::domain::{decode, ids, Change, Service};
 use crate::store::{Kind, ListQuery, Record};
 use snapshot::{bucket, Entry, Key, Snapshot};
@@ -38,6 +39,8 @@ const NEXT_TOKEN: HeaderName = HeaderName::from_static("next-poll-configuration-
 const NEXT_INTERVAL: HeaderName = HeaderName::from_static("next-poll-interval-in-seconds");
 const VERSION_LABEL: HeaderName = HeaderName::from_static("version-label");
 const CONFIGURATION_VERSION: HeaderName = HeaderName::from_static("configuration-version");
+/// The agent's evaluation context (`Context: k=v`).
+const CONTEXT: HeaderName = HeaderName::from_static("context");
 
 /// Which data-plane operation a request is. The one classification shared by the wire layer
 /// (what to route here, and whether a bearer token may authenticate it), the metrics, and
@@ -187,7 +190,9 @@ impl DataPlane {
             Route::StartConfigurationSession => {
                 self.start_configuration_session(account, body).await
             }
-            Route::GetLatestConfiguration => self.get_latest_configuration(account, query).await,
+            Route::GetLatestConfiguration => {
+                self.get_latest_configuration(account, query, headers).await
+            }
             route @ (Route::AgentRead | Route::GetConfiguration) => {
                 let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
                 let ["applications", app, "environments", env, "configurations", profile] =
@@ -283,6 +288,7 @@ impl DataPlane {
         &self,
         account: &str,
         query: Option<&str>,
+        headers: &HeaderMap,
     ) -> Result<Response, DataError> {
         let input = crate::query::query_first(query, "configuration_token")
             .filter(|t| !t.is_empty())
@@ -338,11 +344,15 @@ impl DataPlane {
             // Unchanged: 200 with an empty body, as AWS answers.
             return Ok(b.body(Body::empty()).unwrap_or_default());
         }
-        b = b.header(http::header::CONTENT_TYPE, served.content_type.as_str());
+        let (bytes, content_type) = match &served.flags {
+            Some(flags) if wants_ion(headers) => (flags.ion(), ION_CONTENT_TYPE),
+            _ => (&served.bytes, served.content_type.as_str()),
+        };
+        b = b.header(http::header::CONTENT_TYPE, content_type);
         if let Some(l) = &served.version_label {
             b = b.header(VERSION_LABEL, l.as_str());
         }
-        Ok(b.body(Body::from(served.bytes.clone())).unwrap_or_default())
+        Ok(b.body(Body::from(bytes.clone())).unwrap_or_default())
     }
 
     // ---- Agent-compatible read ------------------------------------------------------------
@@ -371,13 +381,17 @@ impl DataPlane {
         let served = entry.pick(bucket(&identity)).cloned();
         self.mark_read(&key, &entry);
         let served = served.ok_or_else(|| not_deployed(&key))?;
-        let body = match (q.get("flag"), &served.flags) {
-            (Some(wanted), Some(all)) => select_flags(all, wanted)?,
-            _ => served.bytes.clone(),
+        let (body, content_type) = match &served.flags {
+            Some(flags) if wants_ion(headers) => (flags.ion().clone(), ION_CONTENT_TYPE),
+            Some(flags) => (
+                select_flags(flags, headers, q.get("flag"))?,
+                served.content_type.as_str(),
+            ),
+            None => (served.bytes.clone(), served.content_type.as_str()),
         };
         let mut b = Response::builder()
             .status(StatusCode::OK)
-            .header(http::header::CONTENT_TYPE, served.content_type.as_str())
+            .header(http::header::CONTENT_TYPE, content_type)
             .header(CONFIGURATION_VERSION, served.version.as_str());
         if let Some(l) = &served.version_label {
             b = b.header(VERSION_LABEL, l.as_str());
@@ -679,25 +693,60 @@ fn not_deployed(key: &Key) -> DataError {
     }
 }
 
-/// `?flag=a` → that flag's object; `?flag=a&flag=b` → `{a: …, b: …}` (as the agent answers).
-fn select_flags(all: &Value, wanted: &[String]) -> Result<Bytes, DataError> {
-    let get = |k: &String| {
-        all.get(k).cloned().ok_or_else(|| DataError::NotFound {
+/// The agent's answer for a feature-flag profile: variant flags evaluated for the request's
+/// `Context` headers (`k=v`, comma-separated and/or repeated); all flags, or with `?flag=a` that
+/// flag's object, with `?flag=a&flag=b` `{a: …, b: …}`. Without `Context` nor `?flag=` this is
+/// the answer computed when the version was loaded.
+fn select_flags(
+    flags: &Compiled,
+    headers: &HeaderMap,
+    wanted: Option<&Vec<String>>,
+) -> Result<Bytes, DataError> {
+    let values = headers.get_all(CONTEXT);
+    if wanted.is_none() && values.iter().next().is_none() {
+        return Ok(flags.json().clone());
+    }
+    let texts = values
+        .iter()
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| Error::bad_request("The Context header is not valid text."))
+        })
+        .collect::<Result<Vec<&str>, Error>>()?;
+    let context = Context::from_headers(texts).map_err(Error::bad_request)?;
+    flags
+        .answer(&context, wanted.map(Vec::as_slice))
+        .map_err(|UnknownFlag(k)| DataError::NotFound {
             message: format!("Flag {k} not found"),
             resource_type: "Configuration",
-            referenced_by: vec![("flag", k.clone())],
+            referenced_by: vec![("flag", k)],
         })
-    };
-    let v = if wanted.len() == 1 {
-        get(&wanted[0])?
-    } else {
-        let mut m = serde_json::Map::new();
-        for k in wanted {
-            m.insert(k.clone(), get(k)?);
-        }
-        Value::Object(m)
-    };
-    Ok(Bytes::from(v.to_string()))
+}
+
+/// Whether `Accept` asks for the Ion retrieval format
+/// (`application/ion;type=AWS.AppConfig.FeatureFlags`, as the AppConfig Agent sends it), with a
+/// non-zero quality.
+fn wants_ion(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|range| {
+            let mut parts = range.split(';').map(str::trim);
+            let media = parts.next().unwrap_or_default();
+            let (mut flags_type, mut refused) = (false, false);
+            for parameter in parts {
+                let (name, value) = parameter.split_once('=').unwrap_or((parameter, ""));
+                let value = value.trim().trim_matches('"');
+                match name.trim().to_ascii_lowercase().as_str() {
+                    "type" => flags_type = value.eq_ignore_ascii_case("AWS.AppConfig.FeatureFlags"),
+                    "q" => refused = value.parse::<f32>().is_ok_and(|q| q <= 0.0),
+                    _ => {}
+                }
+            }
+            media.eq_ignore_ascii_case("application/ion") && flags_type && !refused
+        })
 }
 
 /// The HMAC key for tokens: created once, kept in the store so every node and every restart

@@ -26,8 +26,10 @@ pub struct Served {
     pub version_label: Option<String>,
     /// The deployment's ConfigurationVersion (GetConfiguration's Configuration-Version).
     pub version: String,
-    /// For feature-flag profiles: the retrieval form, parsed (agent `?flag=` filtering).
-    pub flags: Option<serde_json::Value>,
+    /// For feature-flag profiles: the document compiled once for this deployed version
+    /// (variant rules parsed, answers pre-rendered, the Ion form); `bytes` is then its JSON
+    /// answer to an empty context.
+    pub flags: Option<featureflags::Compiled>,
 }
 
 #[derive(Debug, Default)]
@@ -138,12 +140,13 @@ pub async fn load(store: &DynStore, key: &Key, feature_flags: bool) -> Result<En
     for (id, d) in iter.by_ref() {
         let newest = std::mem::replace(&mut first, false);
         if newest && d.state.is_active() && d.state != DeploymentState::RollingBack {
-            let served = served(&mut *tx, &id, &d, feature_flags).await?;
+            let served = served(&mut *tx, key, &id, &d, feature_flags).await?;
             entry.rolling = Some((Arc::new(served), d.percentage_complete));
             continue;
         }
         if d.state == DeploymentState::Complete {
-            entry.stable = Some(Arc::new(served(&mut *tx, &id, &d, feature_flags).await?));
+            let served = served(&mut *tx, key, &id, &d, feature_flags).await?;
+            entry.stable = Some(Arc::new(served));
             break;
         }
     }
@@ -152,18 +155,24 @@ pub async fn load(store: &DynStore, key: &Key, feature_flags: bool) -> Result<En
 
 async fn served(
     tx: &mut dyn crate::store::Tx,
+    key: &Key,
     id: &str,
     d: &Deployment,
     feature_flags: bool,
 ) -> Result<Served> {
     let raw = tx.get_content(&content_key(id)).await?.unwrap_or_default();
+    let owner = featureflags::Owner {
+        account: &key.0,
+        application: &key.1,
+        profile: &key.3,
+    };
     let flags = if feature_flags {
-        featureflags::to_retrieval_form(&raw)
+        featureflags::Compiled::new(&raw, owner)
     } else {
         None
     };
     let (bytes, content_type) = match &flags {
-        Some(f) => (Bytes::from(f.to_string()), "application/json".to_string()),
+        Some(f) => (f.json().clone(), "application/json".to_string()),
         None => (Bytes::from(raw), d.content_type.clone()),
     };
     Ok(Served {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::{Error, Result};
+use super::sources::Source;
 use super::insert_and_commit;
 use super::{checked_tags, Quota};
 use super::{decode, encode, list_page, load_application, must_get, Ctx, Service};
@@ -19,17 +20,6 @@ use crate::store::{AttrFilter, Kind, Record, Tx};
 pub const FREEFORM: &str = "AWS.Freeform";
 pub const FEATURE_FLAGS: &str = "AWS.AppConfig.FeatureFlags";
 pub const HOSTED: &str = "hosted";
-
-/// Configuration sources AWS documents besides `hosted`. appconfigd stores such profiles so
-/// tools that manage them keep working, but serves content only from `hosted`.
-const EXTERNAL_SCHEMES: &[&str] = &[
-    "ssm-parameter://",
-    "ssm-document://",
-    "s3://",
-    "secretsmanager://",
-    "codepipeline://",
-    "arn:aws:ssm:",
-];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -121,16 +111,19 @@ fn summary(rec: &Record) -> Result<api::ConfigurationProfileSummary> {
     })
 }
 
-fn check_location(uri: &str, profile_type: &str) -> Result<()> {
-    if uri != HOSTED && !EXTERNAL_SCHEMES.iter().any(|s| uri.starts_with(s)) {
-        return Err(Error::bad_request(format!(
-            "LocationUri '{uri}' is not supported. Use 'hosted' or one of {}.",
-            EXTERNAL_SCHEMES.join(", ")
-        )));
-    }
-    if profile_type == FEATURE_FLAGS && uri != HOSTED {
+/// The LocationUri must be `hosted` or a source appconfigd can parse; external sources other
+/// than CodePipeline need a RetrievalRoleArn (AWS requires one; docs/decisions.md).
+fn check_location(uri: &str, profile_type: &str, role: Option<&str>) -> Result<()> {
+    let source = Source::parse(uri).map_err(Error::bad_request)?;
+    if profile_type == FEATURE_FLAGS && source.is_some() {
         return Err(Error::bad_request(format!(
             "Configuration profiles of type {FEATURE_FLAGS} must use LocationUri 'hosted'."
+        )));
+    }
+    let needs_role = !matches!(source, None | Some(Source::CodePipeline { .. }));
+    if needs_role && role.is_none() {
+        return Err(Error::bad_request(format!(
+            "RetrievalRoleArn is required for LocationUri '{uri}': AppConfig reads the source with that role."
         )));
     }
     Ok(())
@@ -216,7 +209,11 @@ pub async fn create_configuration_profile(
             "Type '{profile_type}' is not supported. Use {FREEFORM} or {FEATURE_FLAGS}."
         )));
     }
-    check_location(&input.location_uri, &profile_type)?;
+    check_location(
+        &input.location_uri,
+        &profile_type,
+        input.retrieval_role_arn.as_deref(),
+    )?;
     let validators: Vec<Validator> = input
         .validators
         .unwrap_or_default()

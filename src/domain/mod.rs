@@ -19,6 +19,7 @@ pub mod ids;
 pub mod invocation;
 pub mod pagination;
 pub mod settings;
+pub mod sources;
 pub mod tags;
 pub mod timeline;
 pub mod validate_configuration;
@@ -74,6 +75,8 @@ pub struct Service {
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
     pub invoker: Arc<dyn invocation::Invoker>,
+    /// Reads S3, SSM and Secrets Manager sources at StartDeployment and ValidateConfiguration.
+    pub sources: Arc<dyn sources::SourceFetcher>,
     /// Wakes the deployment engine when new work was scheduled.
     pub wake: Arc<tokio::sync::Notify>,
     /// Tells readers (the data plane's snapshot) what changed, on this node and others.

@@ -1,12 +1,16 @@
-//! Configuration validators: JSON_SCHEMA validators run for real against content (at
-//! ValidateConfiguration now, and at StartDeployment); feature-flag documents are checked
-//! against the AWS feature-flag format. LAMBDA validators are invoked by the deployment engine.
+//! Configuration validators, run at ValidateConfiguration and StartDeployment: JSON_SCHEMA
+//! validators and the feature-flag format checked here, LAMBDA validators invoked through the
+//! service's invoker.
 
-use serde_json::Value;
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
 
 use super::configuration_profiles::{ConfigurationProfile, Validator};
 use super::error::{Error, InvalidConfigurationDetail, Result};
 use super::featureflags;
+use super::invocation::ActionCall;
+use super::{ids, Service};
 
 /// Compiles a validator schema. AppConfig documents JSON Schema draft-04; a schema that names
 /// another draft in `$schema` is compiled as that draft.
@@ -123,6 +127,69 @@ pub fn validate_content(profile: &ConfigurationProfile, content: &[u8]) -> Resul
             details,
         ))
     }
+}
+
+/// Every validator of the profile on `content` (version `version`): JSON_SCHEMA (and the
+/// feature-flag format) first, then LAMBDA. Used by StartDeployment and ValidateConfiguration.
+pub async fn validate_all(
+    svc: &Service,
+    profile: &ConfigurationProfile,
+    version: &str,
+    content: &[u8],
+) -> Result<()> {
+    validate_content(profile, content)?;
+    run_lambda_validators(svc, profile, version, content).await
+}
+
+/// LAMBDA validators (a Lambda ARN or an http(s) URL) get AWS's validator event; any error fails.
+async fn run_lambda_validators(
+    svc: &Service,
+    profile: &ConfigurationProfile,
+    version: &str,
+    content: &[u8],
+) -> Result<()> {
+    use base64::Engine;
+    for v in profile
+        .validators
+        .iter()
+        .filter(|v| v.r#type == crate::api::appconfig::ValidatorType::Lambda)
+    {
+        let call = ActionCall {
+            invocation_id: ids::new_id(),
+            action_point: "VALIDATOR".into(),
+            extension_id: String::new(),
+            extension_arn: String::new(),
+            association_id: String::new(),
+            association_arn: String::new(),
+            action_name: "LambdaValidator".into(),
+            uri: v.content.clone(),
+            role_arn: None,
+            parameters: BTreeMap::new(),
+            event: json!({
+                "ApplicationId": profile.application_id,
+                "ConfigurationProfileId": profile.id,
+                "ConfigurationVersion": version,
+                "Content": base64::engine::general_purpose::STANDARD.encode(content),
+                "Uri": v.content,
+            }),
+        };
+        if let Err(e) = svc.invoker.invoke(&call).await {
+            return Err(Error::invalid_configuration(
+                format!(
+                    "The configuration failed validation by {}: {}",
+                    v.content, e.message
+                ),
+                vec![InvalidConfigurationDetail {
+                    constraint: Some("LAMBDA".into()),
+                    location: Some("$".into()),
+                    reason: Some(format!("{}: {}", e.code, e.message)),
+                    r#type: Some("Validator".into()),
+                    value: None,
+                }],
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

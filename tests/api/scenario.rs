@@ -20,7 +20,9 @@ use aws_sdk_appconfig::types::{
 };
 use aws_sdk_appconfig::Client;
 
-use crate::harness::{create_app, create_env, create_profile_with, create_version, send};
+use crate::harness::{
+    create_app, create_env, create_flags_profile, create_profile_with, create_version, send,
+};
 
 /// `$req` scoped to the application and environment of `$ids`.
 macro_rules! in_env {
@@ -198,6 +200,7 @@ pub struct Scenario<'c> {
     validators: Vec<Validator>,
     versions: Vec<(Vec<u8>, String)>,
     strategy: Option<StrategySpec>,
+    feature_flags: bool,
 }
 
 /// What `Scenario::deploy` made.
@@ -218,6 +221,7 @@ impl<'c> Scenario<'c> {
             validators: Vec::new(),
             versions: Vec::new(),
             strategy: None,
+            feature_flags: false,
         }
     }
 
@@ -233,6 +237,12 @@ impl<'c> Scenario<'c> {
 
     pub fn profile(mut self, name: &str) -> Self {
         self.profile = name.into();
+        self
+    }
+
+    /// The profile is of type `AWS.AppConfig.FeatureFlags` (validators are not set on it).
+    pub fn feature_flags(mut self) -> Self {
+        self.feature_flags = true;
         self
     }
 
@@ -264,7 +274,11 @@ impl<'c> Scenario<'c> {
         let app = create_app(c, &self.app).await;
         let env = create_env(c, &app, &self.env).await;
         let validators = Some(self.validators.clone()).filter(|v| !v.is_empty());
-        let profile = create_profile_with(c, &app, &self.profile, validators).await;
+        let profile = if self.feature_flags {
+            create_flags_profile(c, &app, &self.profile).await
+        } else {
+            create_profile_with(c, &app, &self.profile, validators).await
+        };
         for (content, content_type) in &self.versions {
             create_version(c, &app, &profile, content, content_type).await;
         }

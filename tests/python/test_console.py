@@ -316,6 +316,74 @@ def test_console_lists_strategies_extensions_and_associations(page, console_serv
     page.wait_for_selector(f"#environments tr[data-id='{env}']")
 
 
+FLAG_DOCUMENT = {
+    "version": "1",
+    "flags": {
+        "checkout": {"name": "Checkout", "attributes": {"limit": {"constraints": {"type": "number"}}}},
+        "banner": {"name": "Banner"},
+    },
+    "values": {
+        "checkout": {"_variants": [
+            {"name": "Gold", "enabled": True, "rule": '(eq $tier "gold")', "attributeValues": {"limit": 10}},
+            {"name": "Testers", "enabled": True, "rule": '(ends_with $email "@qa.example.com")',
+             "attributeValues": {"limit": 99}},
+            {"name": "Default", "enabled": False, "attributeValues": {"limit": 1}},
+        ]},
+        "banner": {"enabled": True},
+    },
+}
+
+
+def test_console_shows_variants_and_which_one_a_context_gets(page, console_server, unique, shots):
+    client = console_server.client()
+    app = client.create_application(Name=unique)["Id"]
+    env = client.create_environment(ApplicationId=app, Name="prod")["Id"]
+    profile = client.create_configuration_profile(
+        ApplicationId=app, Name="flags", LocationUri="hosted", Type="AWS.AppConfig.FeatureFlags"
+    )["Id"]
+    client.create_hosted_configuration_version(
+        ApplicationId=app, ConfigurationProfileId=profile,
+        Content=json.dumps(FLAG_DOCUMENT).encode(), ContentType="application/json",
+    )
+    number = client.start_deployment(
+        ApplicationId=app, EnvironmentId=env, ConfigurationProfileId=profile, ConfigurationVersion="1",
+        DeploymentStrategyId=strategy(client, f"{unique}-now", 0, 100),
+    )["DeploymentNumber"]
+    deadline = time.monotonic() + 30
+    while client.get_deployment(ApplicationId=app, EnvironmentId=env, DeploymentNumber=number)["State"] != "COMPLETE":
+        assert time.monotonic() < deadline, "the deployment did not complete"
+        time.sleep(0.2)
+    page.goto(f"{console_server.endpoint}/console/#/apps/{app}/profiles/{profile}")
+    page.wait_for_selector("#flags tr[data-flag='checkout']")
+    variants = page.eval_on_selector_all(
+        "#flags tr[data-flag='checkout'] li", "els => els.map(e => e.getAttribute('data-variant'))"
+    )
+    assert variants == ["Gold", "Testers", "Default"], variants
+    assert '(eq $tier "gold")' in page.inner_text("#flags tr[data-flag='checkout']")
+    assert "basic flag" in page.inner_text("#flags tr[data-flag='banner']")
+
+    def evaluate(context):
+        page.fill("#try-context", context)
+        page.click("#try-button")
+        page.wait_for_selector("#try-result:not([hidden])")
+
+    page.select_option("#try-flag", "checkout")
+    evaluate("tier=gold\nemail=a@example.com")
+    assert page.inner_text("#try-variant") == "Gold"
+    assert page.inner_text("#try-why") == 'First matching rule: (eq $tier "gold")'
+    assert json.loads(page.inner_text("#try-answer")) == {"_variant": "Gold", "enabled": True, "limit": 10}
+    shots(page, "flag-variants")
+
+    evaluate("tier=silver\nemail=b@qa.example.com")
+    page.wait_for_function("document.querySelector('#try-variant').textContent === 'Testers'")
+    assert page.inner_text("#try-why") == 'First matching rule: (ends_with $email "@qa.example.com")'
+
+    evaluate("tier=silver")
+    page.wait_for_function("document.querySelector('#try-variant').textContent === 'Default'")
+    assert page.inner_text("#try-why") == "No rule matched: the default variant."
+    assert json.loads(page.inner_text("#try-answer")) == {"_variant": "Default", "enabled": False}
+
+
 # ---- the SigV4 signer ------------------------------------------------------------------------
 
 def _node():

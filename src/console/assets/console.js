@@ -273,7 +273,100 @@
           } }, 'Diff')));
         view.appendChild(out);
       }
+      if (profile.Type === 'AWS.AppConfig.FeatureFlags' && versions.length) {
+        var newest = versions[versions.length - 1].VersionNumber;
+        return Promise.all([
+          versionText(appId, profileId, newest),
+          listAll(path('applications', appId, 'environments'))
+        ]).then(function (r) { flagsSection(appId, profileId, newest, r[0], r[1]); });
+      }
     });
+  }
+
+  // ---- feature flags: variants, and "try a context" ---------------------------------------
+
+  function parseDocument(text) {
+    try { return JSON.parse(text); } catch (e) { return null; }
+  }
+
+  // The flags of one stored-form document, each with its variants (empty for a basic flag).
+  function flagRows(doc) {
+    var flags = (doc && doc.flags) || {};
+    var values = (doc && doc.values) || {};
+    return Object.keys(flags).map(function (key) {
+      var value = values[key] || {};
+      return { key: key, name: flags[key].name || '', enabled: value.enabled, variants: value._variants || [] };
+    });
+  }
+
+  function flagsSection(appId, profileId, number, text, envs) {
+    var rows = flagRows(parseDocument(text));
+    view.appendChild(el('h2', { text: 'Feature flags (version ' + number + ')' }));
+    view.appendChild(table('flags', ['Flag', 'Name', 'Variants (in evaluation order)'], rows.map(function (f) {
+      var variants = f.variants.length
+        ? el('ol', { 'class': 'variants' }, f.variants.map(function (v) {
+          return el('li', { 'data-variant': v.name },
+            el('strong', { text: v.name }), ' ', el('span', { 'class': 'muted', text: v.enabled ? 'enabled' : 'disabled' }), ' ',
+            el('code', { text: v.rule ? v.rule : '(default: no rule)' }));
+        }))
+        : el('span', { 'class': 'muted', text: 'basic flag: ' + (f.enabled ? 'enabled' : 'disabled') });
+      return el('tr', { 'data-flag': f.key }, el('td', null, el('code', { text: f.key })), el('td', { text: f.name }), el('td', null, variants));
+    }), 'No flags in this version.'));
+    if (!rows.length) return;
+    view.appendChild(el('h2', { text: 'Try a context' }));
+    if (!envs.length) {
+      view.appendChild(el('p', { 'class': 'muted', text: 'Create an environment and deploy this profile to try a context.' }));
+      return;
+    }
+    var env = el('select', { id: 'try-env' }, envs.map(function (e) { return el('option', { value: e.Id, text: e.Name }); }));
+    var flag = el('select', { id: 'try-flag' }, rows.map(function (f) { return el('option', { value: f.key, text: f.key }); }));
+    var context = el('textarea', { id: 'try-context', rows: 3, cols: 40, placeholder: 'key=value, one per line' });
+    var result = el('div', { id: 'try-result', 'class': 'card', hidden: true });
+    view.appendChild(el('div', { 'class': 'actions' }, env, flag, context,
+      el('button', { id: 'try-button', 'class': 'primary', onclick: function () {
+        tryContext(appId, profileId, env.value, flag.value, context.value, result);
+      } }, 'Evaluate')));
+    view.appendChild(result);
+  }
+
+  // Asks the agent-compatible read path (the server's own evaluator, on what is deployed in the
+  // chosen environment), then explains the answer with the deployed version's variant rules.
+  function tryContext(appId, profileId, envId, flagKey, contextText, out) {
+    var pairs = contextText.split('\n').map(function (l) { return l.trim(); }).filter(Boolean);
+    var headers = pairs.length ? { Context: pairs.join(',') } : {};
+    var answer, version;
+    api('GET', path('applications', appId, 'environments', envId, 'configurations', profileId),
+      { query: { flag: flagKey }, headers: headers, raw: true })
+      .then(function (resp) {
+        version = resp.headers.get('Configuration-Version');
+        return resp.text();
+      })
+      .then(function (body) {
+        answer = JSON.parse(body);
+        return versionText(appId, profileId, version);
+      })
+      .then(function (text) {
+        var row = flagRows(parseDocument(text)).filter(function (f) { return f.key === flagKey; })[0];
+        var why;
+        if (!row || !row.variants.length) {
+          why = 'A basic flag: the context does not change it.';
+        } else {
+          var chosen = row.variants.filter(function (v) { return v.name === answer._variant; })[0];
+          why = chosen && chosen.rule
+            ? 'First matching rule: ' + chosen.rule
+            : 'No rule matched: the default variant.';
+        }
+        out.textContent = '';
+        append(out, [
+          el('p', null, 'Variant: ', el('strong', { id: 'try-variant', text: answer._variant || '(none)' }),
+            el('span', { 'class': 'muted', text: ' (deployed version ' + version + ')' })),
+          el('p', { id: 'try-why', text: why }),
+          el('pre', { id: 'try-answer', text: JSON.stringify(answer, null, 2) })
+        ]);
+        out.hidden = false;
+        showError(null);
+      })
+      .catch(showError);
   }
 
   function versionText(appId, profileId, number) {

@@ -1,9 +1,8 @@
-//! StartDeployment: resolve everything in one snapshot, run validators and PRE_START_DEPLOYMENT
-//! actions outside any transaction, then create the deployment in one transaction.
+//! StartDeployment: resolve everything in one snapshot, read an external source, run validators
+//! and PRE_START_DEPLOYMENT actions outside any transaction, then create the deployment in one
+//! transaction.
 
 use std::collections::BTreeMap;
-
-use serde_json::json;
 
 use crate::api::appconfig::{self as api, StartDeploymentRequest};
 
@@ -11,13 +10,13 @@ use super::persist::{persist, RecordWrite, Transition};
 use super::types::{ActionPoint, DeploymentEventType, DeploymentState, TriggeredBy};
 use super::{latest_deployment, Deployment};
 use crate::domain::clock::iso8601;
-use crate::domain::configuration_profiles::{load_profile, ConfigurationProfile};
+use crate::domain::configuration_profiles::load_profile;
 use crate::domain::environments::Environment;
-use crate::domain::error::{Error, InvalidConfigurationDetail, Result};
+use crate::domain::error::{Error, Result};
 use crate::domain::hosted_versions::{version_key, HostedConfigurationVersion};
-use crate::domain::invocation::{self, ActionCall, Applied, EventContent, EventContext};
-use crate::domain::{check_tags, decode, deployment_strategies, ids, must_get};
-use crate::domain::{validation, Ctx, Service};
+use crate::domain::invocation::{self, Applied, EventContent, EventContext};
+use crate::domain::{check_tags, decode, deployment_strategies, must_get};
+use crate::domain::{sources, validation, Ctx, Service};
 use crate::store::{Kind, ListQuery, Record, Tx};
 
 /// Resolves `ConfigurationVersion` (a version number or a VersionLabel) to a hosted version.
@@ -79,57 +78,6 @@ fn check_dynamic(applied: &[Applied], dynamic: &BTreeMap<String, String>) -> Res
     Ok(())
 }
 
-/// LAMBDA validators (a Lambda ARN or an http(s) URL) get AWS's validator event; any error fails.
-async fn run_lambda_validators(
-    svc: &Service,
-    profile: &ConfigurationProfile,
-    version: &str,
-    content: &[u8],
-) -> Result<()> {
-    use base64::Engine;
-    for v in profile
-        .validators
-        .iter()
-        .filter(|v| v.r#type == crate::api::appconfig::ValidatorType::Lambda)
-    {
-        let call = ActionCall {
-            invocation_id: ids::new_id(),
-            action_point: "VALIDATOR".into(),
-            extension_id: String::new(),
-            extension_arn: String::new(),
-            association_id: String::new(),
-            association_arn: String::new(),
-            action_name: "LambdaValidator".into(),
-            uri: v.content.clone(),
-            role_arn: None,
-            parameters: BTreeMap::new(),
-            event: json!({
-                "ApplicationId": profile.application_id,
-                "ConfigurationProfileId": profile.id,
-                "ConfigurationVersion": version,
-                "Content": base64::engine::general_purpose::STANDARD.encode(content),
-                "Uri": v.content,
-            }),
-        };
-        if let Err(e) = svc.invoker.invoke(&call).await {
-            return Err(Error::invalid_configuration(
-                format!(
-                    "The configuration failed validation by {}: {}",
-                    v.content, e.message
-                ),
-                vec![InvalidConfigurationDetail {
-                    constraint: Some("LAMBDA".into()),
-                    location: Some("$".into()),
-                    reason: Some(format!("{}: {}", e.code, e.message)),
-                    r#type: Some("Validator".into()),
-                    value: None,
-                }],
-            ));
-        }
-    }
-    Ok(())
-}
-
 pub async fn start_deployment(
     svc: &Service,
     ctx: &Ctx,
@@ -149,17 +97,18 @@ pub async fn start_deployment(
     let env_rec = must_get(&mut *tx, Kind::Environment, &env_id, &app_id, "Environment").await?;
     let env: Environment = decode(&env_rec)?;
     let (_, profile) = load_profile(&mut *tx, &app_id, &profile_id).await?;
-    if !profile.is_hosted() {
-        return Err(Error::bad_request(format!(
-            "Configuration profile {profile_id} uses LocationUri '{}'; appconfigd deploys hosted configurations only.",
-            profile.location_uri
-        )));
-    }
+    let external = sources::external_source(&profile)?;
     let strategy = deployment_strategies::find(&mut *tx, &input.deployment_strategy_id).await?;
-    let version_rec =
-        resolve_version(&mut *tx, &app_id, &profile_id, &input.configuration_version).await?;
-    let version: HostedConfigurationVersion = decode(&version_rec)?;
-    let content = tx.get_content(&version_rec.id).await?.unwrap_or_default();
+    let hosted = match external {
+        Some(_) => None,
+        None => {
+            let rec = resolve_version(&mut *tx, &app_id, &profile_id, &input.configuration_version)
+                .await?;
+            let version: HostedConfigurationVersion = decode(&rec)?;
+            let content = tx.get_content(&rec.id).await?.unwrap_or_default();
+            Some((version, content))
+        }
+    };
     if let Some(active) = latest_deployment(&mut *tx, &app_id, &env_id).await? {
         if active.state.is_active() {
             return Err(conflict(&env_id, active.deployment_number));
@@ -170,11 +119,26 @@ pub async fn start_deployment(
             .await?;
     drop(tx);
     check_dynamic(&applied, &dynamic)?;
-    let version_text = version.version_number.to_string();
 
-    // 2. Validators, then PRE_START_DEPLOYMENT actions (synchronous; they may replace content).
-    validation::validate_content(&profile, &content)?;
-    run_lambda_validators(svc, &profile, &version_text, &content).await?;
+    // 2. An external source is read now, outside any transaction, for exactly the version
+    //    asked; the deployment keeps those bytes (rollbacks never read the source again).
+    let (version_text, version_label, content_type, content) = match (hosted, &external) {
+        (Some((version, content)), _) => (
+            version.version_number.to_string(),
+            version.version_label,
+            version.content_type,
+            content,
+        ),
+        (None, Some(source)) => {
+            let version = input.configuration_version.clone();
+            let got = sources::fetch(svc, &profile, source, &version).await?;
+            (version, None, got.content_type, got.content)
+        }
+        (None, None) => return Err(Error::internal("hosted profile without a version")),
+    };
+
+    // 3. Validators, then PRE_START_DEPLOYMENT actions (synchronous; they may replace content).
+    validation::validate_all(svc, &profile, &version_text, &content).await?;
     let app_name = app.body["Name"].as_str().unwrap_or_default().to_string();
     let event_ctx = EventContext {
         application: (app_id.clone(), app_name.clone()),
@@ -191,12 +155,12 @@ pub async fn start_deployment(
         &dynamic,
         Some(&EventContent {
             bytes: &content,
-            content_type: &version.content_type,
+            content_type: &content_type,
         }),
     );
     let (content, pre_records) = invocation::run_pre_actions(svc, pre_calls, content).await?;
 
-    // 3. Create it: one transaction for the record, the content snapshot, the environment
+    // 4. Create it: one transaction for the record, the content snapshot, the environment
     //    state, the first timer and the ON_DEPLOYMENT_START outbox entries.
     let mut tx = svc.store.write(&ctx.account).await?;
     must_get(&mut *tx, Kind::Environment, &env_id, &app_id, "Environment").await?;
@@ -233,7 +197,7 @@ pub async fn start_deployment(
         kms_key_identifier: input
             .kms_key_identifier
             .or(profile.kms_key_identifier.clone()),
-        version_label: version.version_label.clone(),
+        version_label,
         started_at_ms: now,
         completed_at_ms: None,
         steps_done: 0,
@@ -242,7 +206,7 @@ pub async fn start_deployment(
         dynamic,
         application_name: app_name,
         environment_name: env.name.clone(),
-        content_type: version.content_type.clone(),
+        content_type,
         monitors: env.monitors.clone(),
     };
     let start_calls = dep.calls(ActionPoint::OnDeploymentStart);

@@ -23,19 +23,26 @@
 //! * [`document`]: the top level and the flag definitions, including attribute definitions;
 //! * [`constraints`]: attribute constraints, parsed from definitions and applied to values;
 //! * [`values`]: the `values` section (flag state, attribute values, variants);
-//! * [`retrieval`]: the retrieval form.
+//! * [`retrieval`]: the retrieval form;
+//! * [`rules`]: the multi-variant rule language (parse, evaluate, split);
+//! * [`evaluated`]: a deployed document compiled for the data plane ([`Compiled`]): variant
+//!   flags evaluated per request context, the JSON and Ion retrieval formats.
 
 mod constraints;
 mod document;
+mod evaluated;
 mod problems;
 mod retrieval;
+pub mod rules;
 mod scalars;
 mod values;
 
 #[cfg(test)]
 mod tests;
 
+pub use evaluated::{evaluate_with_explanation, Compiled, Owner, UnknownFlag, ION_CONTENT_TYPE};
 pub use retrieval::to_retrieval_form;
+pub use rules::Context;
 
 use crate::domain::error::InvalidConfigurationDetail;
 
@@ -47,6 +54,8 @@ const MAX_ENUM_ITEMS: usize = 100;
 const MAX_STRING_CHARS: usize = 1024;
 const MAX_NAME_CHARS: usize = 64;
 const MAX_RULE_CHARS: usize = 16384;
+/// The schema's `"maxLength": 32` on `_variants` (meant as items; the default counts).
+const MAX_VARIANTS: usize = 32;
 /// Offending values are echoed back to the caller; keep that echo short.
 const MAX_RENDERED_VALUE_CHARS: usize = 200;
 

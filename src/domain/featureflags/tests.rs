@@ -357,6 +357,8 @@ fn variants_follow_the_schema() {
                 "Syntax"
             ),
             entry("$.values.f._variants[1].name", "required", "Syntax"),
+            // Not last, so it is not the default: it needs a rule.
+            entry("$.values.f._variants[1].rule", "defaultVariant", "Semantic"),
         ])
     );
 }
@@ -394,5 +396,244 @@ fn retrieval_form_rejects_other_shapes() {
     assert_eq!(
         to_retrieval_form(br#"{"flags": {"a": {}}, "values": {"a": 1}}"#),
         None
+    );
+}
+
+fn with_variants(variants: Value) -> Value {
+    json!({"version": "1", "flags": {"f": {"name": "f"}},
+           "values": {"f": {"enabled": true, "_variants": variants}}})
+}
+
+#[test]
+fn variant_rules_are_parsed_and_the_default_is_last_without_a_rule() {
+    let ok = with_variants(json!([
+        {"name": "a", "enabled": true, "rule": "(split pct::10 by::$userId)"},
+        {"name": "b", "enabled": true, "rule": "(and (eq $x 1)\n (matches in::$y pattern::\"^a\"))"},
+        {"name": "default", "enabled": false, "rule": ""}
+    ]));
+    assert_eq!(summary(&ok), vec![]);
+    let only_default = with_variants(json!([{"name": "default", "enabled": false}]));
+    assert_eq!(summary(&only_default), vec![]);
+
+    let bad = with_variants(json!([
+        {"name": "unknown-op", "enabled": true, "rule": "(equals $a 1)"},
+        {"name": "unbalanced", "enabled": true, "rule": "(eq $a 1"},
+        {"name": "regex", "enabled": true, "rule": "(matches in::$a pattern::\"[\")"},
+        {"name": "arity", "enabled": true, "rule": "(not (eq $a 1) (eq $a 2))"},
+        {"name": "middle", "enabled": true},
+        {"name": "empty", "enabled": true, "rule": ""},
+        {"name": "unknown-op", "enabled": true, "rule": "(exists key::\"k\")"},
+        {"name": "last", "enabled": false, "rule": "(eq $a 1)"}
+    ]));
+    let at = |i: usize, member: &str| format!("$.values.f._variants[{i}].{member}");
+    assert_eq!(
+        summary(&bad),
+        sorted(vec![
+            entry(&at(0, "rule"), "rule", "Syntax"),
+            entry(&at(1, "rule"), "rule", "Syntax"),
+            entry(&at(2, "rule"), "rule", "Syntax"),
+            entry(&at(3, "rule"), "rule", "Syntax"),
+            entry(&at(4, "rule"), "defaultVariant", "Semantic"),
+            entry(&at(5, "rule"), "defaultVariant", "Semantic"),
+            entry(&at(6, "name"), "uniqueVariantNames", "Semantic"),
+            entry(&at(7, "rule"), "defaultVariant", "Semantic"),
+        ])
+    );
+    let reasons: Vec<String> = problems_of(&bad)
+        .into_iter()
+        .filter_map(|d| d.reason)
+        .collect();
+    for expected in [
+        "Unknown operator 'equals'",
+        "balanced",
+        "not a valid regular expression",
+        "'not' takes 1 operand, but has 2",
+    ] {
+        assert!(
+            reasons.iter().any(|r| r.contains(expected)),
+            "{expected}: {reasons:?}"
+        );
+    }
+}
+
+#[test]
+fn at_most_32_variants_and_at_least_one() {
+    let mut variants: Vec<Value> = (0..32)
+        .map(|i| json!({"name": format!("v{i}"), "enabled": true, "rule": "(exists key::\"k\")"}))
+        .collect();
+    variants.push(json!({"name": "default", "enabled": false}));
+    assert_eq!(
+        summary(&with_variants(Value::Array(variants.clone()))),
+        vec![entry("$.values.f._variants", "maxItems", "Syntax")]
+    );
+    variants.remove(0);
+    assert_eq!(summary(&with_variants(Value::Array(variants))), vec![]);
+    assert_eq!(
+        summary(&with_variants(json!([]))),
+        vec![entry("$.values.f._variants", "minItems", "Syntax")]
+    );
+}
+
+// ---- compiled documents (evaluated) -------------------------------------------------------
+
+/// digest A1's `ui_refresh`, plus a basic flag.
+fn ui_refresh() -> Value {
+    json!({"version": "1",
+      "flags": {
+        "ui_refresh": {"name": "UI Refresh",
+          "attributes": {"dark_mode_support": {"constraints": {"type": "boolean"}}}},
+        "button_color": {"name": "b", "attributes": {"color": {}}}},
+      "values": {
+        "ui_refresh": {"_variants": [
+          {"name": "QA", "enabled": true, "attributeValues": {"dark_mode_support": true},
+           "rule": "(ends_with $email \"qa-testers.mycompany.com\")"},
+          {"name": "Beta Testers", "enabled": true, "attributeValues": {"dark_mode_support": true},
+           "rule": "(exists key::\"opted_in_to_beta\")"},
+          {"name": "Sample Population", "enabled": true, "attributeValues": {"dark_mode_support": false},
+           "rule": "(split pct::10 by::$email)"},
+          {"name": "Default Variant", "enabled": false, "attributeValues": {"dark_mode_support": false}}]},
+        "button_color": {"enabled": true, "color": "orange"}}})
+}
+
+const OWNER: Owner<'static> = Owner {
+    account: "000000000000",
+    application: "app",
+    profile: "prof",
+};
+
+fn compiled(document: &Value) -> Compiled {
+    assert_eq!(validate(document.to_string().as_bytes()), Ok(()));
+    Compiled::new(document.to_string().as_bytes(), OWNER).expect("compiles")
+}
+
+fn answer(c: &Compiled, pairs: &[(&str, &str)], wanted: Option<&[String]>) -> Value {
+    let context: Context = pairs.iter().copied().collect();
+    serde_json::from_slice(&c.answer(&context, wanted).expect("answer")).expect("JSON")
+}
+
+#[test]
+fn variant_flags_answer_per_context_and_basic_flags_do_not_change() {
+    let c = compiled(&ui_refresh());
+    let default = json!({"_variant": "Default Variant", "enabled": false});
+    let button = json!({"enabled": true, "color": "orange"});
+    let plain: Value = serde_json::from_slice(c.json()).unwrap();
+    assert_eq!(
+        plain,
+        json!({"ui_refresh": default, "button_color": button})
+    );
+    assert_eq!(answer(&c, &[], None), plain);
+    assert_eq!(
+        answer(&c, &[("email", "jane@qa-testers.mycompany.com")], None)["ui_refresh"],
+        json!({"_variant": "QA", "enabled": true, "dark_mode_support": true})
+    );
+    assert_eq!(
+        answer(
+            &c,
+            &[
+                ("email", "jane_doe@example.org"),
+                ("opted_in_to_beta", "false")
+            ],
+            None
+        )["ui_refresh"],
+        json!({"_variant": "Beta Testers", "enabled": true, "dark_mode_support": true})
+    );
+    let one = ["ui_refresh".to_owned()];
+    let sampled = (0..1000)
+        .filter(|i| {
+            let email = format!("{i}@example.org");
+            answer(&c, &[("email", &email)], Some(&one))["_variant"] == "Sample Population"
+        })
+        .count();
+    assert!(
+        (60..140).contains(&sampled),
+        "{sampled} of 1000 in the 10 % split"
+    );
+    assert_eq!(
+        answer(&c, &[("email", "x")], Some(&["button_color".to_owned()])),
+        button
+    );
+    assert_eq!(
+        c.answer(&Context::new(), Some(&["nope".to_owned()])),
+        Err(UnknownFlag("nope".to_owned()))
+    );
+}
+
+#[test]
+fn explanation_names_the_variant_and_the_rule_that_chose_it() {
+    let doc = ui_refresh().to_string();
+    let context: Context = [("opted_in_to_beta", "yes")].into_iter().collect();
+    assert_eq!(
+        evaluate_with_explanation(doc.as_bytes(), "ui_refresh", &context, "seed"),
+        Some((
+            "Beta Testers".to_owned(),
+            Some("(exists key::\"opted_in_to_beta\")".to_owned())
+        ))
+    );
+    assert_eq!(
+        evaluate_with_explanation(doc.as_bytes(), "ui_refresh", &Context::new(), "seed"),
+        Some(("Default Variant".to_owned(), None))
+    );
+    assert_eq!(
+        evaluate_with_explanation(doc.as_bytes(), "button_color", &Context::new(), "s"),
+        None
+    );
+    let c = compiled(&ui_refresh());
+    assert_eq!(
+        c.explain("ui_refresh", &context),
+        Some(("Beta Testers", Some("(exists key::\"opted_in_to_beta\")")))
+    );
+}
+
+#[test]
+fn ion_retrieval_format_has_the_documented_layout() {
+    let c = compiled(&ui_refresh());
+    let values = ion_rs::Element::read_all(c.ion().as_ref()).expect("binary Ion");
+    assert!(
+        c.ion().starts_with(&[0xE0, 0x01, 0x00, 0xEA]),
+        "an Ion 1.0 binary stream"
+    );
+    let mut by_key = std::collections::HashMap::new();
+    for v in values.iter() {
+        by_key.insert(
+            v.annotations().first().expect("annotated").to_owned(),
+            v.clone(),
+        );
+    }
+    let button = &by_key["button_color"];
+    let button: Value = serde_json::from_str(button.as_string().expect("a string")).unwrap();
+    assert_eq!(button, json!({"enabled": true, "color": "orange"}));
+    let flag = by_key["ui_refresh"].as_list().expect("a list");
+    assert_eq!(flag.len(), 4);
+    let names: Vec<&str> = flag
+        .iter()
+        .take(3)
+        .map(|t| t.annotations().first().unwrap())
+        .collect();
+    assert_eq!(names, ["QA", "Beta Testers", "Sample Population"]);
+    let qa = flag
+        .get(0)
+        .unwrap()
+        .as_list()
+        .expect("a [rule, content] tuple");
+    let rule = qa
+        .get(0)
+        .unwrap()
+        .as_sexp()
+        .expect("the rule as an s-expression");
+    assert_eq!(
+        rule.get(0).unwrap().as_symbol().unwrap().text(),
+        Some("ends_with")
+    );
+    let content: Value = serde_json::from_str(qa.get(1).unwrap().as_string().unwrap()).unwrap();
+    assert_eq!(
+        content,
+        json!({"_variant": "QA", "enabled": true, "dark_mode_support": true})
+    );
+    let default = flag.get(3).unwrap();
+    assert!(default.annotations().is_empty());
+    let default: Value = serde_json::from_str(default.as_string().unwrap()).unwrap();
+    assert_eq!(
+        default,
+        json!({"_variant": "Default Variant", "enabled": false})
     );
 }

@@ -2,13 +2,18 @@
 //! values) and its multi-variant `_variants`, checked for shape and against what the flag's
 //! definition declares ([`Definitions`]).
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value};
 
 use super::constraints::check_rule;
 use super::document::{check_attribute_count, DeclaredAttributes, Definitions, FlagShape};
 use super::problems::{child, index, located, Kind, Problems};
+use super::rules;
 use super::scalars::{check_key, check_name, check_string_max, check_timestamp};
-use super::{ENABLED, MAX_RULE_CHARS, MAX_STRING_CHARS, TIMESTAMP_MEMBERS, VARIANTS_MEMBER};
+use super::{
+    ENABLED, MAX_RULE_CHARS, MAX_STRING_CHARS, MAX_VARIANTS, TIMESTAMP_MEMBERS, VARIANTS_MEMBER,
+};
 
 /// The flag whose value is being checked: its key, and its declared attributes when its
 /// definition was usable (otherwise attribute values get only their shape checked).
@@ -59,6 +64,8 @@ fn check_flag_value(flag: Flag<'_>, value: &Value, location: &str, problems: &mu
         }
     }
     match members.get(ENABLED) {
+        // A multi-variant flag's variants carry `enabled` (AWS's own example omits it here).
+        None if members.contains_key(VARIANTS_MEMBER) => {}
         None => {
             let owner = format!("The value of flag '{}'", flag.key);
             problems.missing_member(ENABLED, location, &owner);
@@ -163,13 +170,92 @@ fn check_array_shape(items: &[Value], location: &str, problems: &mut Problems) -
 // ---------------------------------------------------------------------------------------------
 
 /// `_variants` as the current schema describes it: an array of `{name, enabled, rule?,
-/// attributeValues?}`. Rule syntax is not checked here; it is evaluated by the agent.
+/// attributeValues?}`, at most 32, uniquely named, every one but the last (the default) with a
+/// rule that parses (see [`rules`]).
 fn check_variants(flag: Flag<'_>, variants: &Value, location: &str, problems: &mut Problems) {
     let Some(variants) = problems.array(variants, location) else {
         return;
     };
+    problems.limit(location, "maxItems", variants.len(), MAX_VARIANTS, || {
+        format!("Flag '{}' has {} variants", flag.key, variants.len())
+    });
+    if variants.is_empty() {
+        let reason = format!(
+            "Flag '{}' has no variants; _variants needs at least the default variant.",
+            flag.key
+        );
+        problems.syntax(location, "minItems", reason, None);
+    }
+    let mut names = HashSet::new();
     for (position, variant) in variants.iter().enumerate() {
-        check_variant(flag, variant, &index(location, position), problems);
+        let variant_location = index(location, position);
+        check_variant(flag, variant, &variant_location, problems);
+        let Some(members) = variant.as_object() else {
+            continue;
+        };
+        if let Some(name) = members.get("name").and_then(Value::as_str) {
+            if !names.insert(name) {
+                let reason = format!(
+                    "Flag '{}' has two variants named '{name}'; variant names must be unique.",
+                    flag.key
+                );
+                let name_location = child(&variant_location, "name");
+                problems.push(
+                    Kind::Semantic,
+                    &name_location,
+                    "uniqueVariantNames",
+                    reason,
+                    members.get("name"),
+                );
+            }
+        }
+        let is_default = position + 1 == variants.len();
+        check_variant_rule(flag, members, is_default, &variant_location, problems);
+    }
+}
+
+/// The last variant is the default: no rule (`""` counts as none). Every other variant has a
+/// rule, and it must parse.
+fn check_variant_rule(
+    flag: Flag<'_>,
+    members: &Map<String, Value>,
+    is_default: bool,
+    location: &str,
+    problems: &mut Problems,
+) {
+    let rule_location = child(location, "rule");
+    let rule = members.get("rule");
+    let text = rule.and_then(Value::as_str);
+    let named = members.get("name").and_then(Value::as_str).unwrap_or("?");
+    let misplaced = match (is_default, text) {
+        (true, None | Some("")) => None,
+        (true, Some(_)) => Some(
+            "is the last, so it is the default variant, which must not have a rule; \
+             add a variant without a rule after it",
+        ),
+        (false, None | Some("")) if rule.is_none_or(Value::is_string) => {
+            Some("has no rule; only the default variant, which must be last, has none")
+        }
+        _ => None,
+    };
+    if let Some(problem) = misplaced {
+        let reason = format!("Variant '{named}' of flag '{}' {problem}.", flag.key);
+        problems.push(
+            Kind::Semantic,
+            &rule_location,
+            "defaultVariant",
+            reason,
+            rule,
+        );
+        return;
+    }
+    // Not a string, or too long: reported by the shape checks.
+    let Some(text) = text.filter(|t| !is_default && t.chars().count() <= MAX_RULE_CHARS) else {
+        return;
+    };
+    if let Err(reason) = rules::parse(text) {
+        let reason = format!("Invalid rule of variant '{named}': {reason}");
+        problems.push(Kind::Syntax, &rule_location, "rule", reason, rule);
     }
 }
 
