@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::{Error, Result};
-use super::sources::Source;
 use super::insert_and_commit;
+use super::sources::Source;
 use super::{checked_tags, Quota};
 use super::{decode, encode, list_page, load_application, must_get, Ctx, Service};
 use crate::store::{AttrFilter, Kind, Record, Tx};
