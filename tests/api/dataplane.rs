@@ -174,7 +174,7 @@ pub(crate) async fn deployed_fixture(c: &Client, prefix: &str, content: &[u8]) -
     fx
 }
 
-async fn session(
+pub(crate) async fn session(
     d: &data::Client,
     app: &str,
     env: &str,

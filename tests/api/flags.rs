@@ -3,7 +3,7 @@
 //! served to plain GetLatestConfiguration callers, and the Ion retrieval format.
 
 use aws_sdk_appconfig::operation::create_hosted_configuration_version::CreateHostedConfigurationVersionError;
-use aws_sdk_appconfig::types::{BadRequestDetails, BadRequestReason, DeploymentState};
+use aws_sdk_appconfig::types::DeploymentState;
 use aws_sdk_appconfig::Client;
 use aws_smithy_types::Blob;
 use serde_json::{json, Value};
@@ -50,8 +50,7 @@ async fn create(
 
 #[tokio::test]
 async fn bad_rules_are_refused_at_creation_with_their_location() {
-    let server = Server::start();
-    let c = server.client();
+    let (_server, c) = Server::start_with_client();
     let ids = Scenario::new(&c).feature_flags().build().await;
     let at = |i: usize, member: &str| format!("$.values.f._variants[{i}].{member}");
     let many: Vec<Value> = (0..32)
@@ -113,14 +112,7 @@ async fn bad_rules_are_refused_at_creation_with_their_location() {
         let CreateHostedConfigurationVersionError::BadRequestException(br) = e else {
             panic!("{what}: expected BadRequestException, got {e:?}");
         };
-        assert_eq!(
-            br.reason(),
-            Some(&BadRequestReason::InvalidConfiguration),
-            "{what}"
-        );
-        let Some(BadRequestDetails::InvalidConfiguration(details)) = br.details() else {
-            panic!("{what}: expected InvalidConfiguration details: {br:?}");
-        };
+        let details = invalid_configuration_details(&br, what);
         assert!(
             details
                 .iter()
@@ -193,8 +185,7 @@ fn read(server: &Server, path: &str, headers: &[(&str, &str)]) -> Value {
 
 #[tokio::test]
 async fn every_documented_operator_example_through_the_agent() {
-    let server = Server::start();
-    let c = server.client();
+    let (server, c) = Server::start_with_client();
     let examples: &[(&str, &str)] = &[
         ("eq", r#"(eq $state "Virginia")"#),
         ("ne", r#"(ne $region "us-west-2")"#),
@@ -305,8 +296,7 @@ async fn every_documented_operator_example_through_the_agent() {
 
 #[tokio::test]
 async fn documented_split_distributions_through_the_agent() {
-    let server = Server::start();
-    let c = server.client();
+    let (server, c) = Server::start_with_client();
     let doc = rules_document(&[
         ("one", &[("a", "(split by::$uniqueId pct::20)")]),
         (
@@ -373,8 +363,7 @@ async fn documented_split_distributions_through_the_agent() {
 
 #[tokio::test]
 async fn context_errors_plain_reads_and_get_latest_configuration() {
-    let server = Server::start();
-    let c = server.client();
+    let (server, c) = Server::start_with_client();
     let doc = document(json!([
         variant("gold", r#"(eq $tier "gold")"#),
         variant("open", r#"(not (eq $tier "silver"))"#),
@@ -413,17 +402,7 @@ async fn context_errors_plain_reads_and_get_latest_configuration() {
     );
     // Plain AppConfigData callers get the same empty-context evaluation, as JSON.
     let data = crate::dataplane::data_client_for(server.endpoint());
-    let token = data
-        .start_configuration_session()
-        .application_identifier(&ids.app)
-        .environment_identifier(&ids.env)
-        .configuration_profile_identifier(&ids.profile)
-        .send()
-        .await
-        .expect("session")
-        .initial_configuration_token()
-        .unwrap()
-        .to_owned();
+    let token = crate::dataplane::session(&data, &ids.app, &ids.env, &ids.profile, None).await;
     let out = crate::dataplane::poll(&data, &token).await;
     assert_eq!(out.content_type(), Some("application/json"));
     let served: Value = serde_json::from_slice(&crate::dataplane::body(&out)).unwrap();
@@ -486,8 +465,7 @@ fn assert_ion_layout(body: &[u8]) {
 
 #[tokio::test]
 async fn the_agents_accept_header_gets_the_ion_retrieval_format() {
-    let server = Server::start();
-    let c = server.client();
+    let (server, c) = Server::start_with_client();
     let doc = document(json!([
         variant("gold", r#"(eq $tier "gold")"#),
         variant("silver", "(gte $points 1000)"),
@@ -495,18 +473,7 @@ async fn the_agents_accept_header_gets_the_ion_retrieval_format() {
     ]));
     let ids = deploy_flags(&c, &doc).await;
     let data = crate::dataplane::data_client_for(server.endpoint());
-    let session = || async {
-        data.start_configuration_session()
-            .application_identifier(&ids.app)
-            .environment_identifier(&ids.env)
-            .configuration_profile_identifier(&ids.profile)
-            .send()
-            .await
-            .expect("session")
-            .initial_configuration_token()
-            .unwrap()
-            .to_owned()
-    };
+    let session = || crate::dataplane::session(&data, &ids.app, &ids.env, &ids.profile, None);
     let token = session().await;
     let encoded = percent_encoding::utf8_percent_encode(&token, percent_encoding::NON_ALPHANUMERIC);
     let path = format!("/configuration?configuration_token={encoded}");

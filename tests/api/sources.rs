@@ -219,17 +219,7 @@ async fn deploy(c: &Client, ids: &Ids, strategy: &str, version: &str) -> i32 {
 /// (bytes, content type), checked to agree.
 async fn read(server: &Server, ids: &Ids, version: &str) -> (Vec<u8>, String) {
     let d = data_client_for(server.endpoint());
-    let token = d
-        .start_configuration_session()
-        .application_identifier(&ids.app)
-        .environment_identifier(&ids.env)
-        .configuration_profile_identifier(&ids.profile)
-        .send()
-        .await
-        .unwrap()
-        .initial_configuration_token()
-        .unwrap()
-        .to_string();
+    let token = crate::dataplane::session(&d, &ids.app, &ids.env, &ids.profile, None).await;
     let out = poll(&d, &token).await;
     let (bytes, content_type) = (
         body(&out),
@@ -272,6 +262,27 @@ async fn validate_err(c: &Client, ids: &Ids, version: &str) -> String {
     )
 }
 
+/// A server on moto with one application and an instant strategy: (server, client, app, strategy).
+async fn app_on(
+    moto: &Moto,
+    args: &[&str],
+    env: &[(&str, &str)],
+    name: &str,
+) -> (Server, Client, String, String) {
+    let s = server_on(moto, args, env);
+    let c = s.client();
+    let app = create_app(&c, name).await;
+    let st = StrategySpec::instant().create(&c).await;
+    (s, c, app, st)
+}
+
+/// StartDeployment is refused (nothing deployed) with a message naming every part; the message.
+async fn refused(c: &Client, ids: &Ids, strategy: &str, version: &str, parts: &[&str]) -> String {
+    let m = start_err(c, ids, strategy, version).await;
+    contains_all(&m, parts);
+    m
+}
+
 fn contains_all(m: &str, parts: &[&str]) {
     for p in parts {
         assert!(m.contains(p), "{p:?} not in {m:?}");
@@ -286,10 +297,7 @@ fn contains_all(m: &str, parts: &[&str]) {
 async fn each_source_deploys_the_requested_version_and_serves_its_snapshot() {
     let moto = Moto::start();
     let a = aws(&moto);
-    let s = server_on(&moto, &[], &[]);
-    let c = s.client();
-    let app = create_app(&c, "sources").await;
-    let instant = StrategySpec::instant().create(&c).await;
+    let (s, c, app, instant) = app_on(&moto, &[], &[], "sources").await;
 
     // S3: version ids, the object's own content type.
     a.bucket("configs", true).await;
@@ -421,10 +429,7 @@ async fn each_source_deploys_the_requested_version_and_serves_its_snapshot() {
 async fn a_rollback_serves_the_previous_snapshot_without_reading_the_source() {
     let moto = Moto::start();
     let a = aws(&moto);
-    let s = server_on(&moto, &[], &[]);
-    let c = s.client();
-    let app = create_app(&c, "rollback").await;
-    let instant = StrategySpec::instant().create(&c).await;
+    let (s, c, app, instant) = app_on(&moto, &[], &[], "rollback").await;
     let slow = StrategySpec::new(600, GrowthType::Linear, 10.0, 0)
         .create(&c)
         .await;
@@ -457,23 +462,29 @@ async fn a_rollback_serves_the_previous_snapshot_without_reading_the_source() {
 async fn source_failures_are_bad_requests_naming_source_and_reason() {
     let moto = Moto::start();
     let a = aws(&moto);
-    let s = server_on(&moto, &["--max-configuration-bytes", "1024"], &[]);
-    let c = s.client();
-    let app = create_app(&c, "failures").await;
-    let st = StrategySpec::instant().create(&c).await;
+    let (_s, c, app, st) = app_on(
+        &moto,
+        &["--max-configuration-bytes", "1024"],
+        &[],
+        "failures",
+    )
+    .await;
 
     // S3: no bucket, no object, no such version, unversioned bucket, too large.
     let nobucket = source_profile(&c, &app, "s3://missing-bucket/c.json", vec![]).await;
-    let m = start_err(&c, &nobucket, &st, "v1").await;
-    contains_all(
-        &m,
+    refused(
+        &c,
+        &nobucket,
+        &st,
+        "v1",
         &[
             "s3://missing-bucket/c.json",
             "'v1'",
             "not found",
             "NoSuchBucket",
         ],
-    );
+    )
+    .await;
     a.bucket("versioned", true).await;
     let good = a
         .object("versioned", "c.json", br#"{"v":1}"#, "application/json")
@@ -482,19 +493,43 @@ async fn source_failures_are_bad_requests_naming_source_and_reason() {
         .object("versioned", "big.json", &[b' '; 2000], "application/json")
         .await;
     let noobject = source_profile(&c, &app, "s3://versioned/none.json", vec![]).await;
-    let m = start_err(&c, &noobject, &st, &good).await;
-    contains_all(&m, &["s3://versioned/none.json", "not found"]);
+    refused(
+        &c,
+        &noobject,
+        &st,
+        &good,
+        &["s3://versioned/none.json", "not found"],
+    )
+    .await;
     let ids = source_profile(&c, &app, "s3://versioned/c.json", vec![schema_validator()]).await;
-    let m = start_err(&c, &ids, &st, "no-such-version").await;
-    contains_all(&m, &["s3://versioned/c.json", "'no-such-version'"]);
+    refused(
+        &c,
+        &ids,
+        &st,
+        "no-such-version",
+        &["s3://versioned/c.json", "'no-such-version'"],
+    )
+    .await;
     let large = source_profile(&c, &app, "s3://versioned/big.json", vec![]).await;
-    let m = start_err(&c, &large, &st, &big).await;
-    contains_all(&m, &["s3://versioned/big.json", "too large", "1024"]);
+    refused(
+        &c,
+        &large,
+        &st,
+        &big,
+        &["s3://versioned/big.json", "too large", "1024"],
+    )
+    .await;
     a.bucket("plain", false).await;
     a.object("plain", "c.json", b"{}", "application/json").await;
     let plain = source_profile(&c, &app, "s3://plain/c.json", vec![]).await;
-    let m = start_err(&c, &plain, &st, "null").await;
-    contains_all(&m, &["s3://plain/c.json", "versioning"]);
+    refused(
+        &c,
+        &plain,
+        &st,
+        "null",
+        &["s3://plain/c.json", "versioning"],
+    )
+    .await;
 
     // A validator failure on fetched content (StartDeployment and ValidateConfiguration).
     let bad = a
@@ -512,32 +547,55 @@ async fn source_failures_are_bad_requests_naming_source_and_reason() {
 
     // SSM parameters: missing, missing version, not a version number.
     let missing = source_profile(&c, &app, "ssm-parameter://nope", vec![]).await;
-    let m = start_err(&c, &missing, &st, "1").await;
-    contains_all(
-        &m,
+    refused(
+        &c,
+        &missing,
+        &st,
+        "1",
         &["ssm-parameter://nope", "not found", "ParameterNotFound"],
-    );
+    )
+    .await;
     a.parameter("present", "x", false).await;
     let present = source_profile(&c, &app, "ssm-parameter://present", vec![]).await;
-    let m = start_err(&c, &present, &st, "7").await;
-    contains_all(&m, &["ssm-parameter://present", "'7'", "not found"]);
-    let m = start_err(&c, &present, &st, "latest").await;
-    contains_all(
-        &m,
+    refused(
+        &c,
+        &present,
+        &st,
+        "7",
+        &["ssm-parameter://present", "'7'", "not found"],
+    )
+    .await;
+    refused(
+        &c,
+        &present,
+        &st,
+        "latest",
         &["ssm-parameter://present", "'latest'", "version number"],
-    );
+    )
+    .await;
 
     // SSM document and secret: missing, missing version.
     let nodoc = source_profile(&c, &app, "ssm-document://NoDoc", vec![]).await;
-    let m = start_err(&c, &nodoc, &st, "1").await;
-    contains_all(&m, &["ssm-document://NoDoc", "not found"]);
+    refused(&c, &nodoc, &st, "1", &["ssm-document://NoDoc", "not found"]).await;
     let nosecret = source_profile(&c, &app, "secretsmanager://nope", vec![]).await;
-    let m = start_err(&c, &nosecret, &st, "AWSCURRENT").await;
-    contains_all(&m, &["secretsmanager://nope", "not found"]);
+    refused(
+        &c,
+        &nosecret,
+        &st,
+        "AWSCURRENT",
+        &["secretsmanager://nope", "not found"],
+    )
+    .await;
     a.secret("there", "x").await;
     let there = source_profile(&c, &app, "secretsmanager://there", vec![]).await;
-    let m = start_err(&c, &there, &st, "00000000-0000-0000-0000-000000000000").await;
-    contains_all(&m, &["secretsmanager://there", "not found"]);
+    refused(
+        &c,
+        &there,
+        &st,
+        "00000000-0000-0000-0000-000000000000",
+        &["secretsmanager://there", "not found"],
+    )
+    .await;
 
     // CodePipeline stays refused, saying why.
     let pipeline = c
@@ -555,8 +613,14 @@ async fn source_failures_are_bad_requests_naming_source_and_reason() {
         profile: pipeline,
         ..nodoc.clone()
     };
-    let m = start_err(&c, &ids_p, &st, "1").await;
-    contains_all(&m, &["codepipeline://my-pipeline", "CodePipeline"]);
+    refused(
+        &c,
+        &ids_p,
+        &st,
+        "1",
+        &["codepipeline://my-pipeline", "CodePipeline"],
+    )
+    .await;
 
     // A source needs a retrieval role (AWS requires one), named in the error.
     let m = bad_request(
@@ -603,28 +667,25 @@ async fn the_retrieval_role_is_assumed_unless_turned_off() {
     let env = [("AWS_ENDPOINT_URL_STS", sts_url.as_str())];
 
     // Role assumption on: the denied AssumeRole fails the deployment.
-    let s = server_on(&moto, &[], &env);
-    let c = s.client();
-    let app = create_app(&c, "roles").await;
-    let st = StrategySpec::instant().create(&c).await;
+    let (_s, c, app, st) = app_on(&moto, &[], &env, "roles").await;
     let ids = source_profile(&c, &app, "ssm-parameter://p", vec![]).await;
-    let m = start_err(&c, &ids, &st, "1").await;
-    contains_all(
-        &m,
+    refused(
+        &c,
+        &ids,
+        &st,
+        "1",
         &[
             "ssm-parameter://p",
             "role could not be assumed",
             ROLE,
             "AccessDenied",
         ],
-    );
+    )
+    .await;
     assert!(!sts.requests_to("/").is_empty());
 
     // Against moto's STS the role is assumed and the read succeeds.
-    let s2 = server_on(&moto, &[], &[]);
-    let c2 = s2.client();
-    let app2 = create_app(&c2, "roles").await;
-    let st2 = StrategySpec::instant().create(&c2).await;
+    let (s2, c2, app2, st2) = app_on(&moto, &[], &[], "roles").await;
     let ids2 = source_profile(&c2, &app2, "ssm-parameter://p", vec![]).await;
     deploy(&c2, &ids2, &st2, "1").await;
     assert_eq!(read(&s2, &ids2, "1").await.0, b"value");
@@ -647,14 +708,13 @@ async fn a_hung_source_times_out_without_holding_the_request() {
     let hung = Receiver::start();
     hung.reply("/", Reply::ok().delayed(Duration::from_secs(60)));
     let url = hung.url("");
-    let s = server_on(
+    let (_s, c, app, st) = app_on(
         &moto,
         &["--source-timeout", "1", "--no-assume-role"],
         &[("AWS_ENDPOINT_URL_SECRETS_MANAGER", url.as_str())],
-    );
-    let c = s.client();
-    let app = create_app(&c, "hung").await;
-    let st = StrategySpec::instant().create(&c).await;
+        "hung",
+    )
+    .await;
     let ids = source_profile(&c, &app, "secretsmanager://slow", vec![]).await;
     let t = Instant::now();
     let m = start_err(&c, &ids, &st, "AWSCURRENT").await;
@@ -673,10 +733,7 @@ async fn lambda_validators_see_the_fetched_content_and_source_version() {
     let a = aws(&moto);
     let rx = Receiver::start();
     rx.reply("/refuse", Reply::status(500));
-    let s = server_on(&moto, &[], &[]);
-    let c = s.client();
-    let app = create_app(&c, "lambda").await;
-    let st = StrategySpec::instant().create(&c).await;
+    let (_s, c, app, st) = app_on(&moto, &[], &[], "lambda").await;
     let (_, v1) = a.secret("api-key", "key-one").await;
     let webhook = |path: &str| {
         Validator::builder()
@@ -704,11 +761,10 @@ async fn lambda_validators_see_the_fetched_content_and_source_version() {
     }
 
     // A refusing validator fails both, and nothing is deployed.
-    let refused = source_profile(&c, &app, uri, vec![webhook("/refuse")]).await;
-    let m = validate_err(&c, &refused, &v1).await;
+    let refusing = source_profile(&c, &app, uri, vec![webhook("/refuse")]).await;
+    let m = validate_err(&c, &refusing, &v1).await;
     contains_all(&m, &["/refuse"]);
-    let m = start_err(&c, &refused, &st, &v1).await;
-    contains_all(&m, &["/refuse"]);
+    refused(&c, &refusing, &st, &v1, &["/refuse"]).await;
 }
 
 #[tokio::test]
@@ -733,28 +789,36 @@ async fn access_denied_by_the_source_is_named() {
         ),
     );
     let url = denier.url("");
-    let s = server_on(
+    let (_s, c, app, st) = app_on(
         &moto,
         &["--no-assume-role"],
         &[
             ("AWS_ENDPOINT_URL_S3", url.as_str()),
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", url.as_str()),
         ],
-    );
-    let c = s.client();
-    let app = create_app(&c, "denied").await;
-    let st = StrategySpec::instant().create(&c).await;
+        "denied",
+    )
+    .await;
     let s3 = source_profile(&c, &app, "s3://locked/c.json", vec![]).await;
-    let m = start_err(&c, &s3, &st, "v1").await;
-    contains_all(&m, &["s3://locked/c.json", "access denied", "AccessDenied"]);
+    refused(
+        &c,
+        &s3,
+        &st,
+        "v1",
+        &["s3://locked/c.json", "access denied", "AccessDenied"],
+    )
+    .await;
     let secret = source_profile(&c, &app, "secretsmanager://locked", vec![]).await;
-    let m = start_err(&c, &secret, &st, "AWSCURRENT").await;
-    contains_all(
-        &m,
+    refused(
+        &c,
+        &secret,
+        &st,
+        "AWSCURRENT",
         &[
             "secretsmanager://locked",
             "access denied",
             "not allowed to read",
         ],
-    );
+    )
+    .await;
 }

@@ -33,6 +33,13 @@ fn sorted(mut expected: Vec<(String, String, String)>) -> Vec<(String, String, S
     expected
 }
 
+/// The document's problems are exactly these (location, constraint, type), in any order.
+#[track_caller]
+fn expect_problems(document: &Value, expected: &[(&str, &str, &str)]) {
+    let expected: Vec<_> = expected.iter().map(|(l, c, k)| entry(l, c, k)).collect();
+    assert_eq!(summary(document), sorted(expected));
+}
+
 fn entry(location: &str, constraint: &str, kind: &str) -> (String, String, String) {
     (location.to_owned(), constraint.to_owned(), kind.to_owned())
 }
@@ -116,12 +123,12 @@ fn flag_keys_follow_the_newer_pattern() {
     let document = json!({"version": "1", "flags": {
         "snake_case-ok": {"name": "a"}, "Upper": {"name": "b"}, "has space": {"name": "c"}
     }});
-    assert_eq!(
-        summary(&document),
-        sorted(vec![
-            entry("$.flags[\"has space\"]", "pattern", "Syntax"),
-            entry("$.flags.Upper", "pattern", "Syntax")
-        ])
+    expect_problems(
+        &document,
+        &[
+            ("$.flags[\"has space\"]", "pattern", "Syntax"),
+            ("$.flags.Upper", "pattern", "Syntax"),
+        ],
     );
     let long_key = format!("a{}", "b".repeat(64));
     let document = json!({"version": "1", "flags": {long_key.clone(): {"name": "x"}}});
@@ -150,18 +157,18 @@ fn flag_definition_members_are_checked() {
         "b": {"name": "line\nbreak", "_createdAt": 5, "_deprecation": {"status": "done", "date": "2025-02-30"}},
         "c": {"name": ""}
     }});
-    assert_eq!(
-        summary(&document),
-        sorted(vec![
-            entry("$.flags.a.description", "maxLength", "Syntax"),
-            entry("$.flags.a.owner", "additionalProperties", "Syntax"),
-            entry("$.flags.a.name", "required", "Syntax"),
-            entry("$.flags.b._createdAt", "type", "Syntax"),
-            entry("$.flags.b._deprecation.date", "format", "Syntax"),
-            entry("$.flags.b._deprecation.status", "enum", "Syntax"),
-            entry("$.flags.b.name", "pattern", "Syntax"),
-            entry("$.flags.c.name", "pattern", "Syntax"),
-        ])
+    expect_problems(
+        &document,
+        &[
+            ("$.flags.a.description", "maxLength", "Syntax"),
+            ("$.flags.a.owner", "additionalProperties", "Syntax"),
+            ("$.flags.a.name", "required", "Syntax"),
+            ("$.flags.b._createdAt", "type", "Syntax"),
+            ("$.flags.b._deprecation.date", "format", "Syntax"),
+            ("$.flags.b._deprecation.status", "enum", "Syntax"),
+            ("$.flags.b.name", "pattern", "Syntax"),
+            ("$.flags.c.name", "pattern", "Syntax"),
+        ],
     );
 }
 
@@ -173,13 +180,13 @@ fn attribute_keys_and_count_are_checked() {
     attributes.insert("enabled".into(), json!({}));
     attributes.insert("Bad".into(), json!({}));
     let document = json!({"version": "1", "flags": {"f": {"name": "f", "attributes": attributes}}});
-    assert_eq!(
-        summary(&document),
-        sorted(vec![
-            entry("$.flags.f.attributes", "maxProperties", "Syntax"),
-            entry("$.flags.f.attributes.Bad", "pattern", "Syntax"),
-            entry("$.flags.f.attributes.enabled", "pattern", "Syntax"),
-        ])
+    expect_problems(
+        &document,
+        &[
+            ("$.flags.f.attributes", "maxProperties", "Syntax"),
+            ("$.flags.f.attributes.Bad", "pattern", "Syntax"),
+            ("$.flags.f.attributes.enabled", "pattern", "Syntax"),
+        ],
     );
 }
 
@@ -195,27 +202,27 @@ fn malformed_constraints_are_reported() {
         "h": {"constraints": {"type": "string", "pattern": "(unclosed"}}
     }}}});
     let base = "$.flags.f.attributes";
-    assert_eq!(
-        summary(&document),
-        sorted(vec![
-            entry(&format!("{base}.a.constraints"), "not", "Syntax"),
-            entry(
+    expect_problems(
+        &document,
+        &[
+            (&format!("{base}.a.constraints"), "not", "Syntax"),
+            (
                 &format!("{base}.b.constraints.pattern"),
                 "additionalProperties",
-                "Syntax"
+                "Syntax",
             ),
-            entry(&format!("{base}.b.constraints.minimum"), "type", "Syntax"),
-            entry(&format!("{base}.c.constraints.type"), "enum", "Syntax"),
-            entry(&format!("{base}.d.constraints.type"), "required", "Syntax"),
-            entry(
+            (&format!("{base}.b.constraints.minimum"), "type", "Syntax"),
+            (&format!("{base}.c.constraints.type"), "enum", "Syntax"),
+            (&format!("{base}.d.constraints.type"), "required", "Syntax"),
+            (
                 &format!("{base}.e.constraints.elements.type"),
                 "enum",
-                "Syntax"
+                "Syntax",
             ),
-            entry(&format!("{base}.g.constraints.required"), "type", "Syntax"),
-            entry(&format!("{base}.g.constraints.enum[0]"), "type", "Syntax"),
-            entry(&format!("{base}.h.constraints.pattern"), "format", "Syntax"),
-        ])
+            (&format!("{base}.g.constraints.required"), "type", "Syntax"),
+            (&format!("{base}.g.constraints.enum[0]"), "type", "Syntax"),
+            (&format!("{base}.h.constraints.pattern"), "format", "Syntax"),
+        ],
     );
 }
 
@@ -224,12 +231,12 @@ fn values_must_reference_defined_flags_and_declared_attributes() {
     let document = json!({"version": "1",
         "flags": {"f": {"name": "f", "attributes": {"a": {}}}},
         "values": {"ghost": {"enabled": true}, "f": {"enabled": true, "b": 1}}});
-    assert_eq!(
-        summary(&document),
-        sorted(vec![
-            entry("$.values.f.b", "additionalProperties", "Semantic"),
-            entry("$.values.ghost", "additionalProperties", "Semantic"),
-        ])
+    expect_problems(
+        &document,
+        &[
+            ("$.values.f.b", "additionalProperties", "Semantic"),
+            ("$.values.ghost", "additionalProperties", "Semantic"),
+        ],
     );
 }
 
@@ -238,13 +245,13 @@ fn value_objects_need_a_boolean_enabled() {
     let document = json!({"version": "1",
         "flags": {"f": {"name": "f"}, "g": {"name": "g"}, "h": {"name": "h"}},
         "values": {"f": {}, "g": {"enabled": "yes"}, "h": 3}});
-    assert_eq!(
-        summary(&document),
-        sorted(vec![
-            entry("$.values.f.enabled", "required", "Syntax"),
-            entry("$.values.g.enabled", "type", "Syntax"),
-            entry("$.values.h", "type", "Syntax"),
-        ])
+    expect_problems(
+        &document,
+        &[
+            ("$.values.f.enabled", "required", "Syntax"),
+            ("$.values.g.enabled", "type", "Syntax"),
+            ("$.values.h", "type", "Syntax"),
+        ],
     );
 }
 
@@ -256,17 +263,17 @@ fn attribute_values_are_checked_against_constraints() {
         "ratios": [2], "beta": "no", "free": {"nested": true}
     });
     let base = "$.values.ui_refresh";
-    assert_eq!(
-        summary(&document),
-        sorted(vec![
-            entry(&format!("{base}.beta"), "type", "Semantic"),
-            entry(&format!("{base}.code"), "pattern", "Semantic"),
-            entry(&format!("{base}.color"), "enum", "Semantic"),
-            entry(&format!("{base}.free"), "type", "Syntax"),
-            entry(&format!("{base}.ids[1]"), "pattern", "Semantic"),
-            entry(&format!("{base}.limit"), "maximum", "Semantic"),
-            entry(&format!("{base}.ratios[0]"), "maximum", "Semantic"),
-        ])
+    expect_problems(
+        &document,
+        &[
+            (&format!("{base}.beta"), "type", "Semantic"),
+            (&format!("{base}.code"), "pattern", "Semantic"),
+            (&format!("{base}.color"), "enum", "Semantic"),
+            (&format!("{base}.free"), "type", "Syntax"),
+            (&format!("{base}.ids[1]"), "pattern", "Semantic"),
+            (&format!("{base}.limit"), "maximum", "Semantic"),
+            (&format!("{base}.ratios[0]"), "maximum", "Semantic"),
+        ],
     );
 }
 
@@ -279,13 +286,13 @@ fn minimum_integer_enum_items_and_value_shapes() {
             "mixed": {}, "long": {}
         }}},
         "values": {"f": {"enabled": false, "n": 0, "s": "5", "mixed": ["a", 1], "long": "x".repeat(1025)}}});
-    assert_eq!(
-        summary(&document),
-        sorted(vec![
-            entry("$.values.f.long", "maxLength", "Syntax"),
-            entry("$.values.f.mixed[1]", "type", "Syntax"),
-            entry("$.values.f.n", "minimum", "Semantic"),
-        ])
+    expect_problems(
+        &document,
+        &[
+            ("$.values.f.long", "maxLength", "Syntax"),
+            ("$.values.f.mixed[1]", "type", "Syntax"),
+            ("$.values.f.n", "minimum", "Semantic"),
+        ],
     );
 }
 
@@ -343,23 +350,23 @@ fn variants_follow_the_schema() {
         {"enabled": true, "color": 1},
         {"name": "default", "enabled": false}
     ]}}});
-    assert_eq!(
-        summary(&document),
-        sorted(vec![
-            entry(
+    expect_problems(
+        &document,
+        &[
+            (
                 "$.values.f._variants[0].attributeValues.a",
                 "maximum",
-                "Semantic"
+                "Semantic",
             ),
-            entry(
+            (
                 "$.values.f._variants[1].color",
                 "additionalProperties",
-                "Syntax"
+                "Syntax",
             ),
-            entry("$.values.f._variants[1].name", "required", "Syntax"),
+            ("$.values.f._variants[1].name", "required", "Syntax"),
             // Not last, so it is not the default: it needs a rule.
-            entry("$.values.f._variants[1].rule", "defaultVariant", "Semantic"),
-        ])
+            ("$.values.f._variants[1].rule", "defaultVariant", "Semantic"),
+        ],
     );
 }
 
@@ -426,18 +433,18 @@ fn variant_rules_are_parsed_and_the_default_is_last_without_a_rule() {
         {"name": "last", "enabled": false, "rule": "(eq $a 1)"}
     ]));
     let at = |i: usize, member: &str| format!("$.values.f._variants[{i}].{member}");
-    assert_eq!(
-        summary(&bad),
-        sorted(vec![
-            entry(&at(0, "rule"), "rule", "Syntax"),
-            entry(&at(1, "rule"), "rule", "Syntax"),
-            entry(&at(2, "rule"), "rule", "Syntax"),
-            entry(&at(3, "rule"), "rule", "Syntax"),
-            entry(&at(4, "rule"), "defaultVariant", "Semantic"),
-            entry(&at(5, "rule"), "defaultVariant", "Semantic"),
-            entry(&at(6, "name"), "uniqueVariantNames", "Semantic"),
-            entry(&at(7, "rule"), "defaultVariant", "Semantic"),
-        ])
+    expect_problems(
+        &bad,
+        &[
+            (&at(0, "rule"), "rule", "Syntax"),
+            (&at(1, "rule"), "rule", "Syntax"),
+            (&at(2, "rule"), "rule", "Syntax"),
+            (&at(3, "rule"), "rule", "Syntax"),
+            (&at(4, "rule"), "defaultVariant", "Semantic"),
+            (&at(5, "rule"), "defaultVariant", "Semantic"),
+            (&at(6, "name"), "uniqueVariantNames", "Semantic"),
+            (&at(7, "rule"), "defaultVariant", "Semantic"),
+        ],
     );
     let reasons: Vec<String> = problems_of(&bad)
         .into_iter()

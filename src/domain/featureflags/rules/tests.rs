@@ -25,6 +25,7 @@ fn documented_operator_examples() {
     // digest A2.2 / A2.5 (5): (rule, context, holds)
     let both = r#"(and (eq $state "Virginia") (gt $age 65))"#;
     let either = r#"(or (eq $state "Virginia") (gt $age 65))"#;
+    #[rustfmt::skip]
     let cases: &[(&str, Pairs, bool)] = &[
         (r#"(eq $state "Virginia")"#, &[("state", "Virginia")], true),
         (r#"(eq $state "Virginia")"#, &[("state", "Ohio")], false),
@@ -39,71 +40,23 @@ fn documented_operator_examples() {
         (both, &[("state", "Virginia"), ("age", "60")], false),
         (either, &[("state", "Ohio"), ("age", "70")], true),
         (either, &[("state", "Ohio"), ("age", "60")], false),
-        (
-            r#"(not (eq $state "Virginia"))"#,
-            &[("state", "Ohio")],
-            true,
-        ),
-        (
-            r#"(not (eq $state "Virginia"))"#,
-            &[("state", "Virginia")],
-            false,
-        ),
+        (r#"(not (eq $state "Virginia"))"#, &[("state", "Ohio")], true),
+        (r#"(not (eq $state "Virginia"))"#, &[("state", "Virginia")], false),
         (r#"(begins_with $state "A")"#, &[("state", "Alabama")], true),
         (r#"(begins_with $state "A")"#, &[("state", "Ohio")], false),
-        (
-            r#"(ends_with $email "amazon.com")"#,
-            &[("email", "a@amazon.com")],
-            true,
-        ),
-        (
-            r#"(ends_with $email "amazon.com")"#,
-            &[("email", "a@example.com")],
-            false,
-        ),
-        (
-            r#"(contains $promoCode "WIN")"#,
-            &[("promoCode", "BIGWIN24")],
-            true,
-        ),
-        (
-            r#"(contains $promoCode "WIN")"#,
-            &[("promoCode", "win")],
-            false,
-        ),
+        (r#"(ends_with $email "amazon.com")"#, &[("email", "a@amazon.com")], true),
+        (r#"(ends_with $email "amazon.com")"#, &[("email", "a@example.com")], false),
+        (r#"(contains $promoCode "WIN")"#, &[("promoCode", "BIGWIN24")], true),
+        (r#"(contains $promoCode "WIN")"#, &[("promoCode", "win")], false),
         (r#"(in $userId ["123", "456"])"#, &[("userId", "456")], true),
-        (
-            r#"(in $userId ["123", "456"])"#,
-            &[("userId", "789")],
-            false,
-        ),
-        (
-            r#"(matches in::$greeting pattern::"h.*y")"#,
-            &[("greeting", "hey")],
-            true,
-        ),
-        (
-            r#"(matches in::$greeting pattern::"h.*y")"#,
-            &[("greeting", "hello")],
-            false,
-        ),
-        (
-            r#"(matches pattern::"h.*y" in::$greeting)"#,
-            &[("greeting", "oh hey!")],
-            true,
-        ),
+        (r#"(in $userId ["123", "456"])"#, &[("userId", "789")], false),
+        (r#"(matches in::$greeting pattern::"h.*y")"#, &[("greeting", "hey")], true),
+        (r#"(matches in::$greeting pattern::"h.*y")"#, &[("greeting", "hello")], false),
+        (r#"(matches pattern::"h.*y" in::$greeting)"#, &[("greeting", "oh hey!")], true),
         (r#"(exists key::"country")"#, &[("country", "")], true),
         (r#"(exists key::"country")"#, &[("region", "x")], false),
-        (
-            r#"(ne $region "us-west-2")"#,
-            &[("region", "us-east-1")],
-            true,
-        ),
-        (
-            r#"(ne $region "us-west-2")"#,
-            &[("region", "us-west-2")],
-            false,
-        ),
+        (r#"(ne $region "us-west-2")"#, &[("region", "us-east-1")], true),
+        (r#"(ne $region "us-west-2")"#, &[("region", "us-west-2")], false),
     ];
     for (text, context, expected) in cases {
         assert_eq!(holds(text, context), *expected, "{text} with {context:?}");
