@@ -82,7 +82,7 @@ def main():
     tmp = tempfile.mkdtemp()
     env = dict(os.environ, RUST_LOG="warn", AWS_ENDPOINT_URL="http://127.0.0.1:9")
     server, url = start([BIN, "serve", "--listen", "127.0.0.1:0", "--database", f"sqlite://{tmp}/bench.db",
-                         "--quota-profiles", "1000"], env)
+                         "--quota-profiles", str(args.configs + 10)], env)
     bare, bare_url = start([BARE, "127.0.0.1:0"])
     kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
     ac = boto3.client("appconfig", **kw)
