@@ -205,14 +205,16 @@ impl DataPlane {
                         .decode_utf8_lossy()
                         .into_owned()
                 };
-                let (app, env, profile) = (decode(app), decode(env), decode(profile));
+                let target = ConfigPath {
+                    app: decode(app),
+                    env: decode(env),
+                    profile: decode(profile),
+                };
                 let q = crate::query::parse_query(query);
                 if route == Route::GetConfiguration {
-                    self.get_configuration(account, &app, &env, &profile, &q)
-                        .await
+                    self.get_configuration(account, &target, &q).await
                 } else {
-                    self.agent_read(account, &app, &env, &profile, &q, headers, peer)
-                        .await
+                    self.agent_read(account, &target, &q, headers, peer).await
                 }
             }
         };
@@ -357,18 +359,17 @@ impl DataPlane {
 
     // ---- Agent-compatible read ------------------------------------------------------------
 
-    #[allow(clippy::too_many_arguments)]
     async fn agent_read(
         &self,
         account: &str,
-        app: &str,
-        env: &str,
-        profile: &str,
+        target: &ConfigPath,
         q: &HashMap<String, Vec<String>>,
         headers: &HeaderMap,
         peer: Option<SocketAddr>,
     ) -> Result<Response, DataError> {
-        let (key, flags) = self.resolve(account, app, env, profile).await?;
+        let (key, flags) = self
+            .resolve(account, &target.app, &target.env, &target.profile)
+            .await?;
         let entry = self.entry(&key, flags).await?;
         // The agent is one client per host: its identity is the Entity-Id header if given,
         // else the caller's address.
@@ -404,9 +405,7 @@ impl DataPlane {
     async fn get_configuration(
         &self,
         account: &str,
-        app: &str,
-        env: &str,
-        profile: &str,
+        target: &ConfigPath,
         q: &HashMap<String, Vec<String>>,
     ) -> Result<Response, DataError> {
         let client_id = q
@@ -421,9 +420,9 @@ impl DataPlane {
             .into());
         }
         for (name, v) in [
-            ("application", app),
-            ("environment", env),
-            ("configuration", profile),
+            ("application", &target.app),
+            ("environment", &target.env),
+            ("configuration", &target.profile),
         ] {
             if !(1..=64).contains(&v.chars().count()) {
                 return Err(Error::bad_request(format!(
@@ -434,7 +433,7 @@ impl DataPlane {
         }
         // GetConfiguration is a control-plane operation: its errors use that model's shapes.
         let (key, flags) = self
-            .resolve(account, app, env, profile)
+            .resolve(account, &target.app, &target.env, &target.profile)
             .await
             .map_err(|e| match e {
                 DataError::NotFound {
@@ -459,7 +458,8 @@ impl DataPlane {
         let served = served.ok_or_else(|| {
             DataError::Domain(Error::ResourceNotFound {
                 message: format!(
-                    "No configuration is deployed for {profile} in environment {env}."
+                    "No configuration is deployed for {} in environment {}.",
+                    target.profile, target.env
                 ),
                 resource_name: Some("Configuration".into()),
             })
@@ -691,6 +691,13 @@ fn not_deployed(key: &Key) -> DataError {
             ("ConfigurationProfileIdentifier", key.3.clone()),
         ],
     }
+}
+
+/// The resource named by an agent read or GetConfiguration path, percent-decoded (ids or names).
+struct ConfigPath {
+    app: String,
+    env: String,
+    profile: String,
 }
 
 /// The agent's answer for a feature-flag profile: variant flags evaluated for the request's

@@ -113,8 +113,7 @@ pub async fn get_environment(
     input: GetEnvironmentRequest,
 ) -> Result<api::Environment> {
     let mut tx = svc.read(ctx).await?;
-    let rec = load_environment(&mut *tx, &input.application_id, &input.environment_id).await?;
-    output(&rec)
+    output(&load_environment(&mut *tx, &input.application_id, &input.environment_id).await?)
 }
 
 pub async fn update_environment(
