@@ -2,6 +2,7 @@
 //! AppConfig Agent's local read API, and the deprecated GetConfiguration, all served from the
 //! in-memory `Snapshot` with self-contained tokens, so a poll never touches the database.
 
+mod flags;
 pub mod snapshot;
 pub mod token;
 
@@ -21,9 +22,10 @@ use crate::api::appconfigdata::{
 };
 use crate::domain::configuration_profiles::ConfigurationProfile;
 use crate::domain::error::{Error, Result};
-use crate::domain::featureflags::{Compiled, Context, UnknownFlag, ION_CONTENT_TYPE};
+use crate::domain::featureflags::ION_CONTENT_TYPE;
 use crate::domain::{decode, ids, Change, Service};
 use crate::store::{Kind, ListQuery, Record};
+use flags::{select_flags, wants_ion};
 use snapshot::{bucket, Entry, Key, Snapshot};
 use token::Claims;
 
@@ -39,9 +41,6 @@ const NEXT_TOKEN: HeaderName = HeaderName::from_static("next-poll-configuration-
 const NEXT_INTERVAL: HeaderName = HeaderName::from_static("next-poll-interval-in-seconds");
 const VERSION_LABEL: HeaderName = HeaderName::from_static("version-label");
 const CONFIGURATION_VERSION: HeaderName = HeaderName::from_static("configuration-version");
-/// The agent's evaluation context (`Context: k=v`).
-const CONTEXT: HeaderName = HeaderName::from_static("context");
-
 /// Which data-plane operation a request is. The one classification shared by the wire layer
 /// (what to route here, and whether a bearer token may authenticate it), the metrics, and
 /// `DataPlane::handle`, so the three can never disagree.
@@ -698,62 +697,6 @@ struct ConfigPath {
     app: String,
     env: String,
     profile: String,
-}
-
-/// The agent's answer for a feature-flag profile: variant flags evaluated for the request's
-/// `Context` headers (`k=v`, comma-separated and/or repeated); all flags, or with `?flag=a` that
-/// flag's object, with `?flag=a&flag=b` `{a: …, b: …}`. Without `Context` nor `?flag=` this is
-/// the answer computed when the version was loaded.
-fn select_flags(
-    flags: &Compiled,
-    headers: &HeaderMap,
-    wanted: Option<&Vec<String>>,
-) -> Result<Bytes, DataError> {
-    let values = headers.get_all(CONTEXT);
-    if wanted.is_none() && values.iter().next().is_none() {
-        return Ok(flags.json().clone());
-    }
-    let texts = values
-        .iter()
-        .map(|v| {
-            v.to_str()
-                .map_err(|_| Error::bad_request("The Context header is not valid text."))
-        })
-        .collect::<Result<Vec<&str>, Error>>()?;
-    let context = Context::from_headers(texts).map_err(Error::bad_request)?;
-    flags
-        .answer(&context, wanted.map(Vec::as_slice))
-        .map_err(|UnknownFlag(k)| DataError::NotFound {
-            message: format!("Flag {k} not found"),
-            resource_type: "Configuration",
-            referenced_by: vec![("flag", k)],
-        })
-}
-
-/// Whether `Accept` asks for the Ion retrieval format
-/// (`application/ion;type=AWS.AppConfig.FeatureFlags`, as the AppConfig Agent sends it), with a
-/// non-zero quality.
-fn wants_ion(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(http::header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|range| {
-            let mut parts = range.split(';').map(str::trim);
-            let media = parts.next().unwrap_or_default();
-            let (mut flags_type, mut refused) = (false, false);
-            for parameter in parts {
-                let (name, value) = parameter.split_once('=').unwrap_or((parameter, ""));
-                let value = value.trim().trim_matches('"');
-                match name.trim().to_ascii_lowercase().as_str() {
-                    "type" => flags_type = value.eq_ignore_ascii_case("AWS.AppConfig.FeatureFlags"),
-                    "q" => refused = value.parse::<f32>().is_ok_and(|q| q <= 0.0),
-                    _ => {}
-                }
-            }
-            media.eq_ignore_ascii_case("application/ion") && flags_type && !refused
-        })
 }
 
 /// The HMAC key for tokens: created once, kept in the store so every node and every restart
