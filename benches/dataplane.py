@@ -95,10 +95,10 @@ def main():
         instant = ac.create_deployment_strategy(Name="instant", DeploymentDurationInMinutes=0,
                                                 GrowthFactor=100, FinalBakeTimeInMinutes=0)["Id"]
 
-        def deploy(name, content):
-            p = ac.create_configuration_profile(ApplicationId=app, Name=name, LocationUri="hosted")["Id"]
+        def deploy(name, content, content_type="application/octet-stream", **profile):
+            p = ac.create_configuration_profile(ApplicationId=app, Name=name, LocationUri="hosted", **profile)["Id"]
             ac.create_hosted_configuration_version(ApplicationId=app, ConfigurationProfileId=p, Content=content,
-                                                   ContentType="application/octet-stream")
+                                                   ContentType=content_type)
             n = ac.start_deployment(ApplicationId=app, EnvironmentId=env_id, DeploymentStrategyId=instant,
                                     ConfigurationProfileId=p, ConfigurationVersion="1")["DeploymentNumber"]
             while ac.get_deployment(ApplicationId=app, EnvironmentId=env_id, DeploymentNumber=n)["State"] != "COMPLETE":
@@ -124,7 +124,7 @@ def main():
                 rps, p50, p99 = wrk(target, args.duration, args.connections)
                 rows.append((label, what, rps, p50, p99))
 
-        flag_rows = flags_rows(ac, app, env_id, instant, url, args)
+        flag_rows = flags_rows(deploy, url, args)
 
         for i in range(args.configs - 2):
             deploy(f"many{i}", os.urandom(512).hex().encode())
@@ -172,7 +172,7 @@ FLAG_CONTEXT = ("Context: userId=user-00000042@corp.test, tier=silver, country=U
                 "email=someone@corp.test, device=Pixel 8, signup=2024-06-01T00:00:00Z, plan=free")
 
 
-def flags_rows(ac, app, env_id, strategy, url, args):
+def flags_rows(deploy, url, args):
     """The agent read of a feature-flag profile, without and with a Context to evaluate."""
     variants = [{"name": f"v{i}", "enabled": True, "rule": r, "attributeValues": {"level": i}}
                 for i, r in enumerate(FLAG_RULES)]
@@ -183,14 +183,7 @@ def flags_rows(ac, app, env_id, strategy, url, args):
         flags[f"basic{i}"] = {"name": f"basic {i}", "attributes": {"color": {}}}
         values[f"basic{i}"] = {"enabled": True, "color": "orange"}
     doc = json.dumps({"version": "1", "flags": flags, "values": values}).encode()
-    p = ac.create_configuration_profile(ApplicationId=app, Name="flags", LocationUri="hosted",
-                                        Type="AWS.AppConfig.FeatureFlags")["Id"]
-    ac.create_hosted_configuration_version(ApplicationId=app, ConfigurationProfileId=p, Content=doc,
-                                           ContentType="application/json")
-    n = ac.start_deployment(ApplicationId=app, EnvironmentId=env_id, DeploymentStrategyId=strategy,
-                            ConfigurationProfileId=p, ConfigurationVersion="1")["DeploymentNumber"]
-    while ac.get_deployment(ApplicationId=app, EnvironmentId=env_id, DeploymentNumber=n)["State"] != "COMPLETE":
-        time.sleep(0.02)
+    deploy("flags", doc, "application/json", Type="AWS.AppConfig.FeatureFlags")
     agent = f"{url}/applications/bench/environments/prod/configurations/flags"
     name, value = FLAG_CONTEXT.split(": ", 1)
     plain = json.loads(urllib.request.urlopen(agent).read())
