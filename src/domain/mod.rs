@@ -11,6 +11,7 @@ pub mod deployment_strategies;
 pub mod deployments;
 pub mod environments;
 pub mod error;
+pub mod experiments;
 pub mod extension_associations;
 pub mod extensions;
 pub mod featureflags;

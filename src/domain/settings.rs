@@ -21,6 +21,15 @@ pub struct DeletionProtectionSettings {
 #[serde(rename_all = "PascalCase")]
 pub struct AccountSettings {
     pub deletion_protection: DeletionProtectionSettings,
+    /// Experiment treatment counts (off until the account opts in, as in AWS).
+    #[serde(default)]
+    pub vended_metrics: VendedMetricsSettings,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VendedMetricsSettings {
+    pub enabled: bool,
 }
 
 impl From<AccountSettings> for api::AccountSettings {
@@ -31,7 +40,9 @@ impl From<AccountSettings> for api::AccountSettings {
                 enabled: dp.enabled,
                 protection_period_in_minutes: dp.protection_period_in_minutes,
             }),
-            vended_metrics: None,
+            vended_metrics: Some(api::VendedMetricsSettings {
+                enabled: Some(s.vended_metrics.enabled),
+            }),
         }
     }
 }
@@ -44,6 +55,7 @@ impl Default for AccountSettings {
                 enabled: Some(false),
                 protection_period_in_minutes: Some(60),
             },
+            vended_metrics: VendedMetricsSettings::default(),
         }
     }
 }
@@ -79,6 +91,9 @@ pub async fn update_account_settings(
             settings.deletion_protection.protection_period_in_minutes = Some(p);
         }
     }
+    if let Some(enabled) = input.vended_metrics.and_then(|v| v.enabled) {
+        settings.vended_metrics.enabled = enabled;
+    }
     let body = encode(&settings)?;
     match existing {
         Some(mut rec) => {
@@ -91,7 +106,16 @@ pub async fn update_account_settings(
         }
     }
     tx.commit().await?;
+    // The data plane keeps whether treatments are counted beside each served entry.
+    svc.changed(super::Change::Resources {
+        account: ctx.account.clone(),
+    });
     Ok(settings.into())
+}
+
+/// Whether the account counts the experiment treatments it serves (`VendedMetrics`).
+pub async fn vended_metrics_enabled(tx: &mut dyn Tx) -> Result<bool> {
+    Ok(load(tx).await?.vended_metrics.enabled)
 }
 
 /// Deletion protection (AWS semantics): when on, an environment or profile read by the data

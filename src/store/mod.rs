@@ -64,6 +64,10 @@ pub enum Kind {
     Extension,
     ExtensionAssociation,
     AccountSettings,
+    /// An experiment definition (parent: its application; attr: its status).
+    ExperimentDefinition,
+    /// One run of an experiment definition (parent: "app/definition"; attr: its status).
+    ExperimentRun,
     /// When an environment or profile was last read by the data plane (deletion protection).
     Usage,
 }
@@ -80,6 +84,8 @@ impl Kind {
             Kind::Extension => "extension",
             Kind::ExtensionAssociation => "extensionassociation",
             Kind::AccountSettings => "accountsettings",
+            Kind::ExperimentDefinition => "experimentdefinition",
+            Kind::ExperimentRun => "experimentrun",
             Kind::Usage => "usage",
         }
     }

@@ -147,6 +147,8 @@ fn kind_from_str(s: &str) -> StoreResult<Kind> {
         "extension" => Kind::Extension,
         "extensionassociation" => Kind::ExtensionAssociation,
         "accountsettings" => Kind::AccountSettings,
+        "experimentdefinition" => Kind::ExperimentDefinition,
+        "experimentrun" => Kind::ExperimentRun,
         "usage" => Kind::Usage,
         other => return Err(StoreError::Corrupt(format!("unknown kind {other}"))),
     })
