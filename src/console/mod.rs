@@ -13,6 +13,7 @@ const INDEX: &str = include_str!("assets/index.html");
 const CSS: &str = include_str!("assets/console.css");
 const APP_JS: &str = include_str!("assets/console.js");
 const SIGV4_JS: &str = include_str!("assets/sigv4.js");
+const EXPERIMENTS_JS: &str = include_str!("assets/experiments.js");
 
 pub fn routes() -> Router {
     Router::new()
@@ -33,6 +34,7 @@ fn asset(name: &str) -> Response {
         "console.css" => (CSS, "text/css; charset=utf-8"),
         "console.js" => (APP_JS, "text/javascript; charset=utf-8"),
         "sigv4.js" => (SIGV4_JS, "text/javascript; charset=utf-8"),
+        "experiments.js" => (EXPERIMENTS_JS, "text/javascript; charset=utf-8"),
         _ => return (StatusCode::NOT_FOUND, "no such console file\n").into_response(),
     };
     (

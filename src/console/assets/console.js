@@ -223,6 +223,7 @@
           el('td', null, el('code', { text: p.LocationUri })),
           el('td', { text: (p.ValidatorTypes || []).join(', ') }));
       })));
+      return experiments.section(appId, envs, profiles);
     });
   }
 
@@ -571,13 +572,22 @@
   }
 
   function progressChart(d) {
+    var active = ACTIVE.indexOf(d.State) >= 0;
+    return stepChart({
+      id: 'progress-chart', label: 'PercentageComplete over time', points: progressPoints(d),
+      live: active, liveValue: d.PercentageComplete
+    });
+  }
+
+  // A step chart of percentages over time (the value holds until the next point). opts: id,
+  // label, points [{t (ms), p}], and live (extend to "now" at liveValue, for a running thing).
+  function stepChart(opts) {
     var ns = 'http://www.w3.org/2000/svg';
     var W = 520, H = 200, L = 40, R = 10, T = 10, B = 28;
-    var points = progressPoints(d);
-    var active = ACTIVE.indexOf(d.State) >= 0;
+    var points = opts.points;
     var last = points.length ? points[points.length - 1] : null;
     var end = last ? last.t : Date.now();
-    if (active) end = Math.max(end, Date.now());
+    if (opts.live) end = Math.max(end, Date.now());
     var start = points.length ? points[0].t : end;
     var span = Math.max(end - start, 1000);
     function x(t) { return L + (t - start) / span * (W - L - R); }
@@ -589,8 +599,8 @@
       return n;
     }
     var root = svg('svg', {
-      id: 'progress-chart', 'class': 'chart', viewBox: '0 0 ' + W + ' ' + H, role: 'img',
-      'aria-label': 'PercentageComplete over time',
+      id: opts.id, 'class': 'chart', viewBox: '0 0 ' + W + ' ' + H, role: 'img',
+      'aria-label': opts.label,
       'data-points': points.map(function (p) { return p.p; }).join(',')
     });
     [0, 25, 50, 75, 100].forEach(function (p) {
@@ -601,13 +611,12 @@
     root.appendChild(svg('line', { 'class': 'axis', x1: L, x2: W - R, y1: H - B, y2: H - B }));
     root.appendChild(svg('text', { x: L, y: H - 8, text: new Date(start).toLocaleTimeString() }));
     root.appendChild(svg('text', { x: W - R - 60, y: H - 8, text: Math.round(span / 1000) + ' s' }));
-    // A step line: the percentage holds until the next step.
     var coords = [];
     points.forEach(function (pt, i) {
       if (i) coords.push(x(pt.t) + ',' + y(points[i - 1].p));
       coords.push(x(pt.t) + ',' + y(pt.p));
     });
-    if (active && last) coords.push(x(end) + ',' + y(d.PercentageComplete || last.p));
+    if (opts.live && last) coords.push(x(end) + ',' + y(opts.liveValue || last.p));
     root.appendChild(svg('polyline', { 'class': 'line', points: coords.join(' ') }));
     points.forEach(function (pt) {
       root.appendChild(svg('circle', { 'class': 'point', cx: x(pt.t), cy: y(pt.p), r: 3 }));
@@ -756,6 +765,8 @@
     else if (parts[0] === 'apps' && parts[2] === 'envs' && parts.length === 4) done = viewEnvironment(parts[1], parts[3], null);
     else if (parts[0] === 'apps' && parts[2] === 'envs' && parts[4] === 'deployments') done = viewEnvironment(parts[1], parts[3], Number(parts[5]));
     else if (parts[0] === 'apps' && parts[2] === 'profiles') done = viewProfile(parts[1], parts[3]);
+    else if (parts[0] === 'apps' && parts[2] === 'experiments' && parts[4] === 'runs') done = experiments.viewRun(parts[1], parts[3], Number(parts[5]));
+    else if (parts[0] === 'apps' && parts[2] === 'experiments') done = experiments.viewDefinition(parts[1], parts[3]);
     else if (parts[0] === 'strategies') done = viewStrategies();
     else if (parts[0] === 'extensions' && parts.length >= 2) done = viewExtension(parts[1], parts[2]);
     else if (parts[0] === 'extensions') done = viewExtensions();
@@ -767,6 +778,14 @@
       if (view.textContent === 'Loading…') view.textContent = '';
     });
   }
+
+  // Experiments live in experiments.js (loaded first); it gets the helpers it shares with us.
+  var experiments = window.ConsoleExperiments({
+    api: api, path: path, listAll: listAll, el: el, append: append, table: table,
+    stateBadge: stateBadge, when: when, toDate: toDate, pct: pct, setView: setView,
+    crumbLinks: crumbLinks, highlightNav: highlightNav, showError: showError, stepChart: stepChart,
+    view: view, ApiError: ApiError, generation: function () { return generation; }
+  });
 
   window.addEventListener('hashchange', route);
   showSigningStatus();
