@@ -318,8 +318,9 @@
       var input = el('input', { id: 'exposure-input', type: 'number', min: 0, max: 100, step: 'any', placeholder: 'new %', style: 'width: 90px' });
       var raise = el('button', { id: 'raise-exposure', 'class': 'primary', onclick: function () {
         var v = Number(input.value);
-        if (input.value.trim() === '' || !isFinite(v) || v <= current || v > 100) {
-          ui.showError(new Error('Exposure must be a number higher than the current ' + ui.pct(current) + ' and at most 100.'));
+        // Only the rule the page knows for sure; the range (0-100) is the server's to enforce.
+        if (input.value.trim() === '' || !isFinite(v) || v <= current) {
+          ui.showError(new Error('Exposure must be a number higher than the current ' + ui.pct(current) + '.'));
           return;
         }
         send('update', { ExposurePercentage: v }, raise, function () { input.value = ''; });
