@@ -12,11 +12,14 @@ path, query, JSON body), including requests the page itself sends.
 
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
 import threading
 import time
+import urllib.parse
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -382,6 +385,168 @@ def test_console_shows_variants_and_which_one_a_context_gets(page, console_serve
     page.wait_for_function("document.querySelector('#try-variant').textContent === 'Default'")
     assert page.inner_text("#try-why") == "No rule matched: the default variant."
     assert json.loads(page.inner_text("#try-answer")) == {"_variant": "Default", "enabled": False}
+
+
+# ---- experiments -----------------------------------------------------------------------------
+
+# The experiment calls the test makes, by REST route, for a boto3 older than 1.44.8 (which has
+# no experiment operations): path members are filled in, the rest is the JSON body.
+EXPERIMENT_ROUTES = {
+    "CreateExperimentDefinition": ("POST", "/applications/{ApplicationIdentifier}/experimentdefinitions"),
+    "StartExperimentRun": (
+        "POST", "/applications/{ApplicationIdentifier}/experimentdefinitions/{ExperimentDefinitionIdentifier}/experimentruns"),
+    "GetExperimentRun": (
+        "GET", "/applications/{ApplicationIdentifier}/experimentdefinitions/{ExperimentDefinitionIdentifier}/experimentruns/{Run}"),
+    "UpdateAccountSettings": ("PATCH", "/settings"),
+}
+
+
+def experiment_call(server, client, operation, **params):
+    """One experiment-era call: through boto3 when it knows the operation, else unsigned REST (the
+    console's server takes unsigned requests)."""
+    if operation in client.meta.service_model.operation_names:
+        method = "".join("_" + c.lower() if c.isupper() else c for c in operation).lstrip("_")
+        return getattr(client, method)(**params)
+    verb, template = EXPERIMENT_ROUTES[operation]
+    names = re.findall(r"\{(\w+)\}", template)
+    url = server.endpoint + template.format(**{n: urllib.parse.quote(str(params.pop(n)), safe="") for n in names})
+    body = json.dumps(params).encode() if verb != "GET" else None
+    request = urllib.request.Request(url, data=body, method=verb, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        return json.loads(resp.read() or b"{}")
+
+
+def agent_read(server, app, env, profile, flag, entity, context):
+    """One agent-style read of `flag` as `entity`: the answer's JSON."""
+    request = urllib.request.Request(
+        f"{server.endpoint}/applications/{app}/environments/{env}/configurations/{profile}?flag={flag}",
+        headers={"Entity-Id": entity, "Context": context},
+    )
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def run_events(pg):
+    return pg.eval_on_selector_all("#run-events tr.event", "rows => rows.map(r => r.dataset.type)")
+
+
+def test_console_shows_an_experiment_run_raises_its_exposure_and_stops_it(page, console_server, unique, shots):
+    server, client = console_server, console_server.client()
+    app = client.create_application(Name=unique)["Id"]
+    env = client.create_environment(ApplicationId=app, Name="prod")["Id"]
+    profile = client.create_configuration_profile(
+        ApplicationId=app, Name="flags", LocationUri="hosted", Type="AWS.AppConfig.FeatureFlags"
+    )["Id"]
+    document = {
+        "version": "1",
+        "flags": {"checkout": {"name": "Checkout", "attributes": {"limit": {"constraints": {"type": "number"}}}}},
+        "values": {"checkout": {"enabled": False, "limit": 1}},
+    }
+    client.create_hosted_configuration_version(
+        ApplicationId=app, ConfigurationProfileId=profile,
+        Content=json.dumps(document).encode(), ContentType="application/json",
+    )
+    number = client.start_deployment(
+        ApplicationId=app, EnvironmentId=env, ConfigurationProfileId=profile, ConfigurationVersion="1",
+        DeploymentStrategyId=strategy(client, f"{unique}-now", 0, 100),
+    )["DeploymentNumber"]
+    deadline = time.monotonic() + 30
+    while client.get_deployment(ApplicationId=app, EnvironmentId=env, DeploymentNumber=number)["State"] != "COMPLETE":
+        assert time.monotonic() < deadline, "the deployment did not complete"
+        time.sleep(0.2)
+    # Counting starts off, so the run page first says so.
+    experiment_call(server, client, "UpdateAccountSettings", VendedMetrics={"Enabled": False})
+    definition = experiment_call(
+        server, client, "CreateExperimentDefinition",
+        ApplicationIdentifier=app, Name="checkout-limit", ConfigurationProfileIdentifier=profile,
+        EnvironmentIdentifier=env, FlagKey="checkout", AudienceRule='(eq $country "US")',
+        Hypothesis="A higher limit sells more",
+        Control={"Weight": 50, "FlagValue": {"Enabled": False, "AttributeValues": {"limit": {"NumberValue": 1}}}},
+        Treatments=[{"Weight": 50, "Description": "ten", "FlagValue": {
+            "Enabled": True, "AttributeValues": {"limit": {"NumberValue": 10}}}}],
+    )["Id"]
+
+    # The application lists the definition; its page shows control, treatment, rule, no runs.
+    page.goto(f"{server.endpoint}/console/#/apps/{app}")
+    page.click("#experiments a:text-is('checkout-limit')")
+    page.wait_for_selector("#treatments")
+    assert page.inner_text("#definition-status") == "IDLE"
+    keys = page.eval_on_selector_all("#treatments tr[data-key]", "rows => rows.map(r => r.dataset.key)")
+    assert keys == ["c", "t1"], keys
+    assert "limit=10" in page.inner_text("#treatments tr[data-key='t1']")
+    assert page.inner_text("#audience-rule") == '(eq $country "US")'
+    assert page.inner_text("#runs") == "No runs yet."
+
+    run = experiment_call(
+        server, client, "StartExperimentRun", ApplicationIdentifier=app, ExperimentDefinitionIdentifier=definition,
+        Description="first run", ExposurePercentage=10, TreatmentOverrides={"Inline": {"qa-1": "t1"}},
+    )["Run"]
+    page.reload()
+    page.wait_for_selector("#runs tr[data-run='1']")
+    assert page.inner_text("#definition-status") == "ACTIVE"
+    shots(page, "experiment-definition")
+    page.click("#runs tr[data-run='1'] a")
+
+    # The run: RUNNING at 10 %, the override, one event, the chart's first point.
+    page.wait_for_selector("#run-events tr.event")
+    assert page.inner_text("#run-status") == "RUNNING"
+    assert page.inner_text("#run-exposure") == "10.0%"
+    assert "qa-1" in page.inner_text("#run-overrides tr[data-entity='qa-1']")
+    assert run_events(page) == ["RUN_STARTED"]
+    assert page.get_attribute("#exposure-chart", "data-points") == "10"
+    page.wait_for_selector("#served-note[data-state='off']")
+    assert "Vended metrics are off" in page.inner_text("#served-note")
+
+    # Raise exposure: not above the current value -> the page refuses; out of range -> the
+    # server's AWS error in the banner; 40 -> a new event and the new exposure.
+    page.fill("#exposure-input", "5")
+    page.click("#raise-exposure")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "higher than the current 10.0%" in page.inner_text("#error")
+    page.fill("#exposure-input", "150")
+    page.click("#raise-exposure")
+    page.wait_for_function("document.querySelector('#error').textContent.startsWith('BadRequestException')")
+    page.fill("#exposure-input", "40")
+    page.click("#raise-exposure")
+    page.wait_for_function("document.querySelector('#run-exposure').textContent === '40.0%'")
+    page.wait_for_function("document.querySelector('#run-events tr.event').dataset.type === 'EXPOSURE_UPDATED'")
+    assert page.is_hidden("#error")
+    assert run_events(page) == ["EXPOSURE_UPDATED", "RUN_STARTED"]
+    assert page.inner_text("#run-events tr.event >> nth=0 >> td.exposure") == "40.0%"
+    assert page.get_attribute("#exposure-chart", "data-points") == "10,40"
+    got = experiment_call(server, client, "GetExperimentRun", ApplicationIdentifier=app,
+                          ExperimentDefinitionIdentifier=definition, Run=run)
+    assert got["ExposurePercentage"] == 40
+
+    # Vended metrics on: the override entity's reads are counted under __t1__.
+    experiment_call(server, client, "UpdateAccountSettings", VendedMetrics={"Enabled": True})
+    for _ in range(3):
+        answer = agent_read(server, app, env, profile, "checkout", "qa-1", "country=US")
+        assert answer.get("_variant") == "__t1__" and answer.get("limit") == 10, answer
+    page.wait_for_selector("#served-note[data-state='ok']")
+    with urllib.request.urlopen(f"{server.endpoint}/metrics", timeout=30) as resp:
+        counted = "appconfig_experiment_treatments_served_total" in resp.read().decode()
+    if counted:
+        page.wait_for_function(
+            "document.querySelector(\"#run-treatments tr[data-key='t1'] td.served\").dataset.count === '3'")
+        assert page.get_attribute("#run-treatments tr[data-key='c'] td.served", "data-count") == "0"
+    shots(page, "experiment-run")
+
+    # Stop with an executive summary: DONE, the buttons go, the result and RUN_STOPPED show.
+    page.fill("#stop-summary", "t1 sells more")
+    page.click("#stop-run")
+    page.wait_for_function("document.querySelector('#run-status').textContent === 'DONE'")
+    assert page.is_hidden("#run-actions")
+    page.wait_for_function("document.querySelector('#run-events tr.event').dataset.type === 'RUN_STOPPED'")
+    assert "t1 sells more" in page.inner_text("#run-result")
+    got = experiment_call(server, client, "GetExperimentRun", ApplicationIdentifier=app,
+                          ExperimentDefinitionIdentifier=definition, Run=run)
+    assert got["Status"] == "DONE" and got["Result"]["ExecutiveSummary"] == "t1 sells more", got
+    shots(page, "experiment-run-stopped")
+    page.click(".crumbs a:text-is('Experiment checkout-limit')")
+    page.wait_for_selector("#runs tr[data-run='1']")
+    assert page.inner_text("#definition-status") == "IDLE"
+    assert page.inner_text("#runs tr[data-run='1'] .state") == "DONE"
 
 
 # ---- the SigV4 signer ------------------------------------------------------------------------
