@@ -17,6 +17,7 @@ mod dataplane;
 mod deployments;
 mod environments;
 mod errors;
+mod experiments;
 mod extensions;
 mod flags;
 mod hosted_versions;
