@@ -3,7 +3,8 @@
 Resources are made with boto3; the console (served by the binary under /console) is driven by
 Playwright over Debian's /usr/bin/chromium (`.ci/run` installs both; Playwright's own browser
 download is not used). The server runs with --time-scale 120, so a 20-minute strategy takes
-10 s and the page can be watched moving through it.
+10 s and the page can be watched moving through it. Experiments (issue 16): a definition's
+page and a run's page, whose buttons raise exposure and stop the run.
 
 Also checks the console's SigV4 signer (console/assets/sigv4.js) with node: AWS's published
 test vectors, and agreement with botocore's signer on AppConfig-shaped requests (ARN in the
@@ -430,8 +431,10 @@ def run_events(pg):
     return pg.eval_on_selector_all("#run-events tr.event", "rows => rows.map(r => r.dataset.type)")
 
 
-def test_console_shows_an_experiment_run_raises_its_exposure_and_stops_it(page, console_server, unique, shots):
-    server, client = console_server, console_server.client()
+def make_experiment(server, client, unique):
+    """An application with a deployed feature-flag profile (flag `checkout`, attribute `limit`)
+    and an experiment definition on it: control limit 1, treatment t1 limit 10, 50/50, audience
+    `country = US`. Returns (app, env, profile, definition id)."""
     app = client.create_application(Name=unique)["Id"]
     env = client.create_environment(ApplicationId=app, Name="prod")["Id"]
     profile = client.create_configuration_profile(
@@ -454,8 +457,6 @@ def test_console_shows_an_experiment_run_raises_its_exposure_and_stops_it(page, 
     while client.get_deployment(ApplicationId=app, EnvironmentId=env, DeploymentNumber=number)["State"] != "COMPLETE":
         assert time.monotonic() < deadline, "the deployment did not complete"
         time.sleep(0.2)
-    # Counting starts off, so the run page first says so.
-    experiment_call(server, client, "UpdateAccountSettings", VendedMetrics={"Enabled": False})
     definition = experiment_call(
         server, client, "CreateExperimentDefinition",
         ApplicationIdentifier=app, Name="checkout-limit", ConfigurationProfileIdentifier=profile,
@@ -465,7 +466,14 @@ def test_console_shows_an_experiment_run_raises_its_exposure_and_stops_it(page, 
         Treatments=[{"Weight": 50, "Description": "ten", "FlagValue": {
             "Enabled": True, "AttributeValues": {"limit": {"NumberValue": 10}}}}],
     )["Id"]
+    return app, env, profile, definition
 
+
+def test_console_shows_an_experiment_run_raises_its_exposure_and_stops_it(page, console_server, unique, shots):
+    server, client = console_server, console_server.client()
+    app, env, profile, definition = make_experiment(server, client, unique)
+    # Counting starts off, so the run page first says so.
+    experiment_call(server, client, "UpdateAccountSettings", VendedMetrics={"Enabled": False})
     # The application lists the definition; its page shows control, treatment, rule, no runs.
     page.goto(f"{server.endpoint}/console/#/apps/{app}")
     page.click("#experiments a:text-is('checkout-limit')")
@@ -548,6 +556,20 @@ def test_console_shows_an_experiment_run_raises_its_exposure_and_stops_it(page, 
     page.wait_for_selector("#runs tr[data-run='1']")
     assert page.inner_text("#definition-status") == "IDLE"
     assert page.inner_text("#runs tr[data-run='1'] .state") == "DONE"
+
+
+def test_console_says_counts_are_unavailable_when_metrics_need_a_token(page, start_server, unique):
+    server = start_server("--metrics-token", "s3cret", "--time-scale", TIME_SCALE)
+    client = server.client()
+    app, _, _, definition = make_experiment(server, client, unique)
+    experiment_call(server, client, "UpdateAccountSettings", VendedMetrics={"Enabled": True})
+    run = experiment_call(server, client, "StartExperimentRun", ApplicationIdentifier=app,
+                          ExperimentDefinitionIdentifier=definition)["Run"]
+    page.goto(f"{server.endpoint}/console/#/apps/{app}/experiments/{definition}/runs/{run}")
+    page.wait_for_selector("#served-note[data-state='unavailable']")
+    assert "/metrics needs the server's metrics bearer token" in page.inner_text("#served-note")
+    assert page.inner_text("#run-status") == "RUNNING" and page.is_hidden("#error")
+    assert page.get_attribute("#run-treatments tr[data-key='t1'] td.served", "data-count") == ""
 
 
 # ---- the SigV4 signer ------------------------------------------------------------------------

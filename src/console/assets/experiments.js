@@ -304,6 +304,7 @@
         ['Experiment ' + def.Name, '#/apps/' + appId + '/experiments/' + def.Id], ['Run #' + runNo]]));
       var status = el('span');
       var exposure = el('strong', { id: 'run-exposure' });
+      var ended = el('span', { 'class': 'muted' });
       var bar = el('div');
       var facts = el('div');
       var result = el('div');
@@ -342,7 +343,7 @@
       }
 
       ui.append(view, [
-        el('p', null, status, ' exposure ', exposure),
+        el('p', null, status, ' exposure ', exposure, ended),
         el('div', { 'class': 'progress' }, bar),
         actions,
         el('div', { 'class': 'grid' }, facts, chart),
@@ -360,6 +361,7 @@
           status.textContent = '';
           status.appendChild(ui.stateBadge(run.Status, 'run-status'));
           exposure.textContent = ui.pct(current);
+          ended.textContent = running ? '' : ' (when it stopped: nobody is exposed now)';
           bar.style.width = Math.max(0, Math.min(100, current)) + '%';
           actions.hidden = !running;
           input.min = String(current);
