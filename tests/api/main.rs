@@ -20,6 +20,7 @@ mod errors;
 mod extensions;
 mod flags;
 mod hosted_versions;
+mod managed;
 mod operator;
 mod pagination;
 mod parallel;
