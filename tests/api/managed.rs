@@ -209,7 +209,6 @@ async fn managed_deployments_redeploy_what_is_deployed_and_never_wait() {
     send!(ids.stop_request(&c, n)).expect("stop deployment 2");
     ids.wait_state(&c, n, DeploymentState::RolledBack, LONG)
         .await;
-    let before = rx.events("/hook").len();
 
     // Dynamic parameters are checked as StartDeployment checks them.
     let e = prepare(&[("nope#Tier", "x")]).await.err().expect("bad key");
@@ -217,10 +216,14 @@ async fn managed_deployments_redeploy_what_is_deployed_and_never_wait() {
 
     // Prepared (PRE_START_DEPLOYMENT ran), reserved and committed in one write transaction.
     let mut managed = prepare(&[("observer#Tier", "gold")]).await.expect("prepare");
-    let pre = rx.events("/hook");
-    assert_eq!(pre.len(), before + 1, "{pre:#?}");
-    let pre = &pre[before];
-    assert_eq!(pre["Type"], "PreStartDeployment");
+    let pre: Vec<_> = rx
+        .events("/hook")
+        .into_iter()
+        .filter(|e| e["Type"] == "PreStartDeployment")
+        .filter(|e| e["Description"] == "experiment run 1 started")
+        .collect();
+    assert_eq!(pre.len(), 1, "{pre:#?}");
+    let pre = &pre[0];
     assert_eq!(pre["Parameters"], json!({"Tier": "gold"}));
     assert_eq!(pre["ConfigurationVersion"], "1");
     let mut tx = svc.write(&ctx).await.expect("write");
