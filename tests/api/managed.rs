@@ -26,7 +26,10 @@ use crate::support::*;
 const LONG: Duration = Duration::from_secs(30);
 
 async fn summaries(c: &Client, ids: &Ids) -> Vec<DeploymentSummary> {
-    send!(ids.list_request(c)).expect("list deployments").items().to_vec()
+    send!(ids.list_request(c))
+        .expect("list deployments")
+        .items()
+        .to_vec()
 }
 
 async fn numbers(c: &Client, ids: &Ids) -> Vec<i32> {
@@ -212,10 +215,15 @@ async fn managed_deployments_redeploy_what_is_deployed_and_never_wait() {
 
     // Dynamic parameters are checked as StartDeployment checks them.
     let e = prepare(&[("nope#Tier", "x")]).await.err().expect("bad key");
-    assert!(matches!(&e, Error::BadRequest { message: m, .. } if m.contains("nope")), "{e:?}");
+    assert!(
+        matches!(&e, Error::BadRequest { message: m, .. } if m.contains("nope")),
+        "{e:?}"
+    );
 
     // Prepared (PRE_START_DEPLOYMENT ran), reserved and committed in one write transaction.
-    let mut managed = prepare(&[("observer#Tier", "gold")]).await.expect("prepare");
+    let mut managed = prepare(&[("observer#Tier", "gold")])
+        .await
+        .expect("prepare");
     let pre: Vec<_> = rx
         .events("/hook")
         .into_iter()
@@ -252,7 +260,10 @@ async fn managed_deployments_redeploy_what_is_deployed_and_never_wait() {
             (1, Some(DeploymentType::User)),
         ]
     );
-    assert_eq!(items[0].configuration_profile_id(), Some(ids.profile.as_str()));
+    assert_eq!(
+        items[0].configuration_profile_id(),
+        Some(ids.profile.as_str())
+    );
     let d = ids.wait_state(&c, 3, DeploymentState::Complete, LONG).await;
     assert_eq!(d.configuration_version(), Some("1"));
     assert_eq!(d.deployment_strategy_id(), Some("AppConfig.AllAtOnce"));
@@ -261,7 +272,10 @@ async fn managed_deployments_redeploy_what_is_deployed_and_never_wait() {
     assert_eq!(d.description(), Some("experiment run 1 started"));
     let applied = d.applied_extensions();
     assert_eq!(
-        applied[0].parameters().and_then(|p| p.get("Tier")).map(String::as_str),
+        applied[0]
+            .parameters()
+            .and_then(|p| p.get("Tier"))
+            .map(String::as_str),
         Some("gold")
     );
     assert_eq!(
@@ -310,9 +324,15 @@ async fn managed_deployments_redeploy_what_is_deployed_and_never_wait() {
     // still commits.
     let mut managed = prepare(&[]).await.expect("prepare while deploying");
     let mut tx = svc.write(&ctx).await.expect("write");
-    let reserved = managed.reserve(&svc, &ctx, &mut *tx).await.expect("reserve");
+    let reserved = managed
+        .reserve(&svc, &ctx, &mut *tx)
+        .await
+        .expect("reserve");
     assert_eq!(reserved, None);
-    managed.commit(&svc, &ctx, tx).await.expect("commit nothing");
+    managed
+        .commit(&svc, &ctx, tx)
+        .await
+        .expect("commit nothing");
     assert_eq!(numbers(&c, &ids).await, vec![4, 3, 2, 1]);
     send!(ids.stop_request(&c, user)).expect("stop the user's deployment");
 }

@@ -44,8 +44,8 @@ pub use outbox::{record_invocation_failure, OutboxEntry, INVOCATION_JOB_KIND, JO
 pub use persist::{persist, step, RecordWrite, Transition};
 pub use start::start_deployment;
 pub use types::{
-    is_active, ActionPoint, DeploymentEvent, DeploymentEventType, DeploymentState,
-    DeploymentType, TriggeredBy, UnknownValue,
+    is_active, ActionPoint, DeploymentEvent, DeploymentEventType, DeploymentState, DeploymentType,
+    TriggeredBy, UnknownValue,
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -103,11 +103,7 @@ pub struct Deployment {
     /// USER (StartDeployment) or MANAGED (made by appconfigd for an experiment run). Only the
     /// ListDeployments summary carries it; records written before it existed are USER, and a
     /// USER record stores nothing, so those records keep their exact bytes.
-    #[serde(
-        rename = "_Type",
-        default = "user",
-        skip_serializing_if = "is_user"
-    )]
+    #[serde(rename = "_Type", default = "user", skip_serializing_if = "is_user")]
     pub deployment_type: DeploymentType,
 }
 

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use crate::api::appconfig::{self as api, StartDeploymentRequest};
 
 use super::persist::{persist, RecordWrite, Transition};
-use super::types::{ActionPoint, DeploymentEventType, DeploymentState, DeploymentType, TriggeredBy};
+use super::types::{
+    ActionPoint, DeploymentEventType, DeploymentState, DeploymentType, TriggeredBy,
+};
 use super::{latest_deployment, Deployment};
 use crate::domain::clock::iso8601;
 use crate::domain::configuration_profiles::{load_profile, ConfigurationProfile};
@@ -121,11 +123,16 @@ impl Resolved {
     /// still exists; the number of its newest deployment (0 if none) and whether that one is
     /// still in progress.
     pub async fn newest(&self, tx: &mut dyn Tx) -> Result<(i64, bool)> {
-        must_get(tx, Kind::Environment, &self.env_id, &self.app_id, "Environment").await?;
+        must_get(
+            tx,
+            Kind::Environment,
+            &self.env_id,
+            &self.app_id,
+            "Environment",
+        )
+        .await?;
         let newest = latest_deployment(tx, &self.app_id, &self.env_id).await?;
-        Ok(newest.map_or((0, false), |d| {
-            (d.deployment_number, d.state.is_active())
-        }))
+        Ok(newest.map_or((0, false), |d| (d.deployment_number, d.state.is_active())))
     }
 
     /// Takes the environment's next deployment number (in the creating transaction).
