@@ -21,6 +21,7 @@ mod experiments;
 mod extensions;
 mod flags;
 mod hosted_versions;
+mod managed;
 mod operator;
 mod pagination;
 mod parallel;

@@ -100,7 +100,10 @@ def test_boto3_runs_the_whole_experiment_lifecycle(client, deployed):
     ]
     assert listed == [definition]
 
-    # MANAGED-DEPLOYMENTS-CHECK
+    # The managed deployments the run made are listed with Type MANAGED beside the user's one.
+    deployments = client.list_deployments(ApplicationId=d["app"], EnvironmentId=d["env"])["Items"]
+    assert {x.get("Type") for x in deployments} == {"USER", "MANAGED"}
+    assert all(x["ConfigurationProfileId"] == d["profile"] for x in deployments)
 
     expect(client.delete_experiment_definition, "ConflictException", 409, **ids)
     client.stop_experiment_run(**ids, Run=2)

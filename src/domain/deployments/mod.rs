@@ -13,7 +13,9 @@
 //! - `persist`: the one function that persists a transition (record, environment state,
 //!   outbox, job, commit, wake, publish), and the engine's step built on it;
 //! - `outbox`: the job kinds and the typed outbox entry of an ON_* call;
-//! - `start`, `operations`: the API operations.
+//! - `start`, `operations`: the API operations;
+//! - `managed`: MANAGED deployments, which appconfigd makes itself for experiment runs (they
+//!   share `start`'s resolution, PRE_START_DEPLOYMENT actions and creation).
 
 mod lifecycle;
 mod managed;
@@ -42,8 +44,8 @@ pub use outbox::{record_invocation_failure, OutboxEntry, INVOCATION_JOB_KIND, JO
 pub use persist::{persist, step, RecordWrite, Transition};
 pub use start::start_deployment;
 pub use types::{
-    is_active, ActionPoint, DeploymentEvent, DeploymentEventType, DeploymentState, TriggeredBy,
-    UnknownValue,
+    is_active, ActionPoint, DeploymentEvent, DeploymentEventType, DeploymentState, DeploymentType,
+    TriggeredBy, UnknownValue,
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -98,6 +100,19 @@ pub struct Deployment {
     pub content_type: String,
     #[serde(rename = "_Monitors", default)]
     pub monitors: Vec<Monitor>,
+    /// USER (StartDeployment) or MANAGED (made by appconfigd for an experiment run). Only the
+    /// ListDeployments summary carries it; records written before it existed are USER, and a
+    /// USER record stores nothing, so those records keep their exact bytes.
+    #[serde(rename = "_Type", default = "user", skip_serializing_if = "is_user")]
+    pub deployment_type: DeploymentType,
+}
+
+fn user() -> DeploymentType {
+    DeploymentType::User
+}
+
+fn is_user(t: &DeploymentType) -> bool {
+    *t == DeploymentType::User
 }
 
 /// Record id (and content key) of a deployment.
@@ -212,8 +227,8 @@ impl From<Deployment> for api::DeploymentSummary {
             started_at: Some(d.started_at),
             completed_at: d.completed_at,
             version_label: d.version_label,
-            configuration_profile_id: None,
-            r#type: None,
+            configuration_profile_id: Some(d.configuration_profile_id),
+            r#type: Some(d.deployment_type),
         }
     }
 }

@@ -8,7 +8,9 @@ use crate::domain::invocation::ActionInvocation;
 
 /// The model's enums, generated from it by build.rs (wire strings, `ALL`, `FromStr`); the
 /// lifecycle adds its meaning below.
-pub use crate::api::appconfig::{ActionPoint, DeploymentEventType, DeploymentState, TriggeredBy};
+pub use crate::api::appconfig::{
+    ActionPoint, DeploymentEventType, DeploymentState, DeploymentType, TriggeredBy,
+};
 pub use crate::api::UnknownValue;
 
 impl DeploymentState {
