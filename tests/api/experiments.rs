@@ -355,7 +355,7 @@ async fn a_run_goes_from_start_through_exposure_changes_to_stop_with_its_events(
             .await,
     );
     // Events newest first, one page at a time.
-    let mut kinds = Vec::new();
+    let (mut kinds, mut associated) = (Vec::new(), Vec::new());
     let mut token = None;
     loop {
         let page = c
@@ -369,6 +369,12 @@ async fn a_run_goes_from_start_through_exposure_changes_to_stop_with_its_events(
             .await
             .expect("events");
         kinds.extend(page.items().iter().filter_map(|e| e.event_type().cloned()));
+        associated.extend(
+            page.items()
+                .iter()
+                .filter_map(|e| e.associated_deployment())
+                .map(str::to_string),
+        );
         token = page.next_token().map(str::to_string);
         if token.is_none() {
             break;
@@ -383,6 +389,33 @@ async fn a_run_goes_from_start_through_exposure_changes_to_stop_with_its_events(
             EventType::RunStarted
         ]
     );
+    // Each change that alters what clients get is a MANAGED deployment of the flag's profile,
+    // named by the event (a change made while the previous one is still deploying, within
+    // milliseconds, has none: see docs/decisions.md).
+    let deployments = ids.list_request(&c).send().await.expect("deployments");
+    let managed: Vec<String> = deployments
+        .items()
+        .iter()
+        .filter(|d| d.r#type() == Some(&aws_sdk_appconfig::types::DeploymentType::Managed))
+        .map(|d| {
+            arn(&format!(
+                "application/{}/environment/{}/deployment/{}",
+                ids.app,
+                ids.env,
+                d.deployment_number()
+            ))
+        })
+        .collect();
+    assert!(
+        !associated.is_empty() && associated.len() <= 4,
+        "{associated:?}"
+    );
+    for a in &associated {
+        assert!(
+            managed.contains(a),
+            "{a} is not a MANAGED deployment of {managed:?}"
+        );
+    }
     // The definition is idle again; a second run is numbered 2; runs are listed by status.
     let run2 = start()
         .exposure_percentage(5.0)
