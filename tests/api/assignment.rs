@@ -194,8 +194,14 @@ async fn treatments_reach_agent_reads_by_entity_and_are_counted() {
         }
         *counts.entry(variant).or_default() += 2;
     }
-    assert!(counts.get("__c__").copied().unwrap_or(0) > 100, "{counts:?}");
-    assert!(counts.get("__t1__").copied().unwrap_or(0) > 100, "{counts:?}");
+    assert!(
+        counts.get("__c__").copied().unwrap_or(0) > 100,
+        "{counts:?}"
+    );
+    assert!(
+        counts.get("__t1__").copied().unwrap_or(0) > 100,
+        "{counts:?}"
+    );
 
     // Whole profile and several flags: the experiment's flag overlaid, the other as deployed.
     let all = read(&server, &path, &[("Entity-Id", "qa-1")]);
@@ -209,14 +215,24 @@ async fn treatments_reach_agent_reads_by_entity_and_are_counted() {
         json!({FLAG: deployed, "other": {"enabled": true}})
     );
     // An unknown flag still fails the read, and is not counted.
-    let missing = get(&server, &format!("{path}?flag={FLAG}&flag=nope"), &[("Entity-Id", "qa-1")]);
+    let missing = get(
+        &server,
+        &format!("{path}?flag={FLAG}&flag=nope"),
+        &[("Entity-Id", "qa-1")],
+    );
     assert_eq!(missing.status, 404, "{missing:?}");
 
     // Counted: every treatment answer (the three override reads, the 400 audience reads),
     // never the fallbacks.
     *counts.entry("__t1__".into()).or_default() += 3;
-    assert_eq!(served(&server, &ids, "__t1__"), Some(f64::from(counts["__t1__"])));
-    assert_eq!(served(&server, &ids, "__c__"), Some(f64::from(counts["__c__"])));
+    assert_eq!(
+        served(&server, &ids, "__t1__"),
+        Some(f64::from(counts["__t1__"]))
+    );
+    assert_eq!(
+        served(&server, &ids, "__c__"),
+        Some(f64::from(counts["__c__"]))
+    );
 }
 
 #[tokio::test]
@@ -237,13 +253,24 @@ async fn without_vended_metrics_nothing_is_counted_and_zero_exposure_serves_over
         .await;
     let ids = d.ids;
     start_experiment(&server, &ids, 0.0).await;
-    let one = format!("{}?flag={FLAG}", agent_path(&ids.app, &ids.env, &ids.profile));
+    let one = format!(
+        "{}?flag={FLAG}",
+        agent_path(&ids.app, &ids.env, &ids.profile)
+    );
     for i in 0..50 {
         let entity = format!("u-{i}");
-        let got = read(&server, &one, &[("Entity-Id", &entity), ("Context", "plan=gold")]);
+        let got = read(
+            &server,
+            &one,
+            &[("Entity-Id", &entity), ("Context", "plan=gold")],
+        );
         assert_eq!(got, json!({"enabled": true, "color": "blue"}));
     }
-    let qa = read(&server, &one, &[("Entity-Id", "qa-1"), ("Context", "plan=gold")]);
+    let qa = read(
+        &server,
+        &one,
+        &[("Entity-Id", "qa-1"), ("Context", "plan=gold")],
+    );
     assert_eq!(qa["_variant"], "__t1__");
     assert_eq!(served(&server, &ids, "__t1__"), None);
 }
