@@ -25,7 +25,7 @@ use crate::domain::configuration_profiles::ConfigurationProfile;
 use crate::domain::error::{Error, Result};
 use crate::domain::featureflags::ION_CONTENT_TYPE;
 use crate::domain::{decode, ids, Change, Service};
-use crate::store::{Kind, ListQuery, Record};
+use crate::store::{Kind, Record};
 use flags::{select_flags, wants_ion};
 use snapshot::{bucket, Entry, Key, Snapshot};
 use token::Claims;
@@ -645,30 +645,7 @@ async fn find(
     parent: &str,
     ident: &str,
 ) -> Result<Option<Record>> {
-    if let Some(r) = tx.get(kind, ident).await?.filter(|r| r.parent == parent) {
-        return Ok(Some(r));
-    }
-    let parent_filter = (!parent.is_empty()).then_some(parent);
-    let mut after = 0;
-    loop {
-        let rows = tx
-            .list(ListQuery {
-                kind,
-                parent: parent_filter,
-                attr: None,
-                after_seq: after,
-                limit: 200,
-                descending: false,
-            })
-            .await?;
-        if let Some(r) = rows.iter().find(|r| r.body["Name"].as_str() == Some(ident)) {
-            return Ok(Some(r.clone()));
-        }
-        match rows.last() {
-            Some(last) if rows.len() == 200 => after = last.seq,
-            _ => return Ok(None),
-        }
-    }
+    crate::domain::find_by_id_or_name(tx, kind, parent, ident).await
 }
 
 /// An AppConfigData `Identifier` member: present, a string of 1 to 128 characters.

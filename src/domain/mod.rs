@@ -318,6 +318,53 @@ pub async fn must_get(
     }
 }
 
+/// A resource of `kind` under `parent` named by id, else by name (the oldest of that name):
+/// the `…Identifier` members that accept either.
+pub async fn find_by_id_or_name(
+    tx: &mut dyn Tx,
+    kind: Kind,
+    parent: &str,
+    ident: &str,
+) -> Result<Option<Record>> {
+    if let Some(r) = tx.get(kind, ident).await?.filter(|r| r.parent == parent) {
+        return Ok(Some(r));
+    }
+    let parent_filter = (!parent.is_empty()).then_some(parent);
+    let mut after = 0;
+    loop {
+        let rows = tx
+            .list(crate::store::ListQuery {
+                kind,
+                parent: parent_filter,
+                attr: None,
+                after_seq: after,
+                limit: 200,
+                descending: false,
+            })
+            .await?;
+        if let Some(r) = rows.iter().find(|r| r.body["Name"].as_str() == Some(ident)) {
+            return Ok(Some(r.clone()));
+        }
+        match rows.last() {
+            Some(last) if rows.len() == 200 => after = last.seq,
+            _ => return Ok(None),
+        }
+    }
+}
+
+/// `find_by_id_or_name`, or ResourceNotFound naming `what` and the identifier.
+pub async fn must_find(
+    tx: &mut dyn Tx,
+    kind: Kind,
+    parent: &str,
+    ident: &str,
+    what: &str,
+) -> Result<Record> {
+    find_by_id_or_name(tx, kind, parent, ident)
+        .await?
+        .ok_or_else(|| Error::not_found(what, ident))
+}
+
 /// The application `id`, or ResourceNotFound.
 pub async fn load_application(tx: &mut dyn Tx, id: &str) -> Result<Record> {
     must_get(tx, Kind::Application, id, "", "Application").await
@@ -444,6 +491,9 @@ list_outputs!(
     Deployments<DeploymentSummary>,
     Extensions<ExtensionSummary>,
     ExtensionAssociations<ExtensionAssociationSummary>,
+    ExperimentDefinitions<ExperimentDefinitionSummary>,
+    ExperimentRuns<ExperimentRunSummary>,
+    ExperimentRunEvents<ExperimentRunEvent>,
 );
 
 /// One page of a list operation, oldest first.

@@ -47,6 +47,18 @@ fn resolve(svc: &Service, ctx: &Ctx, arn: &str) -> Result<Option<Target>> {
             a.to_string(),
             "ConfigurationProfile",
         ),
+        ["application", a, "experimentdefinition", d] => t(
+            Kind::ExperimentDefinition,
+            d,
+            a.to_string(),
+            "ExperimentDefinition",
+        ),
+        ["application", a, "experimentdefinition", d, "experimentrun", n] => t(
+            Kind::ExperimentRun,
+            &format!("{d}/{n}"),
+            format!("{a}/{d}"),
+            "ExperimentRun",
+        ),
         ["application", a, "environment", e, "deployment", n] => t(
             Kind::Deployment,
             &format!("{a}/{e}/{n}"),

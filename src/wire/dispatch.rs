@@ -10,8 +10,9 @@ use super::output::Reply;
 use crate::domain::error::{Error, Result};
 use crate::domain::{
     applications as apps, configuration_profiles as profiles, deployment_strategies as strategies,
-    deployments, environments as envs, extension_associations as assocs, extensions as exts,
-    hosted_versions as hosted, settings, tags, validate_configuration, Ctx, Service,
+    deployments, environments as envs, experiments as exps, extension_associations as assocs,
+    extensions as exts, hosted_versions as hosted, settings, tags, validate_configuration, Ctx,
+    Service,
 };
 
 /// Deserialises the validated input value into the handler's typed request.
@@ -108,5 +109,18 @@ pub async fn dispatch(svc: &Service, ctx: &Ctx, op: &str, v: Value, body: Bytes)
         "UpdateExtensionAssociation" => assocs::update_extension_association,
         "DeleteExtensionAssociation" => assocs::delete_extension_association,
         "ListExtensionAssociations" => assocs::list_extension_associations,
+        // Experiment definitions
+        "CreateExperimentDefinition" => exps::create_experiment_definition,
+        "GetExperimentDefinition" => exps::get_experiment_definition,
+        "UpdateExperimentDefinition" => exps::update_experiment_definition,
+        "DeleteExperimentDefinition" => exps::delete_experiment_definition,
+        "ListExperimentDefinitions" => exps::list_experiment_definitions,
+        // Experiment runs
+        "StartExperimentRun" => exps::start_experiment_run,
+        "GetExperimentRun" => exps::get_experiment_run,
+        "UpdateExperimentRun" => exps::update_experiment_run,
+        "StopExperimentRun" => exps::stop_experiment_run,
+        "ListExperimentRuns" => exps::list_experiment_runs,
+        "ListExperimentRunEvents" => exps::list_experiment_run_events,
     )
 }

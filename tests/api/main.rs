@@ -18,6 +18,7 @@ mod dataplane;
 mod deployments;
 mod environments;
 mod errors;
+mod experiments;
 mod extensions;
 mod flags;
 mod hosted_versions;

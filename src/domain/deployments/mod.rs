@@ -16,6 +16,7 @@
 //! - `start`, `operations`: the API operations.
 
 mod lifecycle;
+mod managed;
 mod operations;
 mod outbox;
 mod persist;
@@ -35,6 +36,7 @@ use crate::api::appconfig as api;
 use crate::store::{Kind, ListQuery, Record, Tx};
 
 pub use lifecycle::{tick_outcome, Rollback};
+pub use managed::{prepare_managed, Managed};
 pub use operations::{get_deployment, list_deployments, stop_deployment};
 pub use outbox::{record_invocation_failure, OutboxEntry, INVOCATION_JOB_KIND, JOB_KIND};
 pub use persist::{persist, step, RecordWrite, Transition};

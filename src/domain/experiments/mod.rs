@@ -12,6 +12,17 @@
 //! `"<application>/<definition>"` (attr = status) holding its events, oldest first.
 
 pub mod assign;
+mod definitions;
+mod runs;
+
+pub use definitions::{
+    create_experiment_definition, delete_experiment_definition, get_experiment_definition,
+    list_experiment_definitions, update_experiment_definition,
+};
+pub use runs::{
+    get_experiment_run, list_experiment_run_events, list_experiment_runs, start_experiment_run,
+    stop_experiment_run, update_experiment_run,
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -137,4 +148,22 @@ pub async fn running_in(
         }
     }
     Ok(runs)
+}
+
+/// A flag value as the flag object clients read: `{"enabled": …, <attribute>: <value>, …}`.
+pub fn flag_object(v: &api::FlagValue) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::Value;
+    let mut object = serde_json::Map::new();
+    object.insert("enabled".into(), Value::Bool(v.enabled));
+    for (name, value) in v.attribute_values.iter().flatten() {
+        let value = match value {
+            api::AttributeValue::StringValue(s) => Value::from(s.as_str()),
+            api::AttributeValue::NumberValue(n) => Value::from(*n),
+            api::AttributeValue::BooleanValue(b) => Value::Bool(*b),
+            api::AttributeValue::StringArray(a) => Value::from(a.clone()),
+            api::AttributeValue::NumberArray(a) => Value::from(a.clone()),
+        };
+        object.insert(name.clone(), value);
+    }
+    object
 }

@@ -38,6 +38,18 @@ pub struct AgentToken {
 pub struct Key {
     pub(super) secret: String,
     pub(super) account: String,
+    /// Signing keys derived from `secret`, kept for the next request of the same day.
+    pub(super) derived: super::signing::DerivedKeys,
+}
+
+impl Key {
+    pub(super) fn new(secret: String, account: String) -> Key {
+        Key {
+            secret,
+            account,
+            derived: Default::default(),
+        }
+    }
 }
 
 impl Authenticator {
@@ -48,10 +60,7 @@ impl Authenticator {
             .map(|(ak, secret, account)| {
                 (
                     ak.to_string(),
-                    Key {
-                        secret: secret.to_string(),
-                        account: account.to_string(),
-                    },
+                    Key::new(secret.to_string(), account.to_string()),
                 )
             })
             .collect();
@@ -87,10 +96,7 @@ impl Authenticator {
             if k.access_key_id.is_empty() || k.secret_access_key.is_empty() {
                 return Err(invalid("empty access_key_id or secret_access_key".into()));
             }
-            let key = Key {
-                secret: k.secret_access_key,
-                account: k.account_id,
-            };
+            let key = Key::new(k.secret_access_key, k.account_id);
             if keys.insert(k.access_key_id.clone(), key).is_some() {
                 return Err(invalid(format!(
                     "access_key_id {} appears twice",

@@ -2,8 +2,8 @@
 //!
 //! With `--credentials FILE` every request must carry a valid AWS Signature Version 4, in the
 //! `Authorization` header or as a presigned query string. The expected signature is computed
-//! with `aws-sigv4` (the signer the Rust SDK itself uses) over the canonical request the client
-//! built: the same method, path, query, the headers the client listed in `SignedHeaders`, and
+//! over the canonical request the client built (tests hold it equal to what `aws-sigv4`, the
+//! signer the Rust SDK uses, computes): the same method, path, query, the headers the client listed in `SignedHeaders`, and
 //! the payload hash; it is then compared in constant time. Without a credentials file the
 //! server is an emulator: any request is accepted, as the configured default account.
 //!
@@ -13,7 +13,8 @@
 //! * [`credentials`]: the `--credentials` file, its keys and accounts;
 //! * [`parse`]: the signature as presented, from the Authorization header or a presigned query;
 //! * [`clock`]: the signing time against the server's clock (skew, presigned expiry);
-//! * [`signing`]: the signature the request should carry (the canonical request, via aws-sigv4);
+//! * [`signing`]: the signature the request should carry (the canonical request, signed with a
+//!   cached derived key; checked against aws-sigv4 in its tests);
 //! * [`bearer`]: bearer tokens on the agent-compatible read path;
 //! * [`errors`]: why a request is refused, and why a credentials file is not loaded.
 
@@ -144,15 +145,11 @@ impl Prechecked<'_> {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<String, AuthError> {
-        let (p, key, time) = match self {
+        let (p, key) = match self {
             Prechecked::Known(account) => return Ok(account.to_string()),
-            Prechecked::Signed {
-                presented,
-                key,
-                signed_at,
-            } => (presented, key, signed_at),
+            Prechecked::Signed { presented, key, .. } => (presented, key),
         };
-        let expected = signing::expected_signature(method, uri, headers, body, &p, key, time)
+        let expected = signing::expected_signature(method, uri, headers, body, &p, key)
             .ok_or(AuthError::BadSignature)?;
         if constant_time_eq(&expected, &p.signature) {
             Ok(key.account.clone())

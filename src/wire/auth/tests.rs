@@ -15,10 +15,10 @@ fn keys() -> Authenticator {
     let mut keys = HashMap::new();
     keys.insert(
         "AKIDEXAMPLE".to_string(),
-        Key {
-            secret: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
-            account: "111111111111".into(),
-        },
+        Key::new(
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
+            "111111111111".into(),
+        ),
     );
     Authenticator::Keys {
         keys,

@@ -1,6 +1,6 @@
-//! The signature a request should carry: the canonical request rebuilt from what the client
-//! signed (method, path, query, its `SignedHeaders`, the payload hash), signed with aws-sigv4
-//! using the key's secret, for both header signatures and presigned URLs.
+//! The reference for `signing`: the same expected signature computed by aws-sigv4 (the signer the
+//! SDKs use) from what the client signed. Test-only: `signing` must agree with it on every
+//! request (see `signing::tests`), while doing a fraction of the work.
 
 use std::time::{Duration, SystemTime};
 
@@ -11,14 +11,12 @@ use aws_sigv4::sign::v4;
 use http::HeaderMap;
 use sha2::{Digest, Sha256};
 
-use super::{constant_time_eq, Key, Presented};
-
-/// Both AppConfig and AppConfigData sign as `appconfig`.
-const SERVICE: &str = "appconfig";
+use super::super::{constant_time_eq, Key, Presented};
+use super::SERVICE;
 
 /// The signature this request should carry, or `None` when it cannot be computed (the
 /// request is then refused as a bad signature).
-pub(super) fn expected_signature(
+pub(super) fn reference_signature(
     method: &http::Method,
     uri: &http::Uri,
     headers: &HeaderMap,
