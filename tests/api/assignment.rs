@@ -274,3 +274,90 @@ async fn without_vended_metrics_nothing_is_counted_and_zero_exposure_serves_over
     assert_eq!(qa["_variant"], "__t1__");
     assert_eq!(served(&server, &ids, "__t1__"), None);
 }
+
+/// Reads `path` until it answers `want` (the change feed reloads the entry asynchronously).
+async fn eventually(server: &Server, path: &str, headers: &[(&str, &str)], want: &Value) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        let got = read(server, path, headers);
+        if &got == want {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{path} {headers:?}: {got} after 1 s, want {want}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn starting_updating_and_stopping_a_run_reach_agent_reads() {
+    use aws_sdk_appconfig::types::TreatmentOverrides;
+    let (server, c) = Server::start_with_client();
+    let ids = crate::experiments::deployed_flags(&c).await;
+    let def = crate::experiments::define(&c, &ids, "exp").await;
+    let one = format!(
+        "{}?flag=checkout",
+        agent_path(&ids.app, &ids.env, &ids.profile)
+    );
+    let deployed = json!({"enabled": false});
+    let green = json!({"_variant": "__t1__", "enabled": true, "color": "green"});
+    let control = json!({"_variant": "__c__", "enabled": false});
+    let qa = [("Entity-Id", "qa"), ("Context", "plan=free")];
+    // Read before the run starts, so the entry is cached and must be dropped by the start.
+    assert_eq!(read(&server, &one, &qa), deployed);
+
+    let overrides =
+        |key: &str| TreatmentOverrides::Inline([("qa".to_string(), key.to_string())].into());
+    c.start_experiment_run()
+        .application_identifier(&ids.app)
+        .experiment_definition_identifier(&def)
+        .exposure_percentage(0.0)
+        .treatment_overrides(overrides("t1"))
+        .send()
+        .await
+        .expect("start");
+    eventually(&server, &one, &qa, &green).await;
+    // 0 %: nobody else, even in the audience.
+    let premium: Vec<String> = (0..100).map(|i| format!("u-{i}")).collect();
+    for entity in &premium {
+        let headers = [("Entity-Id", entity.as_str()), ("Context", "plan=premium")];
+        assert_eq!(read(&server, &one, &headers), deployed);
+    }
+
+    c.update_experiment_run()
+        .application_identifier(&ids.app)
+        .experiment_definition_identifier(&def)
+        .run(1)
+        .exposure_percentage(100.0)
+        .treatment_overrides(overrides("c"))
+        .send()
+        .await
+        .expect("raise exposure, move the override");
+    eventually(&server, &one, &qa, &control).await;
+    let mut arms = std::collections::BTreeSet::new();
+    for entity in &premium {
+        let headers = [("Entity-Id", entity.as_str()), ("Context", "plan=premium")];
+        let got = read(&server, &one, &headers);
+        assert!(got == green || got == control, "{entity}: {got}");
+        arms.insert(got["_variant"].to_string());
+        // Outside the audience: as deployed.
+        let free = [("Entity-Id", entity.as_str()), ("Context", "plan=free")];
+        assert_eq!(read(&server, &one, &free), deployed);
+    }
+    assert_eq!(arms.len(), 2, "both arms in use at 50/50");
+
+    c.stop_experiment_run()
+        .application_identifier(&ids.app)
+        .experiment_definition_identifier(&def)
+        .run(1)
+        .send()
+        .await
+        .expect("stop");
+    eventually(&server, &one, &qa, &deployed).await;
+    for entity in &premium {
+        let headers = [("Entity-Id", entity.as_str()), ("Context", "plan=premium")];
+        assert_eq!(read(&server, &one, &headers), deployed);
+    }
+}
