@@ -3,7 +3,8 @@
 1 KB and a 100 KB configuration, against a minimal hyper server returning the same bytes
 (the physical limit), all loaded by wrk on this machine in the same run. Then a feature-flag
 profile with a 10-variant flag read through the agent path without and with a `Context`
-header (issue 14: with Context at least 60 % of without), and the RSS of appconfigd with
+header (issue 14: with Context at least 60 % of without) and a flag under a running experiment
+read with Context and Entity-Id (issue 16: at least 60 % too), and the RSS of appconfigd with
 1,000 deployed configurations in its snapshot.
 
 Usage: python3 benches/dataplane.py [--duration 10] [--connections 64]
@@ -124,7 +125,7 @@ def main():
                 rps, p50, p99 = wrk(target, args.duration, args.connections)
                 rows.append((label, what, rps, p50, p99))
 
-        flag_rows = flags_rows(deploy, url, args)
+        flag_rows = flags_rows(deploy, url, args, ac, app, env_id)
 
         for i in range(args.configs - 2):
             deploy(f"many{i}", os.urandom(512).hex().encode())
@@ -172,8 +173,10 @@ FLAG_CONTEXT = ("Context: userId=user-00000042@corp.test, tier=silver, country=U
                 "email=someone@corp.test, device=Pixel 8, signup=2024-06-01T00:00:00Z, plan=free")
 
 
-def flags_rows(deploy, url, args):
-    """The agent read of a feature-flag profile, without and with a Context to evaluate."""
+def flags_rows(deploy, url, args, ac, app, env_id):
+    """The agent read of a feature-flag profile, without and with a Context to evaluate, and a
+    flag under a running experiment read with Context and Entity-Id (issue 16: at least 60 % of
+    the plain agent read)."""
     variants = [{"name": f"v{i}", "enabled": True, "rule": r, "attributeValues": {"level": i}}
                 for i, r in enumerate(FLAG_RULES)]
     variants.append({"name": "default", "enabled": False})
@@ -183,17 +186,42 @@ def flags_rows(deploy, url, args):
         flags[f"basic{i}"] = {"name": f"basic {i}", "attributes": {"color": {}}}
         values[f"basic{i}"] = {"enabled": True, "color": "orange"}
     doc = json.dumps({"version": "1", "flags": flags, "values": values}).encode()
-    deploy("flags", doc, "application/json", Type="AWS.AppConfig.FeatureFlags")
+    profile = deploy("flags", doc, "application/json", Type="AWS.AppConfig.FeatureFlags")
     agent = f"{url}/applications/bench/environments/prod/configurations/flags"
     name, value = FLAG_CONTEXT.split(": ", 1)
     plain = json.loads(urllib.request.urlopen(agent).read())
     evaluated = json.loads(urllib.request.urlopen(urllib.request.Request(agent, headers={name: value})).read())
     assert plain["ten"]["_variant"] == evaluated["ten"]["_variant"] == "default", (plain, evaluated)
-    return [
+    rows = [
         ("flags: agent read", *wrk(agent, args.duration, args.connections)),
         ("flags: agent read with Context (10 variants evaluated)",
          *wrk(agent, args.duration, args.connections, [FLAG_CONTEXT])),
     ]
+    # An experiment on basic0 (control + 2 treatments, an audience the context meets, 100 %
+    # exposure, VendedMetrics on so every answer is also counted): the entity is assigned.
+    ac.update_account_settings(VendedMetrics={"Enabled": True})
+
+    def arm(weight, color):
+        return {"Weight": weight,
+                "FlagValue": {"Enabled": True, "AttributeValues": {"color": {"StringValue": color}}}}
+
+    definition = ac.create_experiment_definition(
+        ApplicationIdentifier=app, Name="bench", ConfigurationProfileIdentifier=profile,
+        EnvironmentIdentifier=env_id, FlagKey="basic0", Control=arm(50, "orange"),
+        Treatments=[arm(25, "green"), arm(25, "blue")],
+        AudienceRule='(and (eq $country "US") (gte $age 18))')["Id"]
+    ac.start_experiment_run(ApplicationIdentifier=app, ExperimentDefinitionIdentifier=definition,
+                            ExposurePercentage=100.0)
+    entity = "user-00000042@corp.test"
+    one = f"{agent}?flag=basic0"
+    request = urllib.request.Request(one, headers={name: value, "Entity-Id": entity})
+    deadline = time.time() + 5
+    while "_variant" not in json.loads(urllib.request.urlopen(request).read()):
+        assert time.time() < deadline, "the experiment never reached the agent read"
+        time.sleep(0.05)
+    rows.append(("flags: experiment flag read (Context + Entity-Id)",
+                 *wrk(one, args.duration, args.connections, [FLAG_CONTEXT, f"Entity-Id: {entity}"])))
+    return rows
 
 
 def secured_rows(args):

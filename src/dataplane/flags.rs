@@ -5,6 +5,7 @@ use bytes::Bytes;
 use http::header::HeaderName;
 use http::HeaderMap;
 
+use super::experiments::{self, Experiment};
 use super::DataError;
 use crate::domain::error::Error;
 use crate::domain::featureflags::{Compiled, Context, UnknownFlag};
@@ -15,14 +16,18 @@ const CONTEXT: HeaderName = HeaderName::from_static("context");
 /// The agent's answer for a feature-flag profile: variant flags evaluated for the request's
 /// `Context` headers (`k=v`, comma-separated and/or repeated); all flags, or with `?flag=a` that
 /// flag's object, with `?flag=a&flag=b` `{a: …, b: …}`. Without `Context` nor `?flag=` this is
-/// the answer computed when the version was loaded.
+/// the answer computed when the version was loaded. With an `Entity-Id` (`entity`) and
+/// experiments running on the entry, flags assigned a treatment answer it instead.
 pub(super) fn select_flags(
     flags: &Compiled,
     headers: &HeaderMap,
     wanted: Option<&Vec<String>>,
+    experiments: &[Experiment],
+    entity: Option<&str>,
 ) -> Result<Bytes, DataError> {
     let values = headers.get_all(CONTEXT);
-    if wanted.is_none() && values.iter().next().is_none() {
+    let entity = entity.filter(|_| !experiments.is_empty());
+    if wanted.is_none() && entity.is_none() && values.iter().next().is_none() {
         return Ok(flags.json().clone());
     }
     let texts = values
@@ -33,13 +38,16 @@ pub(super) fn select_flags(
         })
         .collect::<Result<Vec<&str>, Error>>()?;
     let context = Context::from_headers(texts).map_err(Error::bad_request)?;
-    flags
-        .answer(&context, wanted.map(Vec::as_slice))
-        .map_err(|UnknownFlag(k)| DataError::NotFound {
-            message: format!("Flag {k} not found"),
-            resource_type: "Configuration",
-            referenced_by: vec![("flag", k)],
-        })
+    let wanted = wanted.map(Vec::as_slice);
+    match entity {
+        Some(entity) => experiments::answer(flags, experiments, entity, &context, wanted),
+        None => flags.answer(&context, wanted),
+    }
+    .map_err(|UnknownFlag(k)| DataError::NotFound {
+        message: format!("Flag {k} not found"),
+        resource_type: "Configuration",
+        referenced_by: vec![("flag", k)],
+    })
 }
 
 /// Whether `Accept` asks for the Ion retrieval format

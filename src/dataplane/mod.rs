@@ -2,6 +2,7 @@
 //! AppConfig Agent's local read API, and the deprecated GetConfiguration, all served from the
 //! in-memory `Snapshot` with self-contained tokens, so a poll never touches the database.
 
+pub mod experiments;
 mod flags;
 pub mod snapshot;
 pub mod token;
@@ -41,6 +42,8 @@ const NEXT_TOKEN: HeaderName = HeaderName::from_static("next-poll-configuration-
 const NEXT_INTERVAL: HeaderName = HeaderName::from_static("next-poll-interval-in-seconds");
 const VERSION_LABEL: HeaderName = HeaderName::from_static("version-label");
 const CONFIGURATION_VERSION: HeaderName = HeaderName::from_static("configuration-version");
+/// The agent's entity (rollout bucket, experiment assignment).
+const ENTITY_ID: HeaderName = HeaderName::from_static("entity-id");
 /// Which data-plane operation a request is. The one classification shared by the wire layer
 /// (what to route here, and whether a bearer token may authenticate it), the metrics, and
 /// `DataPlane::handle`, so the three can never disagree.
@@ -372,9 +375,8 @@ impl DataPlane {
         let entry = self.entry(&key, flags).await?;
         // The agent is one client per host: its identity is the Entity-Id header if given,
         // else the caller's address.
-        let identity = headers
-            .get("Entity-Id")
-            .and_then(|v| v.to_str().ok())
+        let entity = headers.get(ENTITY_ID).and_then(|v| v.to_str().ok());
+        let identity = entity
             .map(str::to_string)
             .or_else(|| peer.map(|p| p.ip().to_string()))
             .unwrap_or_default();
@@ -384,7 +386,13 @@ impl DataPlane {
         let (body, content_type) = match &served.flags {
             Some(flags) if wants_ion(headers) => (flags.ion().clone(), ION_CONTENT_TYPE),
             Some(flags) => (
-                select_flags(flags, headers, q.get("flag"))?,
+                select_flags(
+                    flags,
+                    headers,
+                    q.get("flag"),
+                    &entry.experiments,
+                    entity.filter(|e| !e.is_empty()),
+                )?,
                 served.content_type.as_str(),
             ),
             None => (served.bytes.clone(), served.content_type.as_str()),

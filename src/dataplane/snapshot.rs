@@ -11,9 +11,10 @@ use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 
+use super::experiments::Experiment;
 use crate::domain::deployments::{all_in_environment, content_key, Deployment, DeploymentState};
 use crate::domain::error::Result;
-use crate::domain::{decode, featureflags};
+use crate::domain::{decode, experiments, featureflags, settings};
 use crate::store::DynStore;
 
 /// One configuration as served to clients.
@@ -40,6 +41,9 @@ pub struct Entry {
     /// When a read of this entry was last recorded for deletion protection (wall ms); lets
     /// the hot path skip the bookkeeping with one atomic load.
     pub last_marked: std::sync::atomic::AtomicI64,
+    /// The experiment runs in progress on this profile's flags in this environment (feature-
+    /// flag profiles only; empty in the common case, which the read paths test first).
+    pub experiments: Vec<Experiment>,
 }
 
 impl Entry {
@@ -148,6 +152,15 @@ pub async fn load(store: &DynStore, key: &Key, feature_flags: bool) -> Result<En
             let served = served(&mut *tx, key, &id, &d, feature_flags).await?;
             entry.stable = Some(Arc::new(served));
             break;
+        }
+    }
+    // A run's start, update or stop publishes a deployment change of its environment, and a
+    // VendedMetrics change one of the account: either drops this entry, so both stay current.
+    if feature_flags {
+        let runs = experiments::running_in(&mut *tx, app, env, profile).await?;
+        if !runs.is_empty() {
+            let count = settings::vended_metrics_enabled(&mut *tx).await?;
+            entry.experiments = Experiment::compile(&runs, key, count);
         }
     }
     Ok(entry)

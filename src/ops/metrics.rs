@@ -139,6 +139,19 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     }
 });
 
+/// Metrics named without the `appconfigd_` prefix: experiment treatments served (AWS's
+/// `ReturnedCount` in CloudWatch; counted by the data plane when the account's VendedMetrics
+/// is on).
+static UNPREFIXED: LazyLock<Registry> = LazyLock::new(|| {
+    let mut registry = Registry::default();
+    registry.register(
+        "appconfig_experiment_treatments_served",
+        "Experiment treatment answers served on the agent read path, by application, environment, configuration profile (ids), flag and variant",
+        crate::dataplane::experiments::TREATMENTS_SERVED.clone(),
+    );
+    registry
+});
+
 /// One call to an extension target or LAMBDA validator finished (called by the engine's
 /// invoker for every attempt, retries included).
 pub fn invocation(action_point: &str, ok: bool) {
@@ -241,6 +254,7 @@ fn record(endpoint: Endpoint, resp: &Response, elapsed: Duration) {
 pub async fn render(svc: &Service, accounts: &[String]) -> String {
     let mut out = String::new();
     let _ = prometheus_client::encoding::text::encode_registry(&mut out, &METRICS.registry);
+    let _ = prometheus_client::encoding::text::encode_registry(&mut out, &UNPREFIXED);
     let scraped = store_metrics(svc, accounts).await;
     let _ = prometheus_client::encoding::text::encode_registry(&mut out, &scraped);
     let _ = prometheus_client::encoding::text::encode_eof(&mut out);

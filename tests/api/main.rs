@@ -10,6 +10,7 @@ mod scenario;
 mod support;
 
 mod applications;
+mod assignment;
 mod auth;
 mod cli;
 mod concurrency;

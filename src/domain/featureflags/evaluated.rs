@@ -162,6 +162,36 @@ impl Compiled {
         Ok(Bytes::from(render(answers)))
     }
 
+    /// [`Compiled::answer`] with some flags' answers replaced: `overlay(key)` gives the
+    /// pre-rendered object to serve for flag `key` instead of its evaluation (an experiment's
+    /// treatment), `None` to evaluate it as usual.
+    pub fn answer_overlaid<'a>(
+        &'a self,
+        context: &Context,
+        wanted: Option<&[String]>,
+        overlay: impl Fn(&str) -> Option<&'a str>,
+    ) -> Result<Bytes, UnknownFlag> {
+        let pick = |f: &'a Flag| overlay(&f.key).unwrap_or_else(|| f.evaluate(context));
+        let Some(wanted) = wanted else {
+            return Ok(Bytes::from(render(self.flags.iter().map(|f| (f, pick(f))))));
+        };
+        let chosen = wanted
+            .iter()
+            .map(|k| self.flag(k).ok_or_else(|| UnknownFlag(k.clone())))
+            .collect::<Result<Vec<&Flag>, _>>()?;
+        if let [flag] = chosen.as_slice() {
+            return Ok(Bytes::copy_from_slice(pick(flag).as_bytes()));
+        }
+        Ok(Bytes::from(render(
+            chosen.into_iter().map(|f| (f, pick(f))),
+        )))
+    }
+
+    /// Whether the document defines flag `key`.
+    pub fn contains(&self, key: &str) -> bool {
+        self.flag(key).is_some()
+    }
+
     /// The variant `context` gets for flag `key` and the rule that chose it (`None`: the
     /// default). `None` if there is no such multi-variant flag.
     pub fn explain(&self, key: &str, context: &Context) -> Option<(&str, Option<&str>)> {
