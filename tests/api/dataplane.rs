@@ -1570,13 +1570,13 @@ async fn tokens_survive_a_restart() {
 }
 
 /// A second `appconfigd serve` on another server's database (a second node). Killed on drop.
-struct Node {
+pub(crate) struct Node {
     child: std::process::Child,
-    endpoint: String,
+    pub(crate) endpoint: String,
 }
 
 impl Node {
-    fn start(database: &str, args: &[&str]) -> Node {
+    pub(crate) fn start(database: &str, args: &[&str]) -> Node {
         use std::io::BufRead;
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_appconfigd"));
         for (key, _) in std::env::vars_os() {

@@ -32,4 +32,5 @@ mod settings;
 mod sources;
 mod strategies;
 mod tags;
+mod treatments;
 mod validate;
