@@ -1,10 +1,16 @@
-//! The physical limit for the data-plane benchmark: a minimal HTTP server on the same stack
-//! (hyper via axum, tokio) that returns fixed bytes. `benches/dataplane.py` runs it beside
-//! appconfigd and loads both the same way.
+//! The physical limit for the data-plane benchmark: a minimal hyper server (HTTP/1.1, tokio, no
+//! router, no middleware) that answers `/1k` and `/100k` with fixed bytes and 404 otherwise.
+//! `benches/dataplane.py` builds it with LTO (`--profile release-lto`) and loads it beside
+//! appconfigd the same way.
 
-use axum::routing::get;
-use axum::Router;
+use std::convert::Infallible;
+
 use bytes::Bytes;
+use http_body_util::Full;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -13,10 +19,28 @@ async fn main() -> std::io::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:4999".into());
     let small = Bytes::from(vec![b'a'; 1024]);
     let large = Bytes::from(vec![b'a'; 100 * 1024]);
-    let app = Router::new()
-        .route("/1k", get(move || std::future::ready(small.clone())))
-        .route("/100k", get(move || std::future::ready(large.clone())));
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("bare hyper listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app).await
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let _ = stream.set_nodelay(true);
+        let (small, large) = (small.clone(), large.clone());
+        tokio::spawn(async move {
+            let service = service_fn(move |req: Request<hyper::body::Incoming>| {
+                let answer = match req.uri().path() {
+                    "/1k" => Response::new(Full::new(small.clone())),
+                    "/100k" => Response::new(Full::new(large.clone())),
+                    _ => {
+                        let mut r = Response::new(Full::new(Bytes::new()));
+                        *r.status_mut() = StatusCode::NOT_FOUND;
+                        r
+                    }
+                };
+                std::future::ready(Ok::<_, Infallible>(answer))
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
 }
