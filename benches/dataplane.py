@@ -29,9 +29,9 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# APPCONFIGD_BIN: another server binary (e.g. a debug build, to try the scripts out quickly).
+# APPCONFIGD_BIN, BARE_HYPER_BIN: other binaries (e.g. debug builds, to try the scripts out).
 BIN = os.environ.get("APPCONFIGD_BIN") or os.path.join(ROOT, "target", "release", "appconfigd")
-BARE = os.path.join(ROOT, "target", "release-lto", "examples", "bare_hyper")
+BARE = os.environ.get("BARE_HYPER_BIN") or os.path.join(ROOT, "target", "release-lto", "examples", "bare_hyper")
 
 # Issue 17's targets: row label -> (minimum share of the bare hyper of the same run and size).
 # Every targeted row must also have p99 below P99_TARGET_MS at 64 connections.
