@@ -30,6 +30,7 @@ Usage: python3 benches/propagation.py [--deployments 50] [--clients 4] [--time-s
 """
 import argparse
 import http.client
+import math
 import os
 import random
 import statistics
@@ -237,8 +238,9 @@ def scenario(n_nodes, args, tmp):
 # ---- Report -------------------------------------------------------------------------------------
 
 def pct(xs, p):
+    """Nearest-rank percentile."""
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, max(0, round(p / 100 * len(xs) + 0.5) - 1))]
+    return xs[min(len(xs) - 1, max(0, math.ceil(p / 100 * len(xs)) - 1))]
 
 
 def ms(x):
