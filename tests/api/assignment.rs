@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::dataplane::{agent_path, get};
 use crate::harness::*;
-use crate::scenario::{Ids, Scenario};
+use crate::scenario::Ids;
 
 const FLAG: &str = "checkout";
 
@@ -145,20 +145,7 @@ fn served(server: &Server, ids: &Ids, variant: &str) -> Option<f64> {
 #[tokio::test]
 async fn treatments_reach_agent_reads_by_entity_and_are_counted() {
     let (server, c) = Server::start_with_client();
-    let d = Scenario::new(&c)
-        .feature_flags()
-        .version(document().to_string().as_bytes(), "application/json")
-        .deploy()
-        .await;
-    d.ids
-        .wait_state(
-            &c,
-            d.number,
-            aws_sdk_appconfig::types::DeploymentState::Complete,
-            std::time::Duration::from_secs(60),
-        )
-        .await;
-    let ids = d.ids;
+    let ids = crate::flags::deploy_flags(&c, &document()).await;
     c.update_account_settings()
         .vended_metrics(VendedMetricsSettings::builder().enabled(true).build())
         .send()
@@ -238,20 +225,7 @@ async fn treatments_reach_agent_reads_by_entity_and_are_counted() {
 #[tokio::test]
 async fn without_vended_metrics_nothing_is_counted_and_zero_exposure_serves_overrides_only() {
     let (server, c) = Server::start_with_client();
-    let d = Scenario::new(&c)
-        .feature_flags()
-        .version(document().to_string().as_bytes(), "application/json")
-        .deploy()
-        .await;
-    d.ids
-        .wait_state(
-            &c,
-            d.number,
-            aws_sdk_appconfig::types::DeploymentState::Complete,
-            std::time::Duration::from_secs(60),
-        )
-        .await;
-    let ids = d.ids;
+    let ids = crate::flags::deploy_flags(&c, &document()).await;
     start_experiment(&server, &ids, 0.0).await;
     let one = format!(
         "{}?flag={FLAG}",

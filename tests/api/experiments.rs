@@ -3,7 +3,7 @@
 //! illegal request answered the AWS way without changing what is stored.
 
 use aws_sdk_appconfig::types::{
-    AttributeValue, DeleteType, DeploymentState, ExperimentDefinitionStatus as DefStatus,
+    AttributeValue, DeleteType, ExperimentDefinitionStatus as DefStatus,
     ExperimentRunEventType as EventType, ExperimentRunResult, ExperimentRunStatus as RunStatus,
     FlagValue, TreatmentInput, TreatmentOverrides,
 };
@@ -37,16 +37,7 @@ pub(crate) fn treatment(weight: f32, enabled: bool, color: Option<&str>) -> Trea
 
 /// The flag document deployed (instant strategy) to a feature-flag profile, deployment complete.
 pub(crate) async fn deployed_flags(c: &Client) -> Ids {
-    let d = Scenario::new(c)
-        .feature_flags()
-        .version(flags_document().to_string().as_bytes(), "application/json")
-        .deploy()
-        .await;
-    let timeout = std::time::Duration::from_secs(60);
-    d.ids
-        .wait_state(c, d.number, DeploymentState::Complete, timeout)
-        .await;
-    d.ids
+    crate::flags::deploy_flags(c, &flags_document()).await
 }
 
 /// A definition on `checkout` with a 50/50 control and one treatment, for premium users.
@@ -163,14 +154,8 @@ async fn a_definition_keys_its_treatments_and_is_found_by_id_or_name() {
         "application/{}/experimentdefinition/{id}",
         ids.app
     ));
-    let tags = c
-        .list_tags_for_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-        .expect("tags");
     assert_eq!(
-        tags.tags().and_then(|t| t.get("team")).map(String::as_str),
+        tags_of(&c, &arn).await.get("team").map(String::as_str),
         Some("growth")
     );
 }
@@ -443,14 +428,8 @@ async fn a_run_goes_from_start_through_exposure_changes_to_stop_with_its_events(
         "application/{}/experimentdefinition/{def}/experimentrun/1",
         ids.app
     ));
-    let tags = c
-        .list_tags_for_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-        .expect("run tags");
     assert_eq!(
-        tags.tags().and_then(|t| t.get("run")).map(String::as_str),
+        tags_of(&c, &arn).await.get("run").map(String::as_str),
         Some("one")
     );
 }

@@ -158,7 +158,7 @@ fn rules_document(flags: &[(&str, &[(&str, &str)])]) -> Value {
 }
 
 /// Deploys `doc` to a new feature-flag profile and waits until the deployment is complete.
-async fn deploy_flags(c: &Client, doc: &Value) -> Ids {
+pub(crate) async fn deploy_flags(c: &Client, doc: &Value) -> Ids {
     let d = Scenario::new(c)
         .feature_flags()
         .version(doc.to_string().as_bytes(), "application/json")
