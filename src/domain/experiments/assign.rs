@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::Run;
+use super::{attribute_json, Run};
 use crate::api::appconfig as api;
 use crate::domain::featureflags::rules::{bucket, implicit_seed, parse, threshold, Context, Rule};
 
@@ -205,30 +205,6 @@ fn render(index: usize, key: String, value: &api::FlagValue) -> Assigned {
         index,
         body: Bytes::from(json.clone()),
         json,
-    }
-}
-
-/// A treatment attribute as the flag attribute it stands for: a JSON scalar or array.
-fn attribute_json(value: &api::AttributeValue) -> Value {
-    match value {
-        api::AttributeValue::StringValue(s) => Value::from(s.as_str()),
-        api::AttributeValue::NumberValue(n) => number(*n),
-        api::AttributeValue::BooleanValue(b) => Value::Bool(*b),
-        api::AttributeValue::StringArray(items) => {
-            Value::Array(items.iter().map(|s| Value::from(s.as_str())).collect())
-        }
-        api::AttributeValue::NumberArray(items) => {
-            Value::Array(items.iter().map(|n| number(*n)).collect())
-        }
-    }
-}
-
-/// Whole numbers as JSON integers (`3`, as a flag document would hold them), others as floats.
-fn number(n: f64) -> Value {
-    if n.fract() == 0.0 && n.abs() < 9.0e15 {
-        Value::from(n as i64)
-    } else {
-        serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
     }
 }
 

@@ -25,6 +25,7 @@ pub use runs::{
 };
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::decode;
 use super::error::Result;
@@ -151,19 +152,35 @@ pub async fn running_in(
 }
 
 /// A flag value as the flag object clients read: `{"enabled": …, <attribute>: <value>, …}`.
-pub fn flag_object(v: &api::FlagValue) -> serde_json::Map<String, serde_json::Value> {
-    use serde_json::Value;
+pub fn flag_object(v: &api::FlagValue) -> serde_json::Map<String, Value> {
     let mut object = serde_json::Map::new();
     object.insert("enabled".into(), Value::Bool(v.enabled));
     for (name, value) in v.attribute_values.iter().flatten() {
-        let value = match value {
-            api::AttributeValue::StringValue(s) => Value::from(s.as_str()),
-            api::AttributeValue::NumberValue(n) => Value::from(*n),
-            api::AttributeValue::BooleanValue(b) => Value::Bool(*b),
-            api::AttributeValue::StringArray(a) => Value::from(a.clone()),
-            api::AttributeValue::NumberArray(a) => Value::from(a.clone()),
-        };
-        object.insert(name.clone(), value);
+        object.insert(name.clone(), attribute_json(value));
     }
     object
+}
+
+/// A treatment attribute as the flag attribute it stands for: a JSON scalar or array.
+pub(crate) fn attribute_json(value: &api::AttributeValue) -> Value {
+    match value {
+        api::AttributeValue::StringValue(s) => Value::from(s.as_str()),
+        api::AttributeValue::NumberValue(n) => number(*n),
+        api::AttributeValue::BooleanValue(b) => Value::Bool(*b),
+        api::AttributeValue::StringArray(items) => {
+            Value::Array(items.iter().map(|s| Value::from(s.as_str())).collect())
+        }
+        api::AttributeValue::NumberArray(items) => {
+            Value::Array(items.iter().map(|n| number(*n)).collect())
+        }
+    }
+}
+
+/// Whole numbers as JSON integers (`3`, as a flag document would hold them), others as floats.
+fn number(n: f64) -> Value {
+    if n.fract() == 0.0 && n.abs() < 9.0e15 {
+        Value::from(n as i64)
+    } else {
+        serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
+    }
 }
