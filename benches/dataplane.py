@@ -391,6 +391,7 @@ def main():
     ap.add_argument("--configs", type=int, default=1000, help="configurations deployed for the RSS line (0: skip)")
     ap.add_argument("--no-build", action="store_true", help="use the binaries already in target/")
     ap.add_argument("--json", help="write every run's numbers to this file")
+    ap.add_argument("--rows", help="only the rows whose 'SIZE ENDPOINT' matches this regex (and the bare hyper)")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         sh("apt-get", "install", "-y", "-q", "wrk")
@@ -405,6 +406,8 @@ def main():
         rows += read_rows(b)
         rows += secured_rows(procs, tmp)
         rows += flags_rows(b)
+        if args.rows:
+            rows = [r for r in rows if r.what == BARE_LABEL or re.search(args.rows, f"{r.size} {r.what}")]
         # Same order in every run: each size's limit, then what is compared to it.
         rows.sort(key=lambda r: ({"reads": 0, "flags": 1}[r.section], r.size != "1 KB", r.what != BARE_LABEL))
         for row in rows:

@@ -228,13 +228,13 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), StartError> {
     let dataplane = DataPlane::start(service.clone())
         .await
         .map_err(|e| StartError::DataPlane(e.to_string()))?;
-    let app = assemble(AppState {
+    let front = Arc::new(Front::new(AppState {
         service,
         auth: Arc::new(auth),
         metrics_token: cfg.metrics_token.clone(),
         dataplane,
-    });
-    accept_loop(listener, app, tls, cfg.max_connections, shutdown).await;
+    }));
+    accept_loop(listener, front, tls, cfg.max_connections, shutdown).await;
     // Anything the engine was doing is durable; stopping it mid-pass loses nothing.
     let _ = stop_engine.send(true);
     let _ = engine.await;
@@ -256,7 +256,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// drains in-flight requests.
 async fn accept_loop(
     listener: TcpListener,
-    app: axum::Router,
+    front: Arc<Front>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     max_connections: usize,
     shutdown: impl std::future::Future<Output = ()>,
@@ -268,8 +268,9 @@ async fn accept_loop(
     http.timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
         .max_header_size(MAX_HEAD_BYTES)
-        .max_buf_size(MAX_HEAD_BYTES.max(400 * 1024))
-        .max_headers(100);
+        // At most 100 headers: hyper's default, left implicit because setting it makes hyper
+        // allocate and zero the header table on every request.
+        .max_buf_size(MAX_HEAD_BYTES.max(400 * 1024));
     let http = Arc::new(http);
     tokio::pin!(shutdown);
     loop {
@@ -290,13 +291,11 @@ async fn accept_loop(
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let router = app.clone();
-        let service =
-            hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
-                req.extensions_mut()
-                    .insert(axum::extract::ConnectInfo(peer));
-                tower::ServiceExt::oneshot(router.clone(), req.map(axum::body::Body::new))
-            });
+        let front = front.clone();
+        let service = hyper::service::service_fn(move |req| {
+            let front = front.clone();
+            async move { Ok::<_, std::convert::Infallible>(front.answer(req, peer).await) }
+        });
         let http = http.clone();
         let watcher = graceful.watcher();
         let tls = tls.clone();
@@ -426,12 +425,46 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
-/// The HTTP surface: the AppConfig API with, outermost first, the endpoint classification
-/// (once per request) and the metrics middleware; the operator routes beside it.
-fn assemble(state: AppState) -> axum::Router {
-    use axum::middleware::from_fn;
-    wire::router(state.clone())
-        .layer(from_fn(crate::ops::metrics::track))
-        .layer(from_fn(wire::endpoint::classify))
-        .merge(crate::ops::routes(state))
+/// What every request meets first. Data-plane reads (nearly all the traffic) are classified
+/// and answered here, straight from the data plane, and counted: no router, middleware or
+/// state clone in between. Everything else goes through the axum router: the AppConfig API
+/// behind its metrics layer, and beside it the operator routes and the console.
+struct Front {
+    state: AppState,
+    app: axum::Router,
+}
+
+impl Front {
+    fn new(state: AppState) -> Self {
+        let app = wire::router(state.clone())
+            .layer(axum::middleware::from_fn(crate::ops::metrics::track))
+            .merge(crate::ops::routes(state.clone()));
+        Front { state, app }
+    }
+
+    async fn answer(
+        &self,
+        req: http::Request<hyper::body::Incoming>,
+        peer: SocketAddr,
+    ) -> http::Response<wire::ReplyBody> {
+        use wire::endpoint::Endpoint;
+        let endpoint = Endpoint::classify(req.method(), req.uri().path(), req.uri().query());
+        if let Endpoint::Data(route) = endpoint {
+            let started = std::time::Instant::now();
+            let resp = wire::data_plane(&self.state, req, route, peer).await;
+            crate::ops::metrics::record_data(route, &resp, started.elapsed());
+            return resp;
+        }
+        // Classified once: the API handler and the metrics layer read it from the request.
+        let mut req = req.map(axum::body::Body::new);
+        req.extensions_mut().insert(endpoint);
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        // Boxed: the router's future stays out of the reads' (hyper moves that per request).
+        let resp = match Box::pin(tower::ServiceExt::oneshot(self.app.clone(), req)).await {
+            Ok(r) => r,
+            Err(never) => match never {},
+        };
+        resp.map(http_body_util::Either::Right)
+    }
 }

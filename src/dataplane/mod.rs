@@ -7,19 +7,18 @@ mod flags;
 pub mod snapshot;
 pub mod token;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
 
-use axum::body::Body;
-use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, Method, StatusCode};
+use http_body_util::Full;
 use serde_json::{json, Value};
 
 use crate::api::appconfigdata::{
-    GetLatestConfigurationRequest, StartConfigurationSessionRequest,
-    StartConfigurationSessionResponse,
+    StartConfigurationSessionRequest, StartConfigurationSessionResponse,
 };
 use crate::domain::configuration_profiles::ConfigurationProfile;
 use crate::domain::error::{Error, Result};
@@ -27,8 +26,12 @@ use crate::domain::featureflags::ION_CONTENT_TYPE;
 use crate::domain::{decode, ids, Change, Service};
 use crate::store::{Kind, Record};
 use flags::{select_flags, wants_ion};
-use snapshot::{bucket, Entry, Key, Snapshot};
+use snapshot::{bucket, bucket_of_address, Entry, Key, KeyMap, KeyRef, Snapshot};
 use token::Claims;
+
+/// A data-plane answer: the whole body is in memory, so it goes out as one `Full` buffer (no
+/// boxed stream per response).
+pub type Reply = http::Response<Full<Bytes>>;
 
 /// Tokens live 24 hours (service time).
 const TOKEN_LIFETIME_MS: i64 = 24 * 3600 * 1000;
@@ -58,6 +61,13 @@ pub enum Route {
 }
 
 impl Route {
+    pub const ALL: [Route; 4] = [
+        Route::StartConfigurationSession,
+        Route::GetLatestConfiguration,
+        Route::AgentRead,
+        Route::GetConfiguration,
+    ];
+
     pub fn of(method: &Method, path: &str, query: Option<&str>) -> Option<Route> {
         match *method {
             Method::POST if path == "/configurationsessions" => {
@@ -87,12 +97,20 @@ impl Route {
     }
 }
 
+/// What a read's identifiers (names or ids) resolve to.
+pub struct Target {
+    /// The ids.
+    key: Key,
+    /// The profile holds feature flags.
+    flags: bool,
+}
+
 pub struct DataPlane {
     svc: Service,
     signer: token::Signer,
     snapshot: Snapshot,
-    /// (account, app, env, profile identifiers as given) → (ids, is feature flags).
-    resolved: RwLock<HashMap<Key, (Key, bool)>>,
+    /// (account, app, env, profile identifiers as given, and as ids) → what they name.
+    resolved: RwLock<KeyMap<Arc<Target>>>,
     usage: Mutex<HashMap<String, i64>>,
 }
 
@@ -129,7 +147,7 @@ impl DataPlane {
             svc: svc.clone(),
             signer,
             snapshot: Snapshot::default(),
-            resolved: RwLock::new(HashMap::new()),
+            resolved: RwLock::new(KeyMap::default()),
             usage: Mutex::new(HashMap::new()),
         });
         let mut rx = svc.changes.subscribe();
@@ -187,26 +205,38 @@ impl DataPlane {
         headers: &HeaderMap,
         body: &Bytes,
         peer: Option<SocketAddr>,
-    ) -> Option<Result<Response, DataError>> {
+    ) -> Option<Result<Reply, DataError>> {
         let result = match route {
+            // Sessions start once per client: boxed, out of the polls' future.
             Route::StartConfigurationSession => {
-                self.start_configuration_session(account, body).await
+                Box::pin(self.start_configuration_session(account, body)).await
             }
             Route::GetLatestConfiguration => {
                 self.get_latest_configuration(account, query, headers).await
             }
             route @ (Route::AgentRead | Route::GetConfiguration) => {
-                let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-                let ["applications", app, "environments", env, "configurations", profile] =
-                    parts.as_slice()
+                let mut parts = path.split('/').filter(|s| !s.is_empty());
+                let (
+                    Some("applications"),
+                    Some(app),
+                    Some("environments"),
+                    Some(env),
+                    Some("configurations"),
+                    Some(profile),
+                    None,
+                ) = (
+                    parts.next(),
+                    parts.next(),
+                    parts.next(),
+                    parts.next(),
+                    parts.next(),
+                    parts.next(),
+                    parts.next(),
+                )
                 else {
                     return None;
                 };
-                let decode = |s: &str| {
-                    percent_encoding::percent_decode_str(s)
-                        .decode_utf8_lossy()
-                        .into_owned()
-                };
+                let decode = crate::query::decode_component;
                 let target = ConfigPath {
                     app: decode(app),
                     env: decode(env),
@@ -214,7 +244,7 @@ impl DataPlane {
                 };
                 let q = crate::query::parse_query(query);
                 if route == Route::GetConfiguration {
-                    self.get_configuration(account, &target, &q).await
+                    Box::pin(self.get_configuration(account, &target, &q)).await
                 } else {
                     self.agent_read(account, &target, &q, headers, peer).await
                 }
@@ -229,7 +259,7 @@ impl DataPlane {
         &self,
         account: &str,
         body: &Bytes,
-    ) -> Result<Response, DataError> {
+    ) -> Result<Reply, DataError> {
         let v: Value = serde_json::from_slice(body)
             .map_err(|e| Error::bad_request(format!("The request body is not valid JSON: {e}")))?;
         // The model's constraints, checked on the raw members so the messages name them as
@@ -256,33 +286,41 @@ impl DataPlane {
             Some(i) if (15..=86400).contains(&i) => i,
             Some(_) => return Err(interval_error()),
         };
-        let (ids, _) = self
-            .resolve(
+        let target = self
+            .resolve(KeyRef(
                 account,
                 &input.application_identifier,
                 &input.environment_identifier,
                 &input.configuration_profile_identifier,
-            )
+            ))
             .await?;
         let now = self.svc.clock.wall_millis();
+        let ids = target.key.clone();
         let claims = Claims {
-            s: format!("{}{}{}", ids::new_id(), ids::new_id(), ids::new_id()),
-            account: ids.0,
-            app: ids.1,
-            env: ids.2,
-            profile: ids.3,
+            s: Cow::Owned(format!(
+                "{}{}{}",
+                ids::new_id(),
+                ids::new_id(),
+                ids::new_id()
+            )),
+            account: ids.0.into(),
+            app: ids.1.into(),
+            env: ids.2.into(),
+            profile: ids.3.into(),
             interval,
             not_before: 0,
             expires: now + self.scaled(TOKEN_LIFETIME_MS),
-            last: String::new(),
+            last: Cow::Borrowed(""),
         };
         let body = StartConfigurationSessionResponse {
             initial_configuration_token: Some(self.signer.mint(&claims)),
         };
-        Ok(Response::builder()
+        Ok(http::Response::builder()
             .status(StatusCode::CREATED)
             .header("content-type", "application/json")
-            .body(Body::from(serde_json::to_vec(&body).unwrap_or_default()))
+            .body(Full::new(Bytes::from(
+                serde_json::to_vec(&body).unwrap_or_default(),
+            )))
             .unwrap_or_default())
     }
 
@@ -293,24 +331,23 @@ impl DataPlane {
         account: &str,
         query: Option<&str>,
         headers: &HeaderMap,
-    ) -> Result<Response, DataError> {
-        let input = crate::query::query_first(query, "configuration_token")
+    ) -> Result<Reply, DataError> {
+        // The request's one member (`GetLatestConfigurationRequest::configuration_token`), read
+        // in place: the token is borrowed from the query, its claims from `scratch`.
+        let raw = crate::query::query_first(query, "configuration_token")
             .filter(|t| !t.is_empty())
-            .map(|t| GetLatestConfigurationRequest {
-                configuration_token: t.into_owned(),
-            })
             .ok_or_else(|| {
                 Error::bad_request(
                     "1 validation error detected: Value null at 'configurationToken' failed to satisfy constraint: Member must not be null",
                 )
             })?;
-        let raw = input.configuration_token;
         if raw.len() > 8192 || raw.chars().any(char::is_whitespace) {
             return Err(DataError::Token("Corrupted"));
         }
+        let mut scratch = Vec::new();
         let mut claims = self
             .signer
-            .verify(&raw)
+            .verify(&raw, &mut scratch)
             .map_err(|_| DataError::Token("Corrupted"))?;
         // A token names its account: another account's token is not valid for this caller.
         if claims.account != account {
@@ -323,40 +360,45 @@ impl DataPlane {
         if now < claims.not_before {
             return Err(DataError::Token("PollIntervalNotSatisfied"));
         }
-        let key: Key = (
-            claims.account.clone(),
-            claims.app.clone(),
-            claims.env.clone(),
-            claims.profile.clone(),
-        );
-        let flags = self.is_feature_flags(&key).await?;
-        let entry = self.entry(&key, flags).await?;
+        // Ids resolve to themselves (`resolve` caches them that way).
+        let target = self
+            .resolve(KeyRef(
+                &claims.account,
+                &claims.app,
+                &claims.env,
+                &claims.profile,
+            ))
+            .await?;
+        let entry = self.entry(&target).await?;
         let served = entry.pick(bucket(&claims.s)).cloned();
-        self.mark_read(&key, &entry);
+        self.mark_read(&target.key, &entry);
         let Some(served) = served else {
-            return Err(not_deployed(&key));
+            return Err(not_deployed(&target.key));
         };
         let changed = served.id != claims.last;
-        claims.last = served.id.clone();
+        claims.last = Cow::Borrowed(&served.id);
         claims.not_before = now + self.scaled(claims.interval * 1000);
         claims.expires = now + self.scaled(TOKEN_LIFETIME_MS);
-        let mut b = Response::builder()
+        let mut b = http::Response::builder()
             .status(StatusCode::OK)
             .header(NEXT_TOKEN, self.signer.mint(&claims))
             .header(NEXT_INTERVAL, claims.interval);
         if !changed {
             // Unchanged: 200 with an empty body, as AWS answers.
-            return Ok(b.body(Body::empty()).unwrap_or_default());
+            return Ok(b.body(Full::default()).unwrap_or_default());
         }
         let (bytes, content_type) = match &served.flags {
-            Some(flags) if wants_ion(headers) => (flags.ion(), ION_CONTENT_TYPE),
-            _ => (&served.bytes, served.content_type.as_str()),
+            Some(flags) if wants_ion(headers) => (
+                flags.ion(),
+                http::HeaderValue::from_static(ION_CONTENT_TYPE),
+            ),
+            _ => (&served.bytes, served.content_type.clone()),
         };
         b = b.header(http::header::CONTENT_TYPE, content_type);
         if let Some(l) = &served.version_label {
-            b = b.header(VERSION_LABEL, l.as_str());
+            b = b.header(VERSION_LABEL, l.clone());
         }
-        Ok(b.body(Body::from(bytes.clone())).unwrap_or_default())
+        Ok(b.body(Full::new(bytes.clone())).unwrap_or_default())
     }
 
     // ---- Agent-compatible read ------------------------------------------------------------
@@ -364,27 +406,31 @@ impl DataPlane {
     async fn agent_read(
         &self,
         account: &str,
-        target: &ConfigPath,
+        target: &ConfigPath<'_>,
         q: &HashMap<String, Vec<String>>,
         headers: &HeaderMap,
         peer: Option<SocketAddr>,
-    ) -> Result<Response, DataError> {
-        let (key, flags) = self
-            .resolve(account, &target.app, &target.env, &target.profile)
+    ) -> Result<Reply, DataError> {
+        let resolved = self
+            .resolve(KeyRef(account, &target.app, &target.env, &target.profile))
             .await?;
-        let entry = self.entry(&key, flags).await?;
+        let entry = self.entry(&resolved).await?;
         // The agent is one client per host: its identity is the Entity-Id header if given,
         // else the caller's address.
         let entity = headers.get(ENTITY_ID).and_then(|v| v.to_str().ok());
-        let identity = entity
-            .map(str::to_string)
-            .or_else(|| peer.map(|p| p.ip().to_string()))
-            .unwrap_or_default();
-        let served = entry.pick(bucket(&identity)).cloned();
-        self.mark_read(&key, &entry);
-        let served = served.ok_or_else(|| not_deployed(&key))?;
+        let client = match (entity, peer) {
+            (Some(e), _) => bucket(e),
+            (None, Some(p)) => bucket_of_address(p.ip()),
+            (None, None) => bucket(""),
+        };
+        let served = entry.pick(client).cloned();
+        self.mark_read(&resolved.key, &entry);
+        let served = served.ok_or_else(|| not_deployed(&resolved.key))?;
         let (body, content_type) = match &served.flags {
-            Some(flags) if wants_ion(headers) => (flags.ion().clone(), ION_CONTENT_TYPE),
+            Some(flags) if wants_ion(headers) => (
+                flags.ion().clone(),
+                http::HeaderValue::from_static(ION_CONTENT_TYPE),
+            ),
             Some(flags) => (
                 select_flags(
                     flags,
@@ -393,18 +439,18 @@ impl DataPlane {
                     &entry.experiments,
                     entity.filter(|e| !e.is_empty()),
                 )?,
-                served.content_type.as_str(),
+                served.content_type.clone(),
             ),
-            None => (served.bytes.clone(), served.content_type.as_str()),
+            None => (served.bytes.clone(), served.content_type.clone()),
         };
-        let mut b = Response::builder()
+        let mut b = http::Response::builder()
             .status(StatusCode::OK)
             .header(http::header::CONTENT_TYPE, content_type)
-            .header(CONFIGURATION_VERSION, served.version.as_str());
+            .header(CONFIGURATION_VERSION, served.version.clone());
         if let Some(l) = &served.version_label {
-            b = b.header(VERSION_LABEL, l.as_str());
+            b = b.header(VERSION_LABEL, l.clone());
         }
-        Ok(b.body(Body::from(body)).unwrap_or_default())
+        Ok(b.body(Full::new(body)).unwrap_or_default())
     }
 
     // ---- GetConfiguration (deprecated) ----------------------------------------------------
@@ -412,9 +458,9 @@ impl DataPlane {
     async fn get_configuration(
         &self,
         account: &str,
-        target: &ConfigPath,
+        target: &ConfigPath<'_>,
         q: &HashMap<String, Vec<String>>,
-    ) -> Result<Response, DataError> {
+    ) -> Result<Reply, DataError> {
         let client_id = q
             .get("client_id")
             .and_then(|v| v.first())
@@ -439,8 +485,8 @@ impl DataPlane {
             }
         }
         // GetConfiguration is a control-plane operation: its errors use that model's shapes.
-        let (key, flags) = self
-            .resolve(account, &target.app, &target.env, &target.profile)
+        let resolved = self
+            .resolve(KeyRef(account, &target.app, &target.env, &target.profile))
             .await
             .map_err(|e| match e {
                 DataError::NotFound {
@@ -453,15 +499,15 @@ impl DataPlane {
                 }),
                 other => other,
             })?;
-        if flags {
+        if resolved.flags {
             return Err(Error::bad_request(
                 "GetConfiguration does not support feature flag configuration profiles; use AppConfigData GetLatestConfiguration.",
             )
             .into());
         }
-        let entry = self.entry(&key, flags).await?;
+        let entry = self.entry(&resolved).await?;
         let served = entry.pick(bucket(&client_id)).cloned();
-        self.mark_read(&key, &entry);
+        self.mark_read(&resolved.key, &entry);
         let served = served.ok_or_else(|| {
             DataError::Domain(Error::ResourceNotFound {
                 message: format!(
@@ -474,17 +520,17 @@ impl DataPlane {
         let known = q
             .get("client_configuration_version")
             .and_then(|v| v.first());
-        let b = Response::builder().header("Configuration-Version", served.version.as_str());
-        if known == Some(&served.version) {
+        let b = http::Response::builder().header(CONFIGURATION_VERSION, served.version.clone());
+        if known.map(String::as_bytes) == Some(served.version.as_bytes()) {
             // The model documents 204 when the client already has this version.
             return Ok(b
                 .status(StatusCode::NO_CONTENT)
-                .body(Body::empty())
+                .body(Full::default())
                 .unwrap_or_default());
         }
         Ok(b.status(StatusCode::OK)
-            .header("content-type", served.content_type.as_str())
-            .body(Body::from(served.bytes.clone()))
+            .header(http::header::CONTENT_TYPE, served.content_type.clone())
+            .body(Full::new(served.bytes.clone()))
             .unwrap_or_default())
     }
 
@@ -494,46 +540,37 @@ impl DataPlane {
         (service_ms as f64 / self.svc.settings.time_scale).ceil() as i64
     }
 
-    async fn entry(&self, key: &Key, flags: bool) -> Result<Arc<Entry>, DataError> {
-        if let Some(e) = self.snapshot.get(key) {
-            return Ok(e);
+    async fn entry(&self, target: &Target) -> Result<Arc<Entry>, DataError> {
+        match self.snapshot.get(KeyRef::of(&target.key)) {
+            Some(e) => Ok(e),
+            // Boxed: the store's future stays out of every read's (moved on each request).
+            None => Box::pin(self.load_entry(target)).await,
         }
-        let generation = self.snapshot.generation();
-        let e = Arc::new(snapshot::load(&self.svc.store, key, flags).await?);
-        self.snapshot.put(key.clone(), e.clone(), generation);
-        Ok(e)
     }
 
-    async fn is_feature_flags(&self, key: &Key) -> Result<bool, DataError> {
-        if let Some(flags) = self
-            .resolved
-            .read()
-            .ok()
-            .and_then(|r| r.get(key).map(|(_, f)| *f))
-        {
-            return Ok(flags);
-        }
-        Ok(self.resolve(&key.0, &key.1, &key.2, &key.3).await?.1)
+    async fn load_entry(&self, target: &Target) -> Result<Arc<Entry>, DataError> {
+        let generation = self.snapshot.generation();
+        let e = Arc::new(snapshot::load(&self.svc.store, &target.key, target.flags).await?);
+        self.snapshot.put(target.key.clone(), e.clone(), generation);
+        Ok(e)
     }
 
     /// Names or ids → ids (plus whether the profile holds feature flags), cached until the
     /// next control-plane write.
-    async fn resolve(
-        &self,
-        account: &str,
-        app: &str,
-        env: &str,
-        profile: &str,
-    ) -> Result<(Key, bool), DataError> {
-        let given: Key = (account.into(), app.into(), env.into(), profile.into());
-        if let Some(hit) = self
+    async fn resolve(&self, given: KeyRef<'_>) -> Result<Arc<Target>, DataError> {
+        let hit = self
             .resolved
             .read()
             .ok()
-            .and_then(|r| r.get(&given).cloned())
-        {
-            return Ok(hit);
+            .and_then(|r| r.get(&given).cloned());
+        match hit {
+            Some(t) => Ok(t),
+            None => Box::pin(self.resolve_in_store(given)).await,
         }
+    }
+
+    async fn resolve_in_store(&self, given: KeyRef<'_>) -> Result<Arc<Target>, DataError> {
+        let KeyRef(account, app, env, profile) = given;
         let mut tx = self.svc.store.read(account).await?;
         let missing = |what: &str, resource_type, field, ident: &str| DataError::NotFound {
             message: format!("{what} {ident} not found"),
@@ -557,13 +594,21 @@ impl DataPlane {
                 )
             })?;
         let p: ConfigurationProfile = decode(&prof_rec)?;
-        let ids: Key = (account.to_string(), app_rec.id, env_rec.id, prof_rec.id);
-        let value = (ids.clone(), p.is_feature_flags());
+        let target = Arc::new(Target {
+            key: (account.to_string(), app_rec.id, env_rec.id, prof_rec.id),
+            flags: p.is_feature_flags(),
+        });
         if let Ok(mut r) = self.resolved.write() {
-            r.insert(given, value.clone());
-            r.insert(ids, value.clone());
+            let as_given = (
+                account.to_string(),
+                app.to_string(),
+                env.to_string(),
+                profile.to_string(),
+            );
+            r.insert(as_given, target.clone());
+            r.insert(target.key.clone(), target.clone());
         }
-        Ok(value)
+        Ok(target)
     }
 
     /// Remembers that an environment and a profile were read (deletion protection); written
@@ -678,10 +723,10 @@ fn not_deployed(key: &Key) -> DataError {
 }
 
 /// The resource named by an agent read or GetConfiguration path, percent-decoded (ids or names).
-struct ConfigPath {
-    app: String,
-    env: String,
-    profile: String,
+struct ConfigPath<'a> {
+    app: Cow<'a, str>,
+    env: Cow<'a, str>,
+    profile: Cow<'a, str>,
 }
 
 /// The HMAC key for tokens: created once, kept in the store so every node and every restart

@@ -6,10 +6,11 @@
 //! use and dropped whenever a deployment of their environment changes (the `Change` feed), so
 //! a poll costs a hash lookup, not a database round trip.
 
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
+use http::HeaderValue;
+use indexmap::IndexMap;
 
 use super::experiments::Experiment;
 use crate::domain::deployments::{all_in_environment, content_key, Deployment, DeploymentState};
@@ -23,10 +24,12 @@ pub struct Served {
     /// Identity of this content for "has it changed?" checks: the deployment number.
     pub id: String,
     pub bytes: Bytes,
-    pub content_type: String,
-    pub version_label: Option<String>,
+    // Header values are built once per deployed version, not on every read.
+    pub content_type: HeaderValue,
+    /// Absent also when the label cannot be a header value (control characters).
+    pub version_label: Option<HeaderValue>,
     /// The deployment's ConfigurationVersion (GetConfiguration's Configuration-Version).
-    pub version: String,
+    pub version: HeaderValue,
     /// For feature-flag profiles: the document compiled once for this deployed version
     /// (variant rules parsed, answers pre-rendered, the Ion form); `bytes` is then its JSON
     /// answer to an empty context.
@@ -67,17 +70,75 @@ pub fn bucket(identity: &str) -> u64 {
     h % 10_000
 }
 
+/// A client's rollout bucket when it gave no identity: that of its address's text form
+/// (formatted on the stack: this runs on every such read).
+pub fn bucket_of_address(ip: std::net::IpAddr) -> u64 {
+    use std::io::Write;
+    let mut buf = [0u8; 64];
+    let len = match ip {
+        // Dotted decimal by hand: the formatter costs more than the rest of the read.
+        std::net::IpAddr::V4(v4) => {
+            let mut len = 0;
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    buf[len] = b'.';
+                    len += 1;
+                }
+                let digits = [octet / 100, octet / 10 % 10, octet % 10];
+                let skip = if octet >= 100 {
+                    0
+                } else if octet >= 10 {
+                    1
+                } else {
+                    2
+                };
+                for d in &digits[skip..] {
+                    buf[len] = b'0' + d;
+                    len += 1;
+                }
+            }
+            len
+        }
+        std::net::IpAddr::V6(_) => {
+            let mut out = &mut buf[..];
+            let _ = write!(out, "{ip}");
+            64 - out.len()
+        }
+    };
+    bucket(std::str::from_utf8(&buf[..len]).unwrap_or_default())
+}
+
+/// (account, application, environment, profile).
 pub type Key = (String, String, String, String);
+
+/// A `Key` made of borrowed parts: finds an entry without building a `Key` (it hashes like one).
+#[derive(Hash, Clone, Copy)]
+pub struct KeyRef<'a>(pub &'a str, pub &'a str, pub &'a str, pub &'a str);
+
+impl<'a> KeyRef<'a> {
+    pub fn of(k: &'a Key) -> Self {
+        KeyRef(&k.0, &k.1, &k.2, &k.3)
+    }
+}
+
+impl indexmap::Equivalent<Key> for KeyRef<'_> {
+    fn equivalent(&self, k: &Key) -> bool {
+        self.0 == k.0 && self.1 == k.1 && self.2 == k.2 && self.3 == k.3
+    }
+}
+
+/// What reads look things up in: keyed by `Key`, searched by `KeyRef`.
+pub type KeyMap<V> = IndexMap<Key, V>;
 
 #[derive(Default)]
 pub struct Snapshot {
     /// The entries, and a generation that every invalidation bumps.
-    entries: RwLock<(HashMap<Key, Arc<Entry>>, u64)>,
+    entries: RwLock<(KeyMap<Arc<Entry>>, u64)>,
 }
 
 impl Snapshot {
-    pub fn get(&self, key: &Key) -> Option<Arc<Entry>> {
-        self.entries.read().ok()?.0.get(key).cloned()
+    pub fn get(&self, key: KeyRef<'_>) -> Option<Arc<Entry>> {
+        self.entries.read().ok()?.0.get(&key).cloned()
     }
 
     /// The generation to pass to `put` for an entry about to be loaded.
@@ -185,15 +246,19 @@ async fn served(
         None
     };
     let (bytes, content_type) = match &flags {
-        Some(f) => (f.json().clone(), "application/json".to_string()),
-        None => (Bytes::from(raw), d.content_type.clone()),
+        Some(f) => (f.json().clone(), "application/json"),
+        None => (Bytes::from(raw), d.content_type.as_str()),
     };
+    // Stored values passed the model's checks; a byte no header may carry (a control
+    // character) still must not lose the answer, so such a value is dropped or replaced.
+    let header = |v: &str| HeaderValue::from_bytes(v.as_bytes()).ok();
     Ok(Served {
         id: d.deployment_number.to_string(),
         bytes,
-        content_type,
-        version_label: d.version_label.clone(),
-        version: d.configuration_version.clone(),
+        content_type: header(content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        version_label: d.version_label.as_deref().and_then(header),
+        version: header(&d.configuration_version).unwrap_or(HeaderValue::from_static("")),
         flags,
     })
 }
@@ -206,11 +271,26 @@ mod tests {
         Arc::new(Served {
             id: id.into(),
             bytes: Bytes::new(),
-            content_type: "text/plain".into(),
+            content_type: HeaderValue::from_static("text/plain"),
             version_label: None,
-            version: id.into(),
+            version: HeaderValue::from_static("1"),
             flags: None,
         })
+    }
+
+    #[test]
+    fn an_address_buckets_as_its_text_form() {
+        for ip in [
+            "127.0.0.1",
+            "10.200.3.45",
+            "0.0.0.0",
+            "255.255.255.255",
+            "::1",
+            "fe80::1",
+        ] {
+            let addr: std::net::IpAddr = ip.parse().unwrap();
+            assert_eq!(bucket_of_address(addr), bucket(ip), "{ip}");
+        }
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //! rather than JSON. Tokens minted before version 1 (base64 JSON, a dot, base64 tag) are still
 //! accepted, so clients polling across an upgrade carry on.
 
+use std::borrow::Cow;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -20,14 +22,16 @@ type HmacSha256 = Hmac<Sha256>;
 const VERSION: u8 = 1;
 const TAG_LEN: usize = 32;
 
+/// A token's content. The strings borrow from the decoded token where they can: a poll reads
+/// one token and writes the next without copying them.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Claims {
+pub struct Claims<'a> {
     /// Session id: the client's stable identity for rollout bucketing.
-    pub s: String,
-    pub account: String,
-    pub app: String,
-    pub env: String,
-    pub profile: String,
+    pub s: Cow<'a, str>,
+    pub account: Cow<'a, str>,
+    pub app: Cow<'a, str>,
+    pub env: Cow<'a, str>,
+    pub profile: Cow<'a, str>,
     /// Poll interval the client asked for, in (unscaled) seconds.
     pub interval: i64,
     /// Wall ms after which the token may be used (0 for an initial token).
@@ -35,10 +39,25 @@ pub struct Claims {
     /// Wall ms after which the token is expired.
     pub expires: i64,
     /// Identity of the configuration last delivered to this session ("" = none yet).
-    pub last: String,
+    pub last: Cow<'a, str>,
 }
 
-impl Claims {
+impl<'a> Claims<'a> {
+    fn into_owned(self) -> Claims<'static> {
+        let own = |c: Cow<'a, str>| Cow::Owned(c.into_owned());
+        Claims {
+            s: own(self.s),
+            account: own(self.account),
+            app: own(self.app),
+            env: own(self.env),
+            profile: own(self.profile),
+            interval: self.interval,
+            not_before: self.not_before,
+            expires: self.expires,
+            last: own(self.last),
+        }
+    }
+
     fn encode(&self, out: &mut Vec<u8>) -> Option<()> {
         out.push(VERSION);
         out.extend_from_slice(&self.interval.to_be_bytes());
@@ -58,17 +77,17 @@ impl Claims {
         Some(())
     }
 
-    fn decode(mut raw: &[u8]) -> Option<Claims> {
+    fn decode(mut raw: &'a [u8]) -> Option<Claims<'a>> {
         fn int(raw: &mut &[u8]) -> Option<i64> {
             let (head, rest) = raw.split_first_chunk::<8>()?;
             *raw = rest;
             Some(i64::from_be_bytes(*head))
         }
-        fn string(raw: &mut &[u8]) -> Option<String> {
+        fn string<'a>(raw: &mut &'a [u8]) -> Option<Cow<'a, str>> {
             let (len, rest) = raw.split_first()?;
             let (s, rest) = rest.split_at_checked(usize::from(*len))?;
             *raw = rest;
-            String::from_utf8(s.to_vec()).ok()
+            std::str::from_utf8(s).ok().map(Cow::Borrowed)
         }
         let (version, rest) = raw.split_first()?;
         if *version != VERSION {
@@ -122,11 +141,18 @@ impl Signer {
         B64.encode(raw)
     }
 
-    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+    /// The claims of a genuine token, decoded into `scratch` (which they borrow from).
+    pub fn verify<'t>(
+        &self,
+        token: &str,
+        scratch: &'t mut Vec<u8>,
+    ) -> Result<Claims<'t>, TokenError> {
         if token.contains('.') {
             return self.verify_legacy(token);
         }
-        let raw = B64.decode(token).map_err(|_| TokenError::Corrupted)?;
+        B64.decode_vec(token, scratch)
+            .map_err(|_| TokenError::Corrupted)?;
+        let raw = &scratch[..];
         let split = raw
             .len()
             .checked_sub(TAG_LEN)
@@ -140,14 +166,16 @@ impl Signer {
     }
 
     /// Tokens minted before the binary format: base64(JSON claims) "." base64(tag).
-    fn verify_legacy(&self, token: &str) -> Result<Claims, TokenError> {
+    fn verify_legacy(&self, token: &str) -> Result<Claims<'static>, TokenError> {
         let (payload, sig) = token.split_once('.').ok_or(TokenError::Corrupted)?;
         let sig = B64.decode(sig).map_err(|_| TokenError::Corrupted)?;
         let mut mac = self.mac.clone();
         mac.update(payload.as_bytes());
         mac.verify_slice(&sig).map_err(|_| TokenError::Corrupted)?;
         let raw = B64.decode(payload).map_err(|_| TokenError::Corrupted)?;
-        serde_json::from_slice(&raw).map_err(|_| TokenError::Corrupted)
+        serde_json::from_slice::<Claims<'_>>(&raw)
+            .map(Claims::into_owned)
+            .map_err(|_| TokenError::Corrupted)
     }
 }
 
@@ -155,7 +183,7 @@ impl Signer {
 mod tests {
     use super::*;
 
-    fn claims() -> Claims {
+    fn claims() -> Claims<'static> {
         Claims {
             s: "abc".into(),
             account: "000000000000".into(),
@@ -165,7 +193,7 @@ mod tests {
             interval: 60,
             not_before: 0,
             expires: 10,
-            last: String::new(),
+            last: "".into(),
         }
     }
 
@@ -176,32 +204,44 @@ mod tests {
     #[test]
     fn round_trip() {
         let t = signer(b"key").mint(&claims());
-        assert_eq!(signer(b"key").verify(&t), Ok(claims()));
+        assert_eq!(signer(b"key").verify(&t, &mut Vec::new()), Ok(claims()));
         let mut long = claims();
-        long.last = "x".repeat(255);
+        long.last = "x".repeat(255).into();
         long.not_before = -1;
         let t = signer(b"key").mint(&long);
-        assert_eq!(signer(b"key").verify(&t), Ok(long));
+        assert_eq!(signer(b"key").verify(&t, &mut Vec::new()), Ok(long));
     }
 
     #[test]
     fn tampering_and_garbage_are_corrupted() {
         let key = signer(b"key");
         let t = key.mint(&claims());
-        assert_eq!(signer(b"other").verify(&t), Err(TokenError::Corrupted));
+        assert_eq!(
+            signer(b"other").verify(&t, &mut Vec::new()),
+            Err(TokenError::Corrupted)
+        );
         let mut raw = B64.decode(&t).unwrap();
         for i in 0..raw.len() {
             raw[i] ^= 1;
-            assert_eq!(key.verify(&B64.encode(&raw)), Err(TokenError::Corrupted));
+            assert_eq!(
+                key.verify(&B64.encode(&raw), &mut Vec::new()),
+                Err(TokenError::Corrupted)
+            );
             raw[i] ^= 1;
         }
         assert_eq!(
-            key.verify(&B64.encode(&raw[..raw.len() - 1])),
+            key.verify(&B64.encode(&raw[..raw.len() - 1]), &mut Vec::new()),
             Err(TokenError::Corrupted)
         );
-        assert_eq!(key.verify(""), Err(TokenError::Corrupted));
-        assert_eq!(key.verify("!!!"), Err(TokenError::Corrupted));
-        assert_eq!(key.verify("a.b"), Err(TokenError::Corrupted));
+        assert_eq!(key.verify("", &mut Vec::new()), Err(TokenError::Corrupted));
+        assert_eq!(
+            key.verify("!!!", &mut Vec::new()),
+            Err(TokenError::Corrupted)
+        );
+        assert_eq!(
+            key.verify("a.b", &mut Vec::new()),
+            Err(TokenError::Corrupted)
+        );
     }
 
     #[test]
@@ -211,12 +251,15 @@ mod tests {
         let mut mac = key.mac.clone();
         mac.update(payload.as_bytes());
         let sig = B64.encode(mac.finalize().into_bytes());
-        assert_eq!(key.verify(&format!("{payload}.{sig}")), Ok(claims()));
+        assert_eq!(
+            key.verify(&format!("{payload}.{sig}"), &mut Vec::new()),
+            Ok(claims())
+        );
         let mut forged = claims();
         forged.last = "d9".into();
         let forged_payload = B64.encode(serde_json::to_vec(&forged).unwrap());
         assert_eq!(
-            key.verify(&format!("{forged_payload}.{sig}")),
+            key.verify(&format!("{forged_payload}.{sig}"), &mut Vec::new()),
             Err(TokenError::Corrupted)
         );
     }

@@ -19,6 +19,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::dataplane::Route;
 use crate::domain::deployments::DeploymentState;
 use crate::domain::Service;
 use crate::store::{Kind, ListQuery, StoreError};
@@ -81,6 +82,20 @@ struct Metrics {
     sessions_started: Counter,
     sessions_failed: Counter,
     polls: Family<PollLabels, Counter>,
+    /// The data-plane routes' usual series, in `Route::ALL` order.
+    routes: Vec<RouteSeries>,
+}
+
+/// A data-plane route's usual series, resolved once: a read costs atomic adds and one
+/// histogram observation, not a map lookup per series.
+struct RouteSeries {
+    route: Route,
+    /// The status of a successful answer (201 for a session, 200 for reads).
+    ok_status: u16,
+    ok: Counter,
+    latency: Histogram,
+    /// Poll outcome → its counter (the outcomes created up front).
+    outcomes: Vec<(&'static str, Counter)>,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -116,19 +131,38 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         polls.clone(),
     );
     // Create the common series up front so they show (as 0) before the first request.
-    for (api, outcomes) in [
-        (
-            "GetLatestConfiguration",
-            &["changed", "unchanged", "error"][..],
-        ),
-        ("GetConfiguration", &["changed", "unchanged", "error"][..]),
-        ("AgentRead", &["served", "error"][..]),
-    ] {
-        for outcome in outcomes {
-            let _ = polls.get_or_create(&PollLabels { api, outcome });
-        }
-    }
+    let routes = Route::ALL
+        .into_iter()
+        .map(|route| {
+            let operation = route.name();
+            let (ok_status, outcomes) = match route {
+                Route::StartConfigurationSession => (201, &[][..]),
+                Route::AgentRead => (200, &["served", "error"][..]),
+                _ => (200, &["changed", "unchanged", "error"][..]),
+            };
+            RouteSeries {
+                route,
+                ok_status,
+                ok: requests.get_or_create_owned(&RequestLabels {
+                    operation,
+                    status: ok_status,
+                }),
+                latency: latency.get_or_create_owned(&OperationLabels { operation }),
+                outcomes: outcomes
+                    .iter()
+                    .map(|&outcome| {
+                        let labels = PollLabels {
+                            api: operation,
+                            outcome,
+                        };
+                        (outcome, polls.get_or_create_owned(&labels))
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
     Metrics {
+        routes,
         registry,
         requests,
         latency,
@@ -183,7 +217,6 @@ impl Endpoint {
 
 /// Metrics' view of the endpoint the request was classified into (`wire::endpoint`).
 fn classify(req: &Request) -> Endpoint {
-    use crate::dataplane::Route;
     use crate::wire::endpoint::Endpoint as Classified;
     // Borrowed: the label is all metrics needs, not a copy of the path labels.
     let fresh;
@@ -210,7 +243,64 @@ pub async fn track(req: Request, next: Next) -> Response {
     resp
 }
 
-fn record(endpoint: Endpoint, resp: &Response, elapsed: Duration) {
+/// Counts and times one data-plane request (the server's front answers those without the
+/// router, so without `track`): the same series as `record`, through resolved handles.
+pub fn record_data<B>(route: Route, resp: &http::Response<B>, elapsed: Duration) {
+    let m = &*METRICS;
+    let Some(series) = m.routes.iter().find(|s| s.route == route) else {
+        return;
+    };
+    let status = resp.status();
+    if status.as_u16() == series.ok_status {
+        series.ok.inc();
+    } else {
+        m.requests
+            .get_or_create(&RequestLabels {
+                operation: route.name(),
+                status: status.as_u16(),
+            })
+            .inc();
+    }
+    series.latency.observe(elapsed.as_secs_f64());
+    if route == Route::StartConfigurationSession {
+        if status.is_success() {
+            m.sessions_started.inc();
+        } else {
+            m.sessions_failed.inc();
+        }
+        return;
+    }
+    let outcome = poll_outcome(route.name(), resp);
+    match series.outcomes.iter().find(|(o, _)| *o == outcome) {
+        Some((_, counter)) => counter.inc(),
+        None => m
+            .polls
+            .get_or_create(&PollLabels {
+                api: route.name(),
+                outcome,
+            })
+            .inc(),
+    };
+}
+
+/// GetLatestConfiguration answers "no change" with 200 and no content type; GetConfiguration
+/// with 204.
+fn poll_outcome<B>(api: &str, resp: &http::Response<B>) -> &'static str {
+    let status = resp.status();
+    if !status.is_success() {
+        "error"
+    } else if api == "AgentRead" {
+        "served"
+    } else if status == StatusCode::NO_CONTENT
+        || !resp.headers().contains_key(http::header::CONTENT_TYPE)
+    {
+        "unchanged"
+    } else {
+        "changed"
+    }
+}
+
+fn record<B>(endpoint: Endpoint, resp: &http::Response<B>, elapsed: Duration) {
     let m = &*METRICS;
     let status = resp.status();
     let operation = endpoint.name();
@@ -232,19 +322,7 @@ fn record(endpoint: Endpoint, resp: &Response, elapsed: Duration) {
             m.sessions_failed.inc();
         }
         Endpoint::Poll(api) => {
-            // GetLatestConfiguration answers "no change" with 200 and no content type;
-            // GetConfiguration with 204.
-            let outcome = if !status.is_success() {
-                "error"
-            } else if api == "AgentRead" {
-                "served"
-            } else if status == StatusCode::NO_CONTENT
-                || !resp.headers().contains_key(http::header::CONTENT_TYPE)
-            {
-                "unchanged"
-            } else {
-                "changed"
-            };
+            let outcome = poll_outcome(api, resp);
             m.polls.get_or_create(&PollLabels { api, outcome }).inc();
         }
     }

@@ -1,12 +1,10 @@
-//! A request is classified once: from its method, path and query, before anything else runs,
-//! into the endpoint it is for. The value travels with the request (an extension), so metrics,
-//! the control-plane handler and the data plane never decide it again, and never disagree.
+//! A request is classified once, by the server's front (`server.rs`), from its method, path and
+//! query, before anything else runs, into the endpoint it is for. Data-plane routes are answered
+//! there; for the rest the value travels with the request (an extension), so metrics and the
+//! control-plane handler never decide it again, and never disagree.
 
 use std::collections::HashMap;
 
-use axum::extract::Request;
-use axum::middleware::Next;
-use axum::response::Response;
 use http::Method;
 
 use super::model::Operation;
@@ -47,13 +45,6 @@ impl Endpoint {
             Endpoint::MethodNotAllowed | Endpoint::NotFound => "unknown",
         }
     }
-}
-
-/// Axum middleware, outermost around the API: classifies the request.
-pub async fn classify(mut req: Request, next: Next) -> Response {
-    let endpoint = Endpoint::classify(req.method(), req.uri().path(), req.uri().query());
-    req.extensions_mut().insert(endpoint);
-    next.run(req).await
 }
 
 #[cfg(test)]

@@ -48,22 +48,13 @@ pub fn router(state: AppState) -> Router {
 
 async fn handle(State(state): State<AppState>, mut req: Request) -> Response {
     let started = Instant::now();
-    if req.uri().to_string().len() > MAX_URI_BYTES {
-        return output::error_with_status(
-            http::StatusCode::URI_TOO_LONG,
-            &Error::bad_request(format!(
-                "The request URI is longer than {MAX_URI_BYTES} bytes."
-            )),
-            "-",
-        );
+    if let Some(refusal) = refuse_long_uri(req.uri()) {
+        return refusal;
     }
+    // The server's front classified the request already; data-plane routes never get here.
     let endpoint = match req.extensions_mut().remove::<Endpoint>() {
         Some(e) => e,
         None => Endpoint::classify(req.method(), req.uri().path(), req.uri().query()),
-    };
-    let endpoint = match endpoint {
-        Endpoint::Data(route) => return data_plane(&state, req, route).await,
-        other => other,
     };
     let request_id = ids::request_id();
     let method = req.method().to_string();
@@ -87,6 +78,22 @@ async fn handle(State(state): State<AppState>, mut req: Request) -> Response {
         %request_id,
     );
     response
+}
+
+/// 414 for a request target longer than `MAX_URI_BYTES` (measured without formatting it).
+fn refuse_long_uri(uri: &http::Uri) -> Option<Response> {
+    let len = uri.scheme_str().map_or(0, |s| s.len() + 3)
+        + uri.authority().map_or(0, |a| a.as_str().len())
+        + uri.path_and_query().map_or(1, |p| p.as_str().len());
+    (len > MAX_URI_BYTES).then(|| {
+        output::error_with_status(
+            http::StatusCode::URI_TOO_LONG,
+            &Error::bad_request(format!(
+                "The request URI is longer than {MAX_URI_BYTES} bytes."
+            )),
+            "-",
+        )
+    })
 }
 
 type Served = Result<(&'static str, Response), (&'static str, Error)>;
@@ -157,18 +164,26 @@ async fn serve(state: &AppState, req: Request, endpoint: Endpoint, request_id: &
     Ok((name, output::success(op, reply, request_id)))
 }
 
+/// Body of a data-plane answer: the data plane's in-memory buffer, or (errors) an axum body.
+pub type ReplyBody = http_body_util::Either<http_body_util::Full<bytes::Bytes>, Body>;
+
 /// AppConfigData's two operations and the configurations read path (the agent API, and the
-/// deprecated GetConfiguration).
-async fn data_plane(state: &AppState, req: Request, route: Route) -> Response {
-    let started = Instant::now();
-    let peer = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0);
+/// deprecated GetConfiguration), called by the server's front for every request it classified
+/// as `route`: no router, no middleware, no per-request state clone on the way.
+pub async fn data_plane(
+    state: &AppState,
+    req: http::Request<hyper::body::Incoming>,
+    route: Route,
+    peer: std::net::SocketAddr,
+) -> http::Response<ReplyBody> {
+    use http_body_util::Either;
+    if let Some(refusal) = refuse_long_uri(req.uri()) {
+        return refusal.map(Either::Right);
+    }
     let (parts, body) = req.into_parts();
     let (account, body) = match data_plane_caller(state, &parts, body, route).await {
         Ok(a) => a,
-        Err(e) => return output::error(&e, "-"),
+        Err(e) => return output::error(&e, "-").map(Either::Right),
     };
     let path = parts.uri.path();
     let resp = state
@@ -180,18 +195,22 @@ async fn data_plane(state: &AppState, req: Request, route: Route) -> Response {
             parts.uri.query(),
             &parts.headers,
             &body,
-            peer,
+            Some(peer),
         )
-        .await
-        .map(|r| r.unwrap_or_else(output::data_error))
-        .unwrap_or_else(|| output::error(&Error::bad_request("Unknown data-plane route."), "-"));
+        .await;
+    let resp = match resp {
+        Some(Ok(r)) => r.map(Either::Left),
+        Some(Err(e)) => output::data_error(e).map(Either::Right),
+        None => {
+            output::error(&Error::bad_request("Unknown data-plane route."), "-").map(Either::Right)
+        }
+    };
     // The read path runs millions of times a day: its log line is at debug level.
     tracing::debug!(
         target: "appconfigd::request",
         method = %parts.method,
         path,
         status = resp.status().as_u16(),
-        us = started.elapsed().as_micros() as u64,
     );
     resp
 }
@@ -201,7 +220,7 @@ async fn data_plane(state: &AppState, req: Request, route: Route) -> Response {
 async fn data_plane_caller(
     state: &AppState,
     parts: &http::request::Parts,
-    body: Body,
+    body: hyper::body::Incoming,
     route: Route,
 ) -> Result<(String, bytes::Bytes), Error> {
     let now = std::time::SystemTime::now();
@@ -213,14 +232,23 @@ async fn data_plane_caller(
         },
         _ => state.auth.precheck(&parts.uri, &parts.headers, now)?,
     };
-    let body = read_body(body, JSON_BODY_LIMIT)
-        .await
-        .map_err(|e| match e {
-            BodyError::TooLarge(_) => Error::bad_request("The request body is too large."),
-            BodyError::Unreadable(e) => e,
-        })?;
-    let account = caller.verify(&parts.method, &parts.uri, &parts.headers, &body)?;
-    Ok((account, body))
+    if hyper::body::Body::is_end_stream(&body) {
+        // Reads carry no body: no timed read, and nothing held across an await.
+        let account = caller.verify(&parts.method, &parts.uri, &parts.headers, &[])?;
+        return Ok((account, bytes::Bytes::new()));
+    }
+    // Boxed: the timed read stays out of the reads' future (hyper moves that on every request).
+    Box::pin(async move {
+        let body = read_body(Body::new(body), JSON_BODY_LIMIT)
+            .await
+            .map_err(|e| match e {
+                BodyError::TooLarge(_) => Error::bad_request("The request body is too large."),
+                BodyError::Unreadable(e) => e,
+            })?;
+        let account = caller.verify(&parts.method, &parts.uri, &parts.headers, &body)?;
+        Ok((account, body))
+    })
+    .await
 }
 
 enum BodyError {

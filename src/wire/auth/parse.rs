@@ -1,12 +1,13 @@
 //! The signature a request presents, read (not yet checked) from its SigV4 `Authorization`
 //! header or, for presigned URLs, from its `X-Amz-*` query parameters.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use http::HeaderMap;
 
 use super::AuthError;
-use crate::wire::input::parse_query;
+use crate::wire::input::query_first;
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 /// Longest presigned URL lifetime SigV4 allows (7 days).
@@ -35,18 +36,21 @@ pub fn presented(uri: &http::Uri, headers: &HeaderMap) -> Result<Presented, Auth
             .map_err(|_| AuthError::Incomplete("The Authorization header is not valid.".into()))?;
         return parse_authorization(auth, headers);
     }
-    let params = parse_query(uri.query());
-    if !params.contains_key("X-Amz-Signature") && !params.contains_key("X-Amz-Credential") {
+    let query = uri.query();
+    if query_first(query, "X-Amz-Signature").is_none()
+        && query_first(query, "X-Amz-Credential").is_none()
+    {
         return Err(AuthError::Missing);
     }
-    parse_presigned_query(&params)
+    parse_presigned_query(query)
 }
 
 /// A presigned URL: `X-Amz-Algorithm`, `-Credential`, `-Date`, `-Expires`, `-SignedHeaders`
-/// and `-Signature` in the query string.
-fn parse_presigned_query(params: &HashMap<String, Vec<String>>) -> Result<Presented, AuthError> {
+/// and `-Signature` in the query string (the first of each, as a map of the query would give;
+/// looked up in place, as presigned reads are verified on every request).
+fn parse_presigned_query(query: Option<&str>) -> Result<Presented, AuthError> {
     let get = |name: &str| {
-        params.get(name).and_then(|v| v.first()).cloned().ok_or_else(|| {
+        query_first(query, name).map(Cow::into_owned).ok_or_else(|| {
             AuthError::Incomplete(format!(
                 "AWS query-string parameters must include '{name}'. Re-examine the query-string parameters."
             ))

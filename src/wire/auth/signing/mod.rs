@@ -30,28 +30,30 @@ const CACHED_KEYS: usize = 8;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// Signing keys derived from one secret, by (date, region).
+/// Signing keys derived from one secret, by (date, region), each kept as a MAC already keyed
+/// with it (cloned per request: keying costs two more SHA-256 blocks).
 #[derive(Default)]
-pub(super) struct DerivedKeys(RwLock<Vec<(String, String, [u8; 32])>>);
+pub(super) struct DerivedKeys(RwLock<Vec<(String, String, HmacSha256)>>);
 
 impl DerivedKeys {
-    fn get(&self, secret: &str, date: &str, region: &str) -> [u8; 32] {
+    fn get(&self, secret: &str, date: &str, region: &str) -> Option<HmacSha256> {
         if let Ok(keys) = self.0.read() {
             if let Some((_, _, k)) = keys.iter().find(|(d, r, _)| d == date && r == region) {
-                return *k;
+                return Some(k.clone());
             }
         }
         let mut key = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
         for part in [region, SERVICE, "aws4_request"] {
             key = hmac(&key, part.as_bytes());
         }
+        let mac = HmacSha256::new_from_slice(&key).ok()?;
         if let Ok(mut keys) = self.0.write() {
             if keys.len() >= CACHED_KEYS {
                 keys.remove(0);
             }
-            keys.push((date.to_string(), region.to_string(), key));
+            keys.push((date.to_string(), region.to_string(), mac.clone()));
         }
-        key
+        Some(mac)
     }
 }
 
@@ -93,7 +95,7 @@ pub(super) fn expected_signature(
     let declared = headers
         .get("x-amz-content-sha256")
         .and_then(|v| v.to_str().ok());
-    let signing_key = key.derived.get(&key.secret, &p.date, &p.region);
+    let signing_key = key.derived.get(&key.secret, &p.date, &p.region)?;
     let presigned = p.expires.is_some();
     CANONICAL.with(|buffer| {
         let mut canonical = buffer.try_borrow_mut().ok()?;
@@ -104,10 +106,7 @@ pub(super) fn expected_signature(
             canonical.truncate(without_payload);
             canonical.push_str(payload_hash);
             let scope_hash = Sha256::digest(canonical.as_bytes());
-            let mut mac = match HmacSha256::new_from_slice(&signing_key) {
-                Ok(m) => m,
-                Err(_) => return String::new(),
-            };
+            let mut mac = signing_key.clone();
             // The string to sign, fed to the MAC piece by piece.
             for piece in [
                 ALGORITHM,
