@@ -38,8 +38,10 @@ STAGES = [
     ("classification", [r"Endpoint::classify", r"Route::of"]),
     ("authentication", [r"data_plane_caller", r"agent_account", r"precheck", r"Prechecked::verify"]),
     ("response headers", [r"Builder::header", r"HeaderValue"]),
-    ("metrics", [r"metrics::record", r"prometheus_client"]),
+    ("metrics", [r"metrics::record", r"metrics::track", r"prometheus_client"]),
     ("data plane, rest (answer, futures)", [r"DataPlane::", r"wire::data_plane", r"Front::answer"]),
+    # Before issue 17's front, reads went through these; now only the control plane does.
+    ("router and middleware (axum, tower)", [r"axum::", r"tower::", r"AppState", r"domain::Service"]),
     ("HTTP parse (hyper)", [r"Http1Transaction>::parse", r"Buffered<T,B>::parse", r"recv_msg"]),
     ("HTTP encode and flush (hyper)", [r"::encode", r"write_head", r"poll_flush", r"poll_write"]),
     ("request drop", [r"drop_in_place<http::request"]),
