@@ -458,8 +458,6 @@ impl Front {
         // Classified once: the API handler and the metrics layer read it from the request.
         let mut req = req.map(axum::body::Body::new);
         req.extensions_mut().insert(endpoint);
-        req.extensions_mut()
-            .insert(axum::extract::ConnectInfo(peer));
         // Boxed: the router's future stays out of the reads' (hyper moves that per request).
         let resp = match Box::pin(tower::ServiceExt::oneshot(self.app.clone(), req)).await {
             Ok(r) => r,

@@ -204,7 +204,7 @@ impl DataPlane {
         query: Option<&str>,
         headers: &HeaderMap,
         body: &Bytes,
-        peer: Option<SocketAddr>,
+        peer: SocketAddr,
     ) -> Option<Result<Reply, DataError>> {
         let result = match route {
             // Sessions start once per client: boxed, out of the polls' future.
@@ -295,7 +295,7 @@ impl DataPlane {
             ))
             .await?;
         let now = self.svc.clock.wall_millis();
-        let ids = target.key.clone();
+        let (account, app, env, profile) = &target.key;
         let claims = Claims {
             s: Cow::Owned(format!(
                 "{}{}{}",
@@ -303,10 +303,10 @@ impl DataPlane {
                 ids::new_id(),
                 ids::new_id()
             )),
-            account: ids.0.into(),
-            app: ids.1.into(),
-            env: ids.2.into(),
-            profile: ids.3.into(),
+            account: account.into(),
+            app: app.into(),
+            env: env.into(),
+            profile: profile.into(),
             interval,
             not_before: 0,
             expires: now + self.scaled(TOKEN_LIFETIME_MS),
@@ -409,7 +409,7 @@ impl DataPlane {
         target: &ConfigPath<'_>,
         q: &HashMap<String, Vec<String>>,
         headers: &HeaderMap,
-        peer: Option<SocketAddr>,
+        peer: SocketAddr,
     ) -> Result<Reply, DataError> {
         let resolved = self
             .resolve(KeyRef(account, &target.app, &target.env, &target.profile))
@@ -418,10 +418,9 @@ impl DataPlane {
         // The agent is one client per host: its identity is the Entity-Id header if given,
         // else the caller's address.
         let entity = headers.get(ENTITY_ID).and_then(|v| v.to_str().ok());
-        let client = match (entity, peer) {
-            (Some(e), _) => bucket(e),
-            (None, Some(p)) => bucket_of_address(p.ip()),
-            (None, None) => bucket(""),
+        let client = match entity {
+            Some(e) => bucket(e),
+            None => bucket_of_address(peer.ip()),
         };
         let served = entry.pick(client).cloned();
         self.mark_read(&resolved.key, &entry);

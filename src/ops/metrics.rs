@@ -198,25 +198,8 @@ pub fn invocation(action_point: &str, ok: bool) {
         .inc();
 }
 
-/// What a request is, for the metrics: an AppConfig operation, or one of the data-plane reads.
-#[derive(Clone, Copy)]
-enum Endpoint {
-    Control(&'static str),
-    Session,
-    Poll(&'static str),
-}
-
-impl Endpoint {
-    fn name(self) -> &'static str {
-        match self {
-            Endpoint::Control(op) | Endpoint::Poll(op) => op,
-            Endpoint::Session => "StartConfigurationSession",
-        }
-    }
-}
-
-/// Metrics' view of the endpoint the request was classified into (`wire::endpoint`).
-fn classify(req: &Request) -> Endpoint {
+/// The operation the request was classified into (`wire::endpoint`), as metrics name it.
+fn operation(req: &Request) -> &'static str {
     use crate::wire::endpoint::Endpoint as Classified;
     // Borrowed: the label is all metrics needs, not a copy of the path labels.
     let fresh;
@@ -227,24 +210,31 @@ fn classify(req: &Request) -> Endpoint {
             &fresh
         }
     };
-    match classified {
-        Classified::Data(Route::StartConfigurationSession) => Endpoint::Session,
-        Classified::Data(route) => Endpoint::Poll(route.name()),
-        other => Endpoint::Control(other.name()),
-    }
+    classified.name()
 }
 
-/// Axum middleware around the AppConfig API: counts and times every request.
+/// Axum middleware around the control-plane API (the server's front answers data-plane
+/// routes itself and counts them with `record_data`): counts and times every request.
 pub async fn track(req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let endpoint = classify(&req);
+    let operation = operation(&req);
     let resp = next.run(req).await;
-    record(endpoint, &resp, started.elapsed());
+    let m = &*METRICS;
+    m.requests
+        .get_or_create(&RequestLabels {
+            operation,
+            status: resp.status().as_u16(),
+        })
+        .inc();
+    m.latency
+        .get_or_create(&OperationLabels { operation })
+        .observe(started.elapsed().as_secs_f64());
     resp
 }
 
 /// Counts and times one data-plane request (the server's front answers those without the
-/// router, so without `track`): the same series as `record`, through resolved handles.
+/// router, so without `track`): requests and latency as `track` counts them, plus sessions and
+/// poll outcomes, through resolved handles.
 pub fn record_data<B>(route: Route, resp: &http::Response<B>, elapsed: Duration) {
     let m = &*METRICS;
     let Some(series) = m.routes.iter().find(|s| s.route == route) else {
@@ -297,34 +287,6 @@ fn poll_outcome<B>(api: &str, resp: &http::Response<B>) -> &'static str {
         "unchanged"
     } else {
         "changed"
-    }
-}
-
-fn record<B>(endpoint: Endpoint, resp: &http::Response<B>, elapsed: Duration) {
-    let m = &*METRICS;
-    let status = resp.status();
-    let operation = endpoint.name();
-    m.requests
-        .get_or_create(&RequestLabels {
-            operation,
-            status: status.as_u16(),
-        })
-        .inc();
-    m.latency
-        .get_or_create(&OperationLabels { operation })
-        .observe(elapsed.as_secs_f64());
-    match endpoint {
-        Endpoint::Control(_) => {}
-        Endpoint::Session if status.is_success() => {
-            m.sessions_started.inc();
-        }
-        Endpoint::Session => {
-            m.sessions_failed.inc();
-        }
-        Endpoint::Poll(api) => {
-            let outcome = poll_outcome(api, resp);
-            m.polls.get_or_create(&PollLabels { api, outcome }).inc();
-        }
     }
 }
 

@@ -195,7 +195,7 @@ pub async fn data_plane(
             parts.uri.query(),
             &parts.headers,
             &body,
-            Some(peer),
+            peer,
         )
         .await;
     let resp = match resp {
