@@ -13,8 +13,12 @@ With `--runs N` (default 3) the bench makes N runs and reports per row the best 
 with that run's p50/p99, and its share of the bare hyper of the SAME run (same size), next to
 the targets of issue 17 with pass/fail. See docs/performance.md for how to read the tables.
 
+With `--spin-ns N` it also loads a second bare hyper that busy-waits N ns per request: the
+limit server made as CPU-hungry as appconfigd, whose p99 shows what the extra CPU alone does to
+the tail on this machine (docs/performance.md, "The 100 KB p99").
+
 Usage: python3 benches/dataplane.py [--runs 3] [--duration 10] [--connections 64] [--configs 1000]
-                                    [--no-build] [--json results.json]
+                                    [--spin-ns N] [--rows REGEX] [--no-build] [--json results.json]
 Needs: wrk (apt-get install wrk), boto3, release builds (made by this script unless --no-build).
 Prints markdown tables for the README.
 """
@@ -128,11 +132,21 @@ class Row:
 
 # ---- Sections: each returns its rows (and owns its servers through `procs`) -------------------
 
-def bare_rows(procs):
+def bare_rows(procs, spin_ns=0):
+    """The limit; with `spin_ns`, also a bare server that busy-waits that long per request (as
+    much CPU as appconfigd's own work), to tell how much of a latency gap the extra CPU alone
+    makes on this machine."""
     bare, bare_url = start([BARE, "127.0.0.1:0"])
     procs.append(bare)
-    return [Row("reads", "1 KB", BARE_LABEL, f"{bare_url}/1k", expect_len=1024),
+    rows = [Row("reads", "1 KB", BARE_LABEL, f"{bare_url}/1k", expect_len=1024),
             Row("reads", "100 KB", BARE_LABEL, f"{bare_url}/100k", expect_len=100 * 1024)]
+    if spin_ns:
+        busy, busy_url = start([BARE, "127.0.0.1:0"], dict(os.environ, BARE_SPIN_NS=str(spin_ns)))
+        procs.append(busy)
+        what = f"bare hyper + {spin_ns / 1000:g} µs busy per request"
+        rows += [Row("reads", "1 KB", what, f"{busy_url}/1k", expect_len=1024),
+                 Row("reads", "100 KB", what, f"{busy_url}/100k", expect_len=100 * 1024)]
+    return rows
 
 
 class Bench:
@@ -375,12 +389,12 @@ def print_flags(rows, args):
 
 def print_runs(rows):
     """Every run of every row: how stable the numbers are (goes to the README only if asked)."""
-    print("\nAll runs (req/s):\n")
+    print("\nAll runs (req/s, and p99 in ms):\n")
     n = len(rows[0].runs)
     print("| size | endpoint | " + " | ".join(f"run {i + 1}" for i in range(n)) + " |")
     print("|---|---|" + "---:|" * n)
     for row in rows:
-        print(f"| {row.size} | {row.what} | " + " | ".join(f"{r[0]:,.0f}" for r in row.runs) + " |")
+        print(f"| {row.size} | {row.what} | " + " | ".join(f"{r[0]:,.0f} ({r[2]:.2f})" for r in row.runs) + " |")
 
 
 def main():
@@ -391,6 +405,8 @@ def main():
     ap.add_argument("--configs", type=int, default=1000, help="configurations deployed for the RSS line (0: skip)")
     ap.add_argument("--no-build", action="store_true", help="use the binaries already in target/")
     ap.add_argument("--json", help="write every run's numbers to this file")
+    ap.add_argument("--spin-ns", type=int, default=0,
+                    help="also load a bare hyper that busy-waits this many ns per request (see bare_rows)")
     ap.add_argument("--rows", help="only the rows whose 'SIZE ENDPOINT' matches this regex (and the bare hyper)")
     args = ap.parse_args()
     if not shutil.which("wrk"):
@@ -401,13 +417,13 @@ def main():
     tmp = tempfile.mkdtemp()
     procs = []
     try:
-        rows = bare_rows(procs)
+        rows = bare_rows(procs, args.spin_ns)
         b = Bench(procs, tmp, args.configs)
         rows += read_rows(b)
         rows += secured_rows(procs, tmp)
         rows += flags_rows(b)
         if args.rows:
-            rows = [r for r in rows if r.what == BARE_LABEL or re.search(args.rows, f"{r.size} {r.what}")]
+            rows = [r for r in rows if r.what.startswith("bare hyper") or re.search(args.rows, f"{r.size} {r.what}")]
         # Same order in every run: each size's limit, then what is compared to it.
         rows.sort(key=lambda r: ({"reads": 0, "flags": 1}[r.section], r.size != "1 KB", r.what != BARE_LABEL))
         for row in rows:
