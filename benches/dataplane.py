@@ -136,16 +136,16 @@ def bare_rows(procs, spin_ns=0):
     """The limit; with `spin_ns`, also a bare server that busy-waits that long per request (as
     much CPU as appconfigd's own work), to tell how much of a latency gap the extra CPU alone
     makes on this machine."""
-    bare, bare_url = start([BARE, "127.0.0.1:0"])
-    procs.append(bare)
-    rows = [Row("reads", "1 KB", BARE_LABEL, f"{bare_url}/1k", expect_len=1024),
-            Row("reads", "100 KB", BARE_LABEL, f"{bare_url}/100k", expect_len=100 * 1024)]
+    def server(what, env=None):
+        p, url = start([BARE, "127.0.0.1:0"], env)
+        procs.append(p)
+        return [Row("reads", "1 KB", what, f"{url}/1k", expect_len=1024),
+                Row("reads", "100 KB", what, f"{url}/100k", expect_len=100 * 1024)]
+
+    rows = server(BARE_LABEL)
     if spin_ns:
-        busy, busy_url = start([BARE, "127.0.0.1:0"], dict(os.environ, BARE_SPIN_NS=str(spin_ns)))
-        procs.append(busy)
-        what = f"bare hyper + {spin_ns / 1000:g} µs busy per request"
-        rows += [Row("reads", "1 KB", what, f"{busy_url}/1k", expect_len=1024),
-                 Row("reads", "100 KB", what, f"{busy_url}/100k", expect_len=100 * 1024)]
+        rows += server(f"bare hyper + {spin_ns / 1000:g} µs busy per request",
+                       dict(os.environ, BARE_SPIN_NS=str(spin_ns)))
     return rows
 
 
@@ -407,7 +407,7 @@ def main():
     ap.add_argument("--json", help="write every run's numbers to this file")
     ap.add_argument("--spin-ns", type=int, default=0,
                     help="also load a bare hyper that busy-waits this many ns per request (see bare_rows)")
-    ap.add_argument("--rows", help="only the rows whose 'SIZE ENDPOINT' matches this regex (and the bare hyper)")
+    ap.add_argument("--rows", help="only the rows whose 'SIZE ENDPOINT' matches this regex (and the bare hyper rows)")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         sh("apt-get", "install", "-y", "-q", "wrk")
@@ -417,13 +417,12 @@ def main():
     tmp = tempfile.mkdtemp()
     procs = []
     try:
-        rows = bare_rows(procs, args.spin_ns)
+        limits = bare_rows(procs, args.spin_ns)
         b = Bench(procs, tmp, args.configs)
-        rows += read_rows(b)
-        rows += secured_rows(procs, tmp)
-        rows += flags_rows(b)
+        rows = read_rows(b) + secured_rows(procs, tmp) + flags_rows(b)
         if args.rows:
-            rows = [r for r in rows if r.what.startswith("bare hyper") or re.search(args.rows, f"{r.size} {r.what}")]
+            rows = [r for r in rows if re.search(args.rows, f"{r.size} {r.what}")]
+        rows = limits + rows
         # Same order in every run: each size's limit, then what is compared to it.
         rows.sort(key=lambda r: ({"reads": 0, "flags": 1}[r.section], r.size != "1 KB", r.what != BARE_LABEL))
         for row in rows:

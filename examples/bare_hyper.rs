@@ -1,6 +1,6 @@
 //! The physical limit for the data-plane benchmark: a minimal hyper server (HTTP/1.1, tokio, no
 //! router, no middleware) that answers `/1k` and `/100k` with fixed bytes and 404 otherwise.
-//! `benches/dataplane.py` builds it with LTO (`--profile release-lto`) and loads it beside
+//! `benches/dataplane.py` builds it with the release profile (fat LTO, like appconfigd's) and loads it beside
 //! appconfigd the same way.
 //!
 //! `BARE_SPIN_NS=N` makes it busy-wait N ns per request before answering: a bare server that
