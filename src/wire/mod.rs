@@ -149,7 +149,8 @@ async fn serve(state: &AppState, req: Request, endpoint: Endpoint, request_id: &
     })?;
     let account = caller
         .verify(&parts.method, &parts.uri, &parts.headers, &body)
-        .map_err(|e| fail(Error::from(e)))?;
+        .map_err(|e| fail(Error::from(e)))?
+        .to_string();
     let ctx = Ctx { account };
     let raw = input::RawRequest {
         labels: &labels,
@@ -189,7 +190,7 @@ pub async fn data_plane(
     let resp = state
         .dataplane
         .handle(
-            &account,
+            account,
             route,
             path,
             parts.uri.query(),
@@ -217,12 +218,12 @@ pub async fn data_plane(
 
 /// Who calls the data plane. The agent-compatible read path takes a bearer token (mapped to
 /// an account) as the AppConfig Agent does; everything else is SigV4, like the control plane.
-async fn data_plane_caller(
-    state: &AppState,
+async fn data_plane_caller<'s>(
+    state: &'s AppState,
     parts: &http::request::Parts,
     body: hyper::body::Incoming,
     route: Route,
-) -> Result<(String, bytes::Bytes), Error> {
+) -> Result<(&'s str, bytes::Bytes), Error> {
     let now = std::time::SystemTime::now();
     let caller = match route {
         Route::AgentRead => match state.auth.agent_account(&parts.headers) {

@@ -122,6 +122,7 @@ impl Authenticator {
     ) -> Result<String, AuthError> {
         self.precheck(uri, headers, now)?
             .verify(method, uri, headers, body)
+            .map(str::to_string)
     }
 }
 
@@ -136,23 +137,24 @@ pub enum Prechecked<'a> {
     },
 }
 
-impl Prechecked<'_> {
-    /// Checks the signature over the whole request (body included) and returns the account.
+impl<'a> Prechecked<'a> {
+    /// Checks the signature over the whole request (body included) and returns the account
+    /// (borrowed: a read allocates nothing for it).
     pub fn verify(
         self,
         method: &http::Method,
         uri: &http::Uri,
         headers: &HeaderMap,
         body: &[u8],
-    ) -> Result<String, AuthError> {
+    ) -> Result<&'a str, AuthError> {
         let (p, key) = match self {
-            Prechecked::Known(account) => return Ok(account.to_string()),
+            Prechecked::Known(account) => return Ok(account),
             Prechecked::Signed { presented, key, .. } => (presented, key),
         };
         let expected = signing::expected_signature(method, uri, headers, body, &p, key)
             .ok_or(AuthError::BadSignature)?;
         if constant_time_eq(&expected, &p.signature) {
-            Ok(key.account.clone())
+            Ok(&key.account)
         } else {
             Err(AuthError::BadSignature)
         }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use http::HeaderMap;
 
 use super::AuthError;
-use crate::wire::input::query_first;
+use crate::query::decode_component;
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 /// Longest presigned URL lifetime SigV4 allows (7 days).
@@ -36,33 +36,64 @@ pub fn presented(uri: &http::Uri, headers: &HeaderMap) -> Result<Presented, Auth
             .map_err(|_| AuthError::Incomplete("The Authorization header is not valid.".into()))?;
         return parse_authorization(auth, headers);
     }
-    let query = uri.query();
-    if query_first(query, "X-Amz-Signature").is_none()
-        && query_first(query, "X-Amz-Credential").is_none()
-    {
+    let params = PresignedParams::read(uri.query().unwrap_or_default());
+    if params.0[SIGNATURE].is_none() && params.0[CREDENTIAL].is_none() {
         return Err(AuthError::Missing);
     }
-    parse_presigned_query(query)
+    parse_presigned_query(params)
+}
+
+/// The presigned URL parameters, in the order of `PRESIGNED`.
+const PRESIGNED: [&str; 6] = [
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+];
+const CREDENTIAL: usize = 1;
+const SIGNATURE: usize = 5;
+
+/// The first value of each `PRESIGNED` parameter (as a map of the query would give), found in
+/// one pass over the query: presigned reads are verified on every request.
+struct PresignedParams<'q>([Option<Cow<'q, str>>; 6]);
+
+impl<'q> PresignedParams<'q> {
+    fn read(query: &'q str) -> Self {
+        let mut found: [Option<Cow<'q, str>>; 6] = Default::default();
+        for pair in query.split('&') {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let k = decode_component(k);
+            if let Some(i) = PRESIGNED.iter().position(|name| *name == k) {
+                if found[i].is_none() {
+                    found[i] = Some(decode_component(v));
+                }
+            }
+        }
+        PresignedParams(found)
+    }
 }
 
 /// A presigned URL: `X-Amz-Algorithm`, `-Credential`, `-Date`, `-Expires`, `-SignedHeaders`
-/// and `-Signature` in the query string (the first of each, as a map of the query would give;
-/// looked up in place, as presigned reads are verified on every request).
-fn parse_presigned_query(query: Option<&str>) -> Result<Presented, AuthError> {
-    let get = |name: &str| {
-        query_first(query, name).map(Cow::into_owned).ok_or_else(|| {
+/// and `-Signature` in the query string.
+fn parse_presigned_query(params: PresignedParams<'_>) -> Result<Presented, AuthError> {
+    let [algorithm, credential, date, expires, signed_headers, signature] = params.0;
+    fn need(value: Option<Cow<'_, str>>, i: usize) -> Result<Cow<'_, str>, AuthError> {
+        value.ok_or_else(|| {
             AuthError::Incomplete(format!(
-                "AWS query-string parameters must include '{name}'. Re-examine the query-string parameters."
+                "AWS query-string parameters must include '{}'. Re-examine the query-string parameters.",
+                PRESIGNED[i]
             ))
         })
-    };
-    if get("X-Amz-Algorithm")? != ALGORITHM {
+    }
+    if need(algorithm, 0)? != ALGORITHM {
         return Err(AuthError::Incomplete(format!(
             "Unsupported AWS 'algorithm': X-Amz-Algorithm must be {ALGORITHM}."
         )));
     }
-    let credential = get("X-Amz-Credential")?;
-    let expires = get("X-Amz-Expires")?
+    let credential = need(credential, CREDENTIAL)?;
+    let expires = need(expires, 3)?
         .parse::<u64>()
         .ok()
         .filter(|e| *e <= MAX_PRESIGN_SECONDS)
@@ -71,15 +102,15 @@ fn parse_presigned_query(query: Option<&str>) -> Result<Presented, AuthError> {
                 "X-Amz-Expires must be a number of seconds between 0 and {MAX_PRESIGN_SECONDS}."
             ))
         })?;
-    let (access_key, date, region, service) = parse_credential(&credential)?;
+    let (access_key, date_scope, region, service) = parse_credential(&credential)?;
     Ok(Presented {
         access_key,
-        date,
+        date: date_scope,
         region,
         service,
-        signed_headers: signed_header_names(&get("X-Amz-SignedHeaders")?),
-        signature: get("X-Amz-Signature")?,
-        timestamp: get("X-Amz-Date")?,
+        signed_headers: signed_header_names(&need(signed_headers, 4)?),
+        signature: need(signature, SIGNATURE)?.into_owned(),
+        timestamp: need(date, 2)?.into_owned(),
         expires: Some(expires),
     })
 }
