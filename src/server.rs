@@ -578,7 +578,7 @@ mod stall_guard {
         }
 
         #[tokio::test(start_paused = true)]
-        async fn requests_writes_and_busy_requests_keep_it_open() {
+        async fn request_heads_and_busy_requests_keep_it_open() {
             let activity = Arc::new(Activity::default());
             let ends_after = |ticks: u32| {
                 let started = tokio::time::Instant::now();

@@ -37,7 +37,7 @@ pub fn presented(uri: &http::Uri, headers: &HeaderMap) -> Result<Presented, Auth
         return parse_authorization(auth, headers);
     }
     let params = PresignedParams::read(uri.query().unwrap_or_default());
-    if params.0[SIGNATURE].is_none() && params.0[CREDENTIAL].is_none() {
+    if !params.signed() {
         return Err(AuthError::Missing);
     }
     parse_presigned_query(params)
@@ -73,27 +73,38 @@ impl<'q> PresignedParams<'q> {
         }
         PresignedParams(found)
     }
+
+    /// Whether the query carries a presigned signature at all.
+    fn signed(&self) -> bool {
+        self.0[SIGNATURE].is_some() || self.0[CREDENTIAL].is_some()
+    }
+
+    /// Each parameter, or the error AWS answers when it is missing.
+    fn required(self) -> [Result<Cow<'q, str>, AuthError>; 6] {
+        let mut names = PRESIGNED.iter();
+        self.0.map(|value| {
+            let name = names.next().copied().unwrap_or_default();
+            value.ok_or_else(|| {
+                AuthError::Incomplete(format!(
+                    "AWS query-string parameters must include '{name}'. Re-examine the query-string parameters."
+                ))
+            })
+        })
+    }
 }
 
 /// A presigned URL: `X-Amz-Algorithm`, `-Credential`, `-Date`, `-Expires`, `-SignedHeaders`
 /// and `-Signature` in the query string.
 fn parse_presigned_query(params: PresignedParams<'_>) -> Result<Presented, AuthError> {
-    let [algorithm, credential, date, expires, signed_headers, signature] = params.0;
-    fn need(value: Option<Cow<'_, str>>, i: usize) -> Result<Cow<'_, str>, AuthError> {
-        value.ok_or_else(|| {
-            AuthError::Incomplete(format!(
-                "AWS query-string parameters must include '{}'. Re-examine the query-string parameters.",
-                PRESIGNED[i]
-            ))
-        })
-    }
-    if need(algorithm, 0)? != ALGORITHM {
+    // Checked in this order, as the error for the first missing one is the answer.
+    let [algorithm, credential, timestamp, expires, signed_headers, signature] = params.required();
+    if algorithm? != ALGORITHM {
         return Err(AuthError::Incomplete(format!(
             "Unsupported AWS 'algorithm': X-Amz-Algorithm must be {ALGORITHM}."
         )));
     }
-    let credential = need(credential, CREDENTIAL)?;
-    let expires = need(expires, 3)?
+    let credential = credential?;
+    let expires = expires?
         .parse::<u64>()
         .ok()
         .filter(|e| *e <= MAX_PRESIGN_SECONDS)
@@ -102,15 +113,15 @@ fn parse_presigned_query(params: PresignedParams<'_>) -> Result<Presented, AuthE
                 "X-Amz-Expires must be a number of seconds between 0 and {MAX_PRESIGN_SECONDS}."
             ))
         })?;
-    let (access_key, date_scope, region, service) = parse_credential(&credential)?;
+    let (access_key, date, region, service) = parse_credential(&credential)?;
     Ok(Presented {
         access_key,
-        date: date_scope,
+        date,
         region,
         service,
-        signed_headers: signed_header_names(&need(signed_headers, 4)?),
-        signature: need(signature, SIGNATURE)?.into_owned(),
-        timestamp: need(date, 2)?.into_owned(),
+        signed_headers: signed_header_names(&signed_headers?),
+        signature: signature?.into_owned(),
+        timestamp: timestamp?.into_owned(),
         expires: Some(expires),
     })
 }

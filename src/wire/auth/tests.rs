@@ -165,6 +165,61 @@ fn missing_unknown_and_malformed() {
 }
 
 #[test]
+fn presigned_queries_missing_a_parameter_name_the_first_one_missing() {
+    let now = SystemTime::now();
+    let auth = keys();
+    let refusal = |query: &str| {
+        let uri: http::Uri = format!("/configuration?{query}").parse().unwrap();
+        auth.precheck(&uri, &HeaderMap::new(), now).err()
+    };
+    // Neither a signature nor a credential: not presigned at all.
+    assert_eq!(
+        refusal("configuration_token=t&X-Amz-Date=20260101T000000Z"),
+        Some(AuthError::Missing)
+    );
+    let credential =
+        "X-Amz-Credential=AKIDEXAMPLE%2F20260101%2Fus-east-1%2Fappconfig%2Faws4_request";
+    // Algorithm, credential, expires, signed headers, signature, date: in that order.
+    for (query, named) in [
+        (format!("{credential}&X-Amz-Signature=00"), "X-Amz-Algorithm"),
+        (
+            "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=00".to_string(),
+            "X-Amz-Credential",
+        ),
+        (
+            format!("X-Amz-Algorithm=AWS4-HMAC-SHA256&{credential}&X-Amz-Signature=00"),
+            "X-Amz-Expires",
+        ),
+        (
+            format!("X-Amz-Algorithm=AWS4-HMAC-SHA256&{credential}&X-Amz-Expires=60"),
+            "X-Amz-SignedHeaders",
+        ),
+        (
+            format!(
+                "X-Amz-Algorithm=AWS4-HMAC-SHA256&{credential}&X-Amz-Expires=60&X-Amz-SignedHeaders=host"
+            ),
+            "X-Amz-Signature",
+        ),
+        (
+            format!(
+                "X-Amz-Algorithm=AWS4-HMAC-SHA256&{credential}&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=00"
+            ),
+            "X-Amz-Date",
+        ),
+    ] {
+        assert!(
+            matches!(refusal(&query), Some(AuthError::Incomplete(m)) if m.contains(&format!("'{named}'"))),
+            "{query} should name {named}"
+        );
+    }
+    // The first value of a repeated parameter counts, as a map of the query would give.
+    assert!(matches!(
+        refusal(&format!("X-Amz-Algorithm=AWS4-HMAC-SHA1&X-Amz-Algorithm=AWS4-HMAC-SHA256&{credential}")),
+        Some(AuthError::Incomplete(m)) if m.contains("Unsupported AWS 'algorithm'")
+    ));
+}
+
+#[test]
 fn presigned_query_strings_verify() {
     let now = SystemTime::now();
     let identity =
