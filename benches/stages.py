@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Where a read's time goes: CPU nanoseconds per request, by stage, for the bare hyper
-reference, the agent read and GetLatestConfiguration (1 KB), from `perf record` call stacks
+reference, the agent read, GetLatestConfiguration and GetLatestConfiguration as a presigned
+SigV4 URL verified in full (1 KB), from `perf record` call stacks
 taken while wrk loads each one (issue 17; see docs/performance.md, "Where the time goes").
 
 Each target is loaded by `wrk -t2 -c64` for `--duration` seconds while `perf record -e cpu-clock
@@ -36,7 +37,9 @@ STAGES = [
     ("rollout bucket and pick", [r"bucket", r"Entry::pick", r"mark_read"]),
     ("query parsing", [r"query_first", r"parse_query", r"decode_component", r"percent_decode"]),
     ("classification", [r"Endpoint::classify", r"Route::of"]),
-    ("authentication", [r"data_plane_caller", r"agent_account", r"precheck", r"Prechecked::verify"]),
+    ("SigV4 signature (canonical request, SHA-256, HMAC, compare)", [r"auth::signing", r"Prechecked::verify"]),
+    ("SigV4 parameters, key lookup and time", [r"Authenticator::precheck", r"auth::parse", r"auth::clock"]),
+    ("authentication", [r"data_plane_caller", r"agent_account"]),
     ("response headers", [r"Builder::header", r"HeaderValue"]),
     ("metrics", [r"metrics::record", r"metrics::track", r"prometheus_client"]),
     ("data plane, rest (answer, futures)", [r"DataPlane::", r"wire::data_plane", r"Front::answer"]),
@@ -112,6 +115,8 @@ def main():
         rows = [r for r in dataplane.read_rows(b) if r.size == "1 KB"]
         targets = [("bare hyper /1k", bare.pid, f"{bare_url}/1k")]
         targets += [(r.what, b.pid, r.url) for r in rows]
+        presigned = dataplane.secured_rows(procs, tmp)[0]
+        targets.append(("GetLatestConfiguration, SigV4 presigned", procs[-1].pid, presigned.url))
         results = []
         for name, pid, url in targets:
             print(f"profiling {name} ...", file=sys.stderr)

@@ -372,7 +372,7 @@ impl DataPlane {
             .await?;
         let entry = self.entry(&target).await?;
         let served = entry.pick(bucket(&claims.s)).cloned();
-        self.mark_read(&target.key, &entry);
+        self.mark_read(&target.key, &entry, now);
         let Some(served) = served else {
             return Err(not_deployed(&target.key));
         };
@@ -424,7 +424,7 @@ impl DataPlane {
             None => bucket_of_address(peer.ip()),
         };
         let served = entry.pick(client).cloned();
-        self.mark_read(&resolved.key, &entry);
+        self.mark_read(&resolved.key, &entry, self.svc.clock.wall_millis());
         let served = served.ok_or_else(|| not_deployed(&resolved.key))?;
         let (body, content_type) = match &served.flags {
             Some(flags) if wants_ion(headers) => (
@@ -507,7 +507,7 @@ impl DataPlane {
         }
         let entry = self.entry(&resolved).await?;
         let served = entry.pick(bucket(&client_id)).cloned();
-        self.mark_read(&resolved.key, &entry);
+        self.mark_read(&resolved.key, &entry, self.svc.clock.wall_millis());
         let served = served.ok_or_else(|| {
             DataError::Domain(Error::ResourceNotFound {
                 message: format!(
@@ -612,10 +612,10 @@ impl DataPlane {
     }
 
     /// Remembers that an environment and a profile were read (deletion protection); written
-    /// to the store in the background, at most every 30 s per resource.
-    fn mark_read(&self, key: &Key, entry: &Entry) {
+    /// to the store in the background, at most every 30 s per resource. `now` is the
+    /// service's wall clock, which a poll has read already.
+    fn mark_read(&self, key: &Key, entry: &Entry, now: i64) {
         use std::sync::atomic::Ordering;
-        let now = self.svc.clock.wall_millis();
         let every = self.scaled(USAGE_WRITE_EVERY_MS);
         // Fast path: this entry's read was recorded recently.
         let last = entry.last_marked.load(Ordering::Relaxed);

@@ -80,19 +80,19 @@ impl Authenticator {
     /// The cheap part, before the body is read: is there a signature, by a known key, made
     /// within the allowed time? Unknown callers are refused before they can upload anything.
     /// What it established is kept for `Prechecked::verify`, so nothing is parsed twice.
-    pub fn precheck(
+    pub fn precheck<'r>(
         &self,
-        uri: &http::Uri,
-        headers: &HeaderMap,
+        uri: &'r http::Uri,
+        headers: &'r HeaderMap,
         now: SystemTime,
-    ) -> Result<Prechecked<'_>, AuthError> {
+    ) -> Result<Prechecked<'_, 'r>, AuthError> {
         let keys = match self {
             Authenticator::Anonymous { account, .. } => return Ok(Prechecked::Known(account)),
             Authenticator::Keys { keys, .. } => keys,
         };
         let presented = presented(uri, headers)?;
         let key = keys
-            .get(&presented.access_key)
+            .get(presented.access_key.as_ref())
             .ok_or(AuthError::UnknownKey)?;
         let signed_at = clock::check_time(&presented, now)?;
         // aws-chunked bodies are an S3 upload mode; no AppConfig operation streams its input.
@@ -126,18 +126,35 @@ impl Authenticator {
     }
 }
 
-/// A request that passed `Authenticator::precheck`: the caller as far as known before the body.
-pub enum Prechecked<'a> {
+/// A request that passed `Authenticator::precheck`: the caller as far as known before the body
+/// (`'a`: the authenticator's keys; `'r`: the request the signature was read from).
+pub enum Prechecked<'a, 'r> {
     /// An account established without a signature (emulator mode, or an agent bearer token).
     Known(&'a str),
     Signed {
-        presented: Presented,
+        presented: Presented<'r>,
         key: &'a Key,
         signed_at: SystemTime,
     },
 }
 
-impl<'a> Prechecked<'a> {
+impl<'a> Prechecked<'a, '_> {
+    /// The same, no longer borrowing the request (which can then be taken apart).
+    pub fn into_owned(self) -> Prechecked<'a, 'static> {
+        match self {
+            Prechecked::Known(account) => Prechecked::Known(account),
+            Prechecked::Signed {
+                presented,
+                key,
+                signed_at,
+            } => Prechecked::Signed {
+                presented: presented.into_owned(),
+                key,
+                signed_at,
+            },
+        }
+    }
+
     /// Checks the signature over the whole request (body included) and returns the account
     /// (borrowed: a read allocates nothing for it).
     pub fn verify(
@@ -151,9 +168,12 @@ impl<'a> Prechecked<'a> {
             Prechecked::Known(account) => return Ok(account),
             Prechecked::Signed { presented, key, .. } => (presented, key),
         };
+        // Compared as the 32 bytes they encode (SigV4 writes lowercase hex; nothing else is
+        // accepted), without formatting the expected one.
+        let presented = signing::signature_bytes(&p.signature).ok_or(AuthError::BadSignature)?;
         let expected = signing::expected_signature(method, uri, headers, body, &p, key)
             .ok_or(AuthError::BadSignature)?;
-        if constant_time_eq(&expected, &p.signature) {
+        if bool::from(expected.ct_eq(&presented)) {
             Ok(&key.account)
         } else {
             Err(AuthError::BadSignature)

@@ -3,8 +3,8 @@
 //! hash), hashed into the string to sign, and signed with the key derived from the secret for
 //! the request's date and region. The derived key is cached per access key (four HMACs saved per
 //! request), and the canonical request is written into one reused per-thread buffer, so a
-//! verification allocates only its answer. `reference.rs` computes the same with aws-sigv4;
-//! the tests hold the two equal.
+//! verification allocates nothing. `reference.rs` computes the same with aws-sigv4; the tests
+//! hold the two equal.
 
 #[cfg(test)]
 mod reference;
@@ -18,8 +18,9 @@ use std::sync::RwLock;
 use hmac::{Hmac, Mac};
 use http::HeaderMap;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
-use super::{constant_time_eq, Key, Presented};
+use super::{Key, Presented};
 
 /// Both AppConfig and AppConfigData sign as `appconfig`.
 const SERVICE: &str = "appconfig";
@@ -72,6 +73,24 @@ thread_local! {
     static CANONICAL: RefCell<String> = RefCell::new(String::with_capacity(1024));
 }
 
+/// The signature a client presents, as the 32 bytes its 64 lowercase hex digits encode.
+pub(super) fn signature_bytes(hex: &str) -> Option<[u8; 32]> {
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let hex = hex.as_bytes();
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+        *byte = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(out)
+}
+
 /// The signature this request should carry, or `None` when it cannot be computed (the
 /// request is then refused as a bad signature).
 pub(super) fn expected_signature(
@@ -81,14 +100,14 @@ pub(super) fn expected_signature(
     body: &[u8],
     p: &Presented,
     key: &Key,
-) -> Option<String> {
+) -> Option<[u8; 32]> {
     // The scope's date must be the signing date, and the service ours.
-    if !p.timestamp.starts_with(&p.date) || p.service != SERVICE {
+    if !p.timestamp.starts_with(p.date.as_ref()) || p.service != SERVICE {
         return None;
     }
     // Every SigV4 signer signs host, and x-amz-date unless the date is in the query; a client
     // that left them out signed something else, which cannot match.
-    let signs = |name: &str| p.signed_headers.iter().any(|h| h == name);
+    let signs = |name: &str| p.signed_header_names().any(|h| h == name);
     if !signs("host") || (p.expires.is_none() && !signs("x-amz-date")) {
         return None;
     }
@@ -102,9 +121,10 @@ pub(super) fn expected_signature(
         canonical.clear();
         write_canonical_request(&mut canonical, method, uri, headers, p)?;
         let without_payload = canonical.len();
-        let mut sign_with = |payload_hash: &str| -> String {
+        let mut sign_with = |payload_hash: &[u8]| -> [u8; 32] {
             canonical.truncate(without_payload);
-            canonical.push_str(payload_hash);
+            // Payload hashes are ASCII (hex, or UNSIGNED-PAYLOAD).
+            canonical.push_str(std::str::from_utf8(payload_hash).unwrap_or_default());
             let scope_hash = Sha256::digest(canonical.as_bytes());
             let mut mac = signing_key.clone();
             // The string to sign, fed to the MAC piece by piece.
@@ -122,14 +142,17 @@ pub(super) fn expected_signature(
             }
             mac.update(SERVICE.as_bytes());
             mac.update(b"/aws4_request\n");
-            mac.update(hex(&scope_hash).as_bytes());
-            hex(&mac.finalize().into_bytes())
+            mac.update(&hex(&scope_hash));
+            mac.finalize().into_bytes().into()
         };
         if presigned {
             // Presigned URLs sign either UNSIGNED-PAYLOAD (botocore, hence boto3 and the CLI)
             // or the body's hash, and say nothing about which: try the common one first.
-            let unsigned = sign_with(UNSIGNED);
-            if constant_time_eq(&unsigned, &p.signature) {
+            let unsigned = sign_with(UNSIGNED.as_bytes());
+            // In constant time too: which one matched must not leak how much of it did.
+            let matched = signature_bytes(&p.signature)
+                .is_some_and(|sent| bool::from(unsigned[..].ct_eq(&sent[..])));
+            if matched {
                 return Some(unsigned);
             }
             return Some(sign_with(&hex(&Sha256::digest(body))));
@@ -137,7 +160,7 @@ pub(super) fn expected_signature(
         // The payload hash is the body's, except where the client declared it unsigned. (A
         // declared hex hash that differs from the body's fails, as a tampered body should.)
         match declared {
-            Some(UNSIGNED) => Some(sign_with(UNSIGNED)),
+            Some(UNSIGNED) => Some(sign_with(UNSIGNED.as_bytes())),
             _ => Some(sign_with(&hex(&Sha256::digest(body)))),
         }
     })
@@ -160,12 +183,10 @@ fn write_canonical_request(
     out.push('\n');
     // Headers sorted by name, as the signer sorts them (clients send them sorted already).
     let mut names: [&str; 16] = [""; 16];
-    let count = p.signed_headers.len();
-    if count > names.len() {
-        return None;
-    }
-    for (slot, name) in names.iter_mut().zip(&p.signed_headers) {
-        *slot = name.as_str();
+    let mut count = 0;
+    for name in p.signed_header_names() {
+        *names.get_mut(count)? = name;
+        count += 1;
     }
     let names = &mut names[..count];
     names.sort_unstable();
@@ -215,8 +236,20 @@ fn write_trimmed(out: &mut String, value: &str) {
 
 /// RFC 3986's unreserved characters, the only ones SigV4 leaves unencoded.
 fn unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
+    UNRESERVED[usize::from(b)]
 }
+
+/// `unreserved` as a table: every byte of a presigned query goes through it.
+static UNRESERVED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'~');
+        b += 1;
+    }
+    table
+};
 
 fn push_encoded(out: &mut String, b: u8) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
@@ -326,14 +359,45 @@ fn plain(s: &str) -> bool {
     s.bytes().all(unreserved)
 }
 
+/// Text already in its canonical encoding: unreserved characters, and `%XX` in uppercase hex
+/// for ASCII bytes that are not (what every SDK sends: a presigned credential's `%2F`).
+/// Decoding and encoding it again would give it back unchanged.
+fn canonical(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let upper_hex = |j: usize| match bytes.get(j) {
+                    Some(c @ b'0'..=b'9') => Some(c - b'0'),
+                    Some(c @ b'A'..=b'F') => Some(c - b'A' + 10),
+                    _ => None,
+                };
+                match (upper_hex(i + 1), upper_hex(i + 2)) {
+                    (Some(h), Some(l)) if h < 8 && !unreserved(h << 4 | l) => i += 3,
+                    _ => return false,
+                }
+            }
+            b if unreserved(b) => i += 1,
+            _ => return false,
+        }
+    }
+    true
+}
+
 /// Form-decodes `raw` (`+` is a space, `%XX` a byte, a stray `%` itself; bytes that are not
 /// UTF-8 become U+FFFD, as the form decoder does) and writes it encoded again, with only the
 /// unreserved characters left as they are.
 fn reencode_into(out: &mut String, raw: &str, scratch: &mut Vec<u8>) {
-    if plain(raw) {
+    if canonical(raw) {
         out.push_str(raw);
-        return;
+    } else {
+        decode_and_encode(out, raw, scratch);
     }
+}
+
+/// `reencode_into` the long way, for text that is not `canonical` already.
+fn decode_and_encode(out: &mut String, raw: &str, scratch: &mut Vec<u8>) {
     let bytes = raw.as_bytes();
     scratch.clear();
     let mut i = 0;
@@ -361,12 +425,13 @@ fn reencode_into(out: &mut String, raw: &str, scratch: &mut Vec<u8>) {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// A SHA-256 value as the 64 lowercase hex digits SigV4 writes (on the stack).
+fn hex(bytes: &[u8]) -> [u8; 64] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(HEX[usize::from(b >> 4)] as char);
-        s.push(HEX[usize::from(b & 15)] as char);
+    let mut out = [0u8; 64];
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 15)];
     }
-    s
+    out
 }

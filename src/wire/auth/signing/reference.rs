@@ -26,7 +26,7 @@ pub(super) fn reference_signature(
     time: SystemTime,
 ) -> Option<String> {
     // The scope's date must be the signing date, and the service ours.
-    if !p.timestamp.starts_with(&p.date) || p.service != SERVICE {
+    if !p.timestamp.starts_with(p.date.as_ref()) || p.service != SERVICE {
         return None;
     }
     let host = headers.get(http::header::HOST)?.to_str().ok()?;
@@ -56,15 +56,15 @@ pub(super) fn reference_signature(
     // Exactly the headers the client signed, as sent (`host` too, so the signer does not
     // derive it from the URL); header-form `x-amz-date` is added by the signer from the time.
     let mut signed: Vec<(&str, &str)> = Vec::new();
-    for name in &p.signed_headers {
+    for name in p.signed_header_names() {
         if p.expires.is_none() && name == "x-amz-date" {
             continue;
         }
-        let values = headers.get_all(name.as_str());
+        let values = headers.get_all(name);
         let mut any = false;
         for v in values {
             // Not `to_str`: values may be UTF-8 (e.g. a Version-Label), signed as bytes.
-            signed.push((name.as_str(), std::str::from_utf8(v.as_bytes()).ok()?));
+            signed.push((name, std::str::from_utf8(v.as_bytes()).ok()?));
             any = true;
         }
         if !any {
@@ -73,7 +73,7 @@ pub(super) fn reference_signature(
     }
     // The signer always signs host and x-amz-date; a client that left them out signed
     // something else, which cannot match.
-    let signs = |name: &str| p.signed_headers.iter().any(|h| h == name);
+    let signs = |name: &str| p.signed_header_names().any(|h| h == name);
     if !signs("host") || (p.expires.is_none() && !signs("x-amz-date")) {
         return None;
     }
@@ -87,7 +87,7 @@ pub(super) fn reference_signature(
         _ => hex(&Sha256::digest(body)),
     };
     let identity = aws_credential_types::Credentials::new(
-        p.access_key.clone(),
+        p.access_key.to_string(),
         key.secret.clone(),
         None,
         None,

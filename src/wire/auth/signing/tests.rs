@@ -14,6 +14,11 @@ use super::reference::reference_signature;
 use super::*;
 use crate::wire::auth::{clock, presented};
 
+/// The expected signature as the hex text a client sends.
+fn hexed(signature: Option<[u8; 32]>) -> Option<String> {
+    signature.map(|s| hex(&s).iter().map(|b| char::from(*b)).collect())
+}
+
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 
 fn sign_request(
@@ -109,14 +114,14 @@ fn the_fast_signer_agrees_with_aws_sigv4() {
                 let p = presented(&uri, &sent).expect("presented");
                 let time = clock::check_time(&p, SystemTime::now()).expect("in time");
                 let method = http::Method::POST;
-                let fast = expected_signature(&method, &uri, &sent, body, &p, &key);
+                let fast = hexed(expected_signature(&method, &uri, &sent, body, &p, &key));
                 let reference = reference_signature(&method, &uri, &sent, body, &p, &key, time);
                 let case = format!("{url} {headers:?} presign={presign} unsigned={unsigned}");
                 assert_eq!(fast, reference, "{case}");
-                assert_eq!(fast.as_deref(), Some(p.signature.as_str()), "{case}");
+                assert_eq!(fast.as_deref(), Some(p.signature.as_ref()), "{case}");
                 // Cached derived key: the second verification answers the same.
                 assert_eq!(
-                    expected_signature(&method, &uri, &sent, body, &p, &key),
+                    hexed(expected_signature(&method, &uri, &sent, body, &p, &key)),
                     fast,
                     "{case}"
                 );
@@ -133,19 +138,95 @@ fn a_tampered_request_gets_another_signature() {
     let url = "http://127.0.0.1:2772/applications?max_results=5";
     let (uri, sent) = sign_request("GET", url, &[("host", "127.0.0.1:2772")], b"", false, false);
     let p = presented(&uri, &sent).expect("presented");
-    let good = expected_signature(&http::Method::GET, &uri, &sent, b"", &p, &key);
-    assert_eq!(good.as_deref(), Some(p.signature.as_str()));
+    let good = hexed(expected_signature(
+        &http::Method::GET,
+        &uri,
+        &sent,
+        b"",
+        &p,
+        &key,
+    ));
+    assert_eq!(good.as_deref(), Some(p.signature.as_ref()));
     let other: http::Uri = "/applications?max_results=6".parse().expect("uri");
     assert_ne!(
-        expected_signature(&http::Method::GET, &other, &sent, b"", &p, &key),
+        hexed(expected_signature(
+            &http::Method::GET,
+            &other,
+            &sent,
+            b"",
+            &p,
+            &key
+        )),
         good
     );
     assert_ne!(
-        expected_signature(&http::Method::DELETE, &uri, &sent, b"", &p, &key),
+        hexed(expected_signature(
+            &http::Method::DELETE,
+            &uri,
+            &sent,
+            b"",
+            &p,
+            &key
+        )),
         good
     );
     assert_ne!(
-        expected_signature(&http::Method::GET, &uri, &sent, b"x", &p, &key),
+        hexed(expected_signature(
+            &http::Method::GET,
+            &uri,
+            &sent,
+            b"x",
+            &p,
+            &key
+        )),
         good
     );
+}
+
+#[test]
+fn text_taken_as_canonical_is_what_decoding_and_encoding_it_gives() {
+    let mut scratch = Vec::new();
+    let mut taken = 0;
+    for raw in [
+        "abc",
+        "AKID%2F20260101%2Fus-east-1",
+        "a%20b",
+        "%7E",
+        "%2f",
+        "%41",
+        "a+b",
+        "%C3%A9",
+        "%ZZ",
+        "%2",
+        "~._-",
+        "%00%7F",
+        "%80",
+        "%2F%2F",
+        "é",
+        "a b",
+        "",
+    ] {
+        let mut slow = String::new();
+        decode_and_encode(&mut slow, raw, &mut scratch);
+        if canonical(raw) {
+            assert_eq!(slow, raw);
+            taken += 1;
+        }
+    }
+    // The plain ones, and the uppercase escapes of ASCII that must stay escaped.
+    assert_eq!(taken, 7);
+}
+
+#[test]
+fn signatures_are_64_lowercase_hex_digits() {
+    let hex64 = "0123456789abcdef".repeat(4);
+    assert_eq!(
+        signature_bytes(&hex64).map(|b| b[..2].to_vec()),
+        Some(vec![0x01, 0x23])
+    );
+    assert_eq!(signature_bytes(&hex64.to_uppercase()), None);
+    assert_eq!(signature_bytes(&hex64[1..]), None);
+    assert_eq!(signature_bytes(&format!("{hex64}0")), None);
+    assert_eq!(signature_bytes(&hex64.replace('f', "g")), None);
+    assert_eq!(hexed(signature_bytes(&hex64)), Some(hex64));
 }
