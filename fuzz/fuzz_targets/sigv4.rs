@@ -62,7 +62,7 @@ fuzz_target!(|i: Input| {
     // Within ±15 minutes of the structured date for most inputs, sometimes outside.
     let now =
         SystemTime::UNIX_EPOCH + Duration::from_secs(SIGNED_AT - 1000 + u64::from(i.skew % 2000));
-    let _ = auth.precheck(&uri, &headers, now);
+    let _ = auth.precheck(&uri, &headers, || now);
     let verdict = auth.authenticate(&http::Method::POST, &uri, &headers, &i.body, now);
     assert!(verdict.is_err(), "accepted without the secret: {verdict:?}");
 });

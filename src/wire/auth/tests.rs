@@ -137,7 +137,10 @@ fn missing_unknown_and_malformed() {
     let uri: http::Uri = "/applications".parse().unwrap();
     let auth = keys();
     let mut h = HeaderMap::new();
-    assert_eq!(auth.precheck(&uri, &h, now).err(), Some(AuthError::Missing));
+    assert_eq!(
+        auth.precheck(&uri, &h, || now).err(),
+        Some(AuthError::Missing)
+    );
     h.insert(
         "authorization",
         "AWS4-HMAC-SHA256 Credential=NOPE/20260101/us-east-1/appconfig/aws4_request, SignedHeaders=host;x-amz-date, Signature=00"
@@ -146,7 +149,7 @@ fn missing_unknown_and_malformed() {
     );
     h.insert("x-amz-date", "20260101T000000Z".parse().unwrap());
     assert_eq!(
-        auth.precheck(&uri, &h, now).err(),
+        auth.precheck(&uri, &h, || now).err(),
         Some(AuthError::UnknownKey)
     );
     h.insert(
@@ -154,12 +157,12 @@ fn missing_unknown_and_malformed() {
         "AWS4-HMAC-SHA256 Signature=00".parse().unwrap(),
     );
     assert!(matches!(
-        auth.precheck(&uri, &h, now),
+        auth.precheck(&uri, &h, || now),
         Err(AuthError::Incomplete(m)) if m.contains("'Credential'")
     ));
     h.insert("authorization", "Basic abc".parse().unwrap());
     assert!(matches!(
-        auth.precheck(&uri, &h, now),
+        auth.precheck(&uri, &h, || now),
         Err(AuthError::Incomplete(_))
     ));
 }
@@ -170,7 +173,7 @@ fn presigned_queries_missing_a_parameter_name_the_first_one_missing() {
     let auth = keys();
     let refusal = |query: &str| {
         let uri: http::Uri = format!("/configuration?{query}").parse().unwrap();
-        auth.precheck(&uri, &HeaderMap::new(), now).err()
+        auth.precheck(&uri, &HeaderMap::new(), || now).err()
     };
     // Neither a signature nor a credential: not presigned at all.
     assert_eq!(
