@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where a read's time goes: CPU nanoseconds per request, by stage, for the bare hyper
 reference, the agent read, GetLatestConfiguration and GetLatestConfiguration as a presigned
-SigV4 URL verified in full (1 KB), from `perf record` call stacks
+SigV4 URL verified in full (1 KB; `--size 100k` profiles the 100 KB reads instead), from `perf record` call stacks
 taken while wrk loads each one (issue 17; see docs/performance.md, "Where the time goes").
 
 Each target is loaded by `wrk -t2 -c64` for `--duration` seconds while `perf record -e cpu-clock
@@ -10,7 +10,7 @@ stage of its innermost frame that names one (STAGES, in order of precedence); ns
 = samples / freq / requests served in the window. Only the server's own CPU is counted (wrk's
 is not), kernel time included: the socket calls are stages of their own.
 
-Usage: python3 benches/stages.py [--duration 5] [--freq 2000] [--no-build]
+Usage: python3 benches/stages.py [--duration 5] [--freq 2000] [--size 1k|100k] [--no-build]
 Needs: perf (linux-perf), wrk, boto3, release builds (made unless --no-build).
 """
 import argparse
@@ -103,7 +103,10 @@ def main():
     ap.add_argument("--duration", type=int, default=5)
     ap.add_argument("--freq", type=int, default=2000)
     ap.add_argument("--no-build", action="store_true")
+    # 100k: the rows whose p99 is over target; the presigned row exists at 1 KB only.
+    ap.add_argument("--size", choices=["1k", "100k"], default="1k")
     args = ap.parse_args()
+    label = {"1k": "1 KB", "100k": "100 KB"}[args.size]
     if not args.no_build:
         dataplane.build()
     tmp = tempfile.mkdtemp()
@@ -112,11 +115,12 @@ def main():
         bare, bare_url = dataplane.start([dataplane.BARE, "127.0.0.1:0"])
         procs.append(bare)
         b = dataplane.Bench(procs, tmp, 0)
-        rows = [r for r in dataplane.read_rows(b) if r.size == "1 KB"]
-        targets = [("bare hyper /1k", bare.pid, f"{bare_url}/1k")]
+        rows = [r for r in dataplane.read_rows(b) if r.size == label]
+        targets = [(f"bare hyper /{args.size}", bare.pid, f"{bare_url}/{args.size}")]
         targets += [(r.what, b.pid, r.url) for r in rows]
-        presigned = dataplane.secured_rows(procs, tmp)[0]
-        targets.append(("GetLatestConfiguration, SigV4 presigned", procs[-1].pid, presigned.url))
+        if args.size == "1k":
+            presigned = dataplane.secured_rows(procs, tmp)[0]
+            targets.append(("GetLatestConfiguration, SigV4 presigned", procs[-1].pid, presigned.url))
         results = []
         for name, pid, url in targets:
             print(f"profiling {name} ...", file=sys.stderr)
