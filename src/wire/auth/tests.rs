@@ -240,7 +240,7 @@ fn presigned_query_strings_verify() {
         .unwrap()
         .into();
     let url = "http://127.0.0.1:2772/applications?max_results=5";
-    // botocore presigns UNSIGNED-PAYLOAD; aws-sigv4 callers may sign the body's hash.
+    // botocore's generic presigner signs the body's hash; S3-style presigners UNSIGNED-PAYLOAD.
     for body in [SignableBody::UnsignedPayload, SignableBody::Bytes(b"")] {
         let signable =
             SignableRequest::new("GET", url, [("host", "127.0.0.1:2772")].into_iter(), body)

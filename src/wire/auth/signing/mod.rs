@@ -148,20 +148,22 @@ pub(super) fn expected_signature(
             mac.finalize().into_bytes().into()
         };
         if presigned {
-            // Presigned URLs sign either UNSIGNED-PAYLOAD (botocore, hence boto3 and the CLI)
-            // or the body's hash, and say nothing about which: try the common one first.
-            let unsigned = sign_with(UNSIGNED.as_bytes());
+            // Presigned URLs sign either the body's hash (botocore's generic presigner, hence
+            // boto3 and the CLI, and smithy's) or UNSIGNED-PAYLOAD (S3-style presigners), and
+            // say nothing about which: try the common one first, each try being a SHA-256 of
+            // the whole canonical request and an HMAC.
+            let hashed = sign_with(&payload_hash(body));
             // In constant time too: which one matched must not leak how much of it did.
-            if bool::from(unsigned[..].ct_eq(&sent[..])) {
-                return Some(unsigned);
+            if bool::from(hashed[..].ct_eq(&sent[..])) {
+                return Some(hashed);
             }
-            return Some(sign_with(&hex(&Sha256::digest(body))));
+            return Some(sign_with(UNSIGNED.as_bytes()));
         }
         // The payload hash is the body's, except where the client declared it unsigned. (A
         // declared hex hash that differs from the body's fails, as a tampered body should.)
         match declared {
             Some(UNSIGNED) => Some(sign_with(UNSIGNED.as_bytes())),
-            _ => Some(sign_with(&hex(&Sha256::digest(body)))),
+            _ => Some(sign_with(&payload_hash(body))),
         }
     })
 }
@@ -422,6 +424,16 @@ fn decode_and_encode(out: &mut String, raw: &str, scratch: &mut Vec<u8>) {
 }
 
 /// A SHA-256 value as the 64 lowercase hex digits SigV4 writes (on the stack).
+/// The hex SHA-256 of a request body; that of the empty body (every GET) is a constant.
+fn payload_hash(body: &[u8]) -> [u8; 64] {
+    const EMPTY: &[u8; 64] = b"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    if body.is_empty() {
+        *EMPTY
+    } else {
+        hex(&Sha256::digest(body))
+    }
+}
+
 fn hex(bytes: &[u8]) -> [u8; 64] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = [0u8; 64];

@@ -123,13 +123,14 @@ pub(super) fn reference_signature(
     if p.expires.is_none() {
         return sign_with(payload_hash);
     }
-    // Presigned URLs sign either UNSIGNED-PAYLOAD (botocore, hence boto3 and the CLI) or the
-    // body's hash, and say nothing about which: try the common one first.
-    let unsigned = sign_with("UNSIGNED-PAYLOAD".into())?;
-    if constant_time_eq(&unsigned, &p.signature) {
-        return Some(unsigned);
+    // Presigned URLs sign either the body's hash (botocore's generic presigner, hence boto3
+    // and the CLI) or UNSIGNED-PAYLOAD (S3-style presigners), and say nothing about which:
+    // try the common one first.
+    let hashed = sign_with(payload_hash)?;
+    if constant_time_eq(&hashed, &p.signature) {
+        return Some(hashed);
     }
-    sign_with(payload_hash)
+    sign_with("UNSIGNED-PAYLOAD".into())
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -217,3 +217,9 @@ fn signatures_are_64_lowercase_hex_digits() {
     assert_eq!(signature_bytes(&hex64.replace('f', "g")), None);
     assert_eq!(hexed(signature_bytes(&hex64)), Some(hex64));
 }
+
+#[test]
+fn the_empty_body_hash_is_the_sha256_of_nothing() {
+    assert_eq!(payload_hash(b""), hex(&Sha256::digest(b"")));
+    assert_eq!(payload_hash(b"{}"), hex(&Sha256::digest(b"{}")));
+}
