@@ -5,9 +5,9 @@ read and GetLatestConfiguration as a presigned SigV4 URL (1 KB each), every serv
 
 Throughput shares move with the machine (the bare server did 88k req/s at 1 KB on one session's
 machine and 237k on another's), because the kernel's part of a request does. Instruction counts
-do not: for the same binaries and requests they are the same on any x86-64 machine, whatever
-else it is doing. They count only the server's own code and libraries (the kernel is not seen),
-so they say how much appconfigd adds to a request, not how fast it is.
+do not depend on the machine's speed or load (runs of the same binaries agree within 0.3 %).
+They count only the server's own code and libraries (the kernel is not seen), so they say how
+much appconfigd adds to a request, not how fast it is.
 
 Each server is started under callgrind with the data-plane bench's set-up (`dataplane.py`),
 warmed up, then: counters zeroed, `wrk -t1 -c4` for `--duration` seconds, counters dumped.
@@ -33,8 +33,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dataplane  # noqa: E402  (the servers and their set-up are the data-plane bench's)
 
 # valgrind's virtual CPU has no SHA extensions, so under it the sha2 crate runs its portable
-# SHA-256 (about 2,500 instructions a block, where the SHA-NI path of the real machine takes a
-# few hundred): the table shows every count with and without it.
+# SHA-256 (about 3,500 instructions a 64-byte block here, many times what the SHA-NI path of the
+# real machine executes): the table shows every count with and without it.
 SHA256 = re.compile(r"sha2::sha256::")
 
 

@@ -423,7 +423,6 @@ fn decode_and_encode(out: &mut String, raw: &str, scratch: &mut Vec<u8>) {
     }
 }
 
-/// A SHA-256 value as the 64 lowercase hex digits SigV4 writes (on the stack).
 /// The hex SHA-256 of a request body; that of the empty body (every GET) is a constant.
 fn payload_hash(body: &[u8]) -> [u8; 64] {
     const EMPTY: &[u8; 64] = b"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -434,6 +433,7 @@ fn payload_hash(body: &[u8]) -> [u8; 64] {
     }
 }
 
+/// A SHA-256 value as the 64 lowercase hex digits SigV4 writes (on the stack).
 fn hex(bytes: &[u8]) -> [u8; 64] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = [0u8; 64];
