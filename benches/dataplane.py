@@ -314,6 +314,22 @@ def secured_rows(procs, tmp):
     ]
 
 
+def profile_targets(procs, tmp, size="1k"):
+    """What the profiling benches (stages.py, instructions.py) load, as (name, pid, url): the
+    bare hyper, GetLatestConfiguration and the agent read of one size ("1k" or "100k"), and at
+    1k the presigned SigV4 poll. Servers are started with `start` and added to `procs`."""
+    label = {"1k": "1 KB", "100k": "100 KB"}[size]
+    bare, bare_url = start([BARE, "127.0.0.1:0"])
+    procs.append(bare)
+    b = Bench(procs, tmp, 0)
+    targets = [(f"bare hyper /{size}", bare.pid, f"{bare_url}/{size}")]
+    targets += [(r.what, b.pid, r.url) for r in read_rows(b) if r.size == label]
+    if size == "1k":
+        presigned = secured_rows(procs, tmp)[0]
+        targets.append(("GetLatestConfiguration, SigV4 presigned", procs[-1].pid, presigned.url))
+    return targets
+
+
 def rss_with_configs(b, configs):
     """Deploys `configs` small configurations in all, reads each once, returns the RSS in MB."""
     for i in range(max(configs - 3, 0)):
@@ -345,7 +361,8 @@ def bare_of(rows, size, run):
 
 
 def target_cell(row, share):
-    """'≥ 70 %, p99 < 5 ms' and 'pass' or 'FAIL (share, p99)' (what was missed) for targeted rows; '' otherwise."""
+    """'≥ 70 %, p99 < 5 ms' and 'pass' or 'FAIL (share, p99)' (what was missed) for targeted
+    rows; '' otherwise."""
     goal = SHARE_TARGETS.get((row.size, row.what))
     if goal is None:
         return "", ""

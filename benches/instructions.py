@@ -136,15 +136,7 @@ def main():
     procs = []
     try:
         print("starting the servers under callgrind ...", file=sys.stderr)
-        bare, bare_url = dataplane.start([dataplane.BARE, "127.0.0.1:0"])
-        procs.append(bare)
-        b = dataplane.Bench(procs, tmp, 0)
-        rows = [r for r in dataplane.read_rows(b) if r.size == "1 KB"]
-        presigned = dataplane.secured_rows(procs, tmp)[0]
-        secured_pid = procs[-1].pid
-        targets = [("bare hyper /1k", bare.pid, f"{bare_url}/1k")]
-        targets += [(r.what, b.pid, r.url) for r in rows]
-        targets.append(("GetLatestConfiguration, SigV4 presigned", secured_pid, presigned.url))
+        targets = dataplane.profile_targets(procs, tmp)
         idle = {pid: idle_rate(pid, args.duration, tmp) for pid in {t[1] for t in targets}}
         results = []
         for name, pid, url in targets:

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Where a read's time goes: CPU nanoseconds per request, by stage, for the bare hyper
 reference, the agent read, GetLatestConfiguration and GetLatestConfiguration as a presigned
-SigV4 URL verified in full (1 KB; `--size 100k` profiles the 100 KB reads instead), from `perf record` call stacks
-taken while wrk loads each one (issue 17; see docs/performance.md, "Where the time goes").
+SigV4 URL verified in full (1 KB; `--size 100k` profiles the 100 KB reads instead), from
+`perf record` call stacks taken while wrk loads each one (issue 17; see docs/performance.md,
+"Where the time goes").
 
 Each target is loaded by `wrk -t2 -c64` for `--duration` seconds while `perf record -e cpu-clock
 --call-graph dwarf` samples the server process at `--freq` Hz. A sample is charged to the
@@ -106,21 +107,12 @@ def main():
     # 100k: the rows whose p99 is over target; the presigned row exists at 1 KB only.
     ap.add_argument("--size", choices=["1k", "100k"], default="1k")
     args = ap.parse_args()
-    label = {"1k": "1 KB", "100k": "100 KB"}[args.size]
     if not args.no_build:
         dataplane.build()
     tmp = tempfile.mkdtemp()
     procs = []
     try:
-        bare, bare_url = dataplane.start([dataplane.BARE, "127.0.0.1:0"])
-        procs.append(bare)
-        b = dataplane.Bench(procs, tmp, 0)
-        rows = [r for r in dataplane.read_rows(b) if r.size == label]
-        targets = [(f"bare hyper /{args.size}", bare.pid, f"{bare_url}/{args.size}")]
-        targets += [(r.what, b.pid, r.url) for r in rows]
-        if args.size == "1k":
-            presigned = dataplane.secured_rows(procs, tmp)[0]
-            targets.append(("GetLatestConfiguration, SigV4 presigned", procs[-1].pid, presigned.url))
+        targets = dataplane.profile_targets(procs, tmp, args.size)
         results = []
         for name, pid, url in targets:
             print(f"profiling {name} ...", file=sys.stderr)
