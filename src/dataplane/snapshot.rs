@@ -127,8 +127,10 @@ impl indexmap::Equivalent<Key> for KeyRef<'_> {
     }
 }
 
-/// What reads look things up in: keyed by `Key`, searched by `KeyRef`.
-pub type KeyMap<V> = IndexMap<Key, V>;
+/// What reads look things up in: keyed by `Key`, searched by `KeyRef`. Hashed with foldhash
+/// (randomly seeded per map), cheaper than SipHash, which hashed each poll's key twice. Keys
+/// are ids and names that resolved, not arbitrary client input.
+pub type KeyMap<V> = IndexMap<Key, V, foldhash::fast::RandomState>;
 
 #[derive(Default)]
 pub struct Snapshot {

@@ -3,11 +3,12 @@
 //! carries its session and what that session last received, so any node can answer any poll
 //! with no per-poll database access.
 //!
-//! Format (version 1): base64url(claims ‖ tag), where claims is a compact binary encoding
-//! (a version byte, three integers, six length-prefixed strings) and tag the HMAC-SHA256 of
-//! the claims. Every poll verifies one token and mints the next, so the encoding is binary
-//! rather than JSON. Tokens minted before version 1 (base64 JSON, a dot, base64 tag) are still
-//! accepted, so clients polling across an upgrade carry on.
+//! Format (version 2): base64url(claims ‖ tag), where claims is a compact binary encoding
+//! (a version byte, three zigzag varints, six length-prefixed strings) and tag the first 16
+//! bytes of the HMAC-SHA256 of the claims. Every poll verifies one token and mints the next,
+//! and hyper, base64 and UTF-8 checks all cost per byte, so the token is kept short. Tokens of
+//! version 1 (big-endian i64s, the full 32-byte tag) and those minted before it (base64 JSON,
+//! a dot, base64 tag) are still accepted, so clients polling across an upgrade carry on.
 
 use std::borrow::Cow;
 
@@ -19,8 +20,13 @@ use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
-const VERSION: u8 = 1;
-const TAG_LEN: usize = 32;
+const VERSION: u8 = 2;
+/// HMAC-SHA256 truncated to its leftmost 128 bits (RFC 2104 allows truncation to half the
+/// output; forging one still takes 2^128 guesses).
+const TAG_LEN: usize = 16;
+/// Version 1: the same claims with big-endian i64s and the full tag.
+const V1: u8 = 1;
+const V1_TAG_LEN: usize = 32;
 
 /// A token's content. The strings borrow from the decoded token where they can: a poll reads
 /// one token and writes the next without copying them.
@@ -60,9 +66,9 @@ impl<'a> Claims<'a> {
 
     fn encode(&self, out: &mut Vec<u8>) -> Option<()> {
         out.push(VERSION);
-        out.extend_from_slice(&self.interval.to_be_bytes());
-        out.extend_from_slice(&self.not_before.to_be_bytes());
-        out.extend_from_slice(&self.expires.to_be_bytes());
+        for n in [self.interval, self.not_before, self.expires] {
+            varint(n, out);
+        }
         for s in [
             &self.s,
             &self.account,
@@ -77,37 +83,78 @@ impl<'a> Claims<'a> {
         Some(())
     }
 
-    fn decode(mut raw: &'a [u8]) -> Option<Claims<'a>> {
-        fn int(raw: &mut &[u8]) -> Option<i64> {
-            let (head, rest) = raw.split_first_chunk::<8>()?;
-            *raw = rest;
-            Some(i64::from_be_bytes(*head))
+    fn decode(raw: &'a [u8]) -> Option<Claims<'a>> {
+        let (version, mut raw) = raw.split_first()?;
+        let int = match *version {
+            VERSION => read_varint,
+            V1 => read_i64,
+            _ => return None,
+        };
+        let (interval, not_before, expires) = (int(&mut raw)?, int(&mut raw)?, int(&mut raw)?);
+        // The six strings' bounds first, then one UTF-8 check over all of them (their length
+        // bytes are ASCII when under 128, as ids are), not six.
+        let mut bounds = [(0, 0); 6];
+        let mut at = 0;
+        for b in &mut bounds {
+            let len = usize::from(*raw.get(at)?);
+            *b = (at + 1, at + 1 + len);
+            at += 1 + len;
         }
-        fn string<'a>(raw: &mut &'a [u8]) -> Option<Cow<'a, str>> {
-            let (len, rest) = raw.split_first()?;
-            let (s, rest) = rest.split_at_checked(usize::from(*len))?;
-            *raw = rest;
-            std::str::from_utf8(s).ok().map(Cow::Borrowed)
-        }
-        let (version, rest) = raw.split_first()?;
-        if *version != VERSION {
+        if at != raw.len() {
             return None;
         }
-        raw = rest;
-        let (interval, not_before, expires) = (int(&mut raw)?, int(&mut raw)?, int(&mut raw)?);
-        let claims = Claims {
+        let text = std::str::from_utf8(raw);
+        let string = |(from, to): (usize, usize)| -> Option<Cow<'a, str>> {
+            match text {
+                // A length byte is a char of its own, so every bound is a char boundary.
+                Ok(text) => text.get(from..to),
+                Err(_) => std::str::from_utf8(&raw[from..to]).ok(),
+            }
+            .map(Cow::Borrowed)
+        };
+        let [s, account, app, env, profile, last] = bounds.map(string);
+        Some(Claims {
             interval,
             not_before,
             expires,
-            s: string(&mut raw)?,
-            account: string(&mut raw)?,
-            app: string(&mut raw)?,
-            env: string(&mut raw)?,
-            profile: string(&mut raw)?,
-            last: string(&mut raw)?,
-        };
-        raw.is_empty().then_some(claims)
+            s: s?,
+            account: account?,
+            app: app?,
+            env: env?,
+            profile: profile?,
+            last: last?,
+        })
     }
+}
+
+/// A signed integer as a zigzag LEB128 varint: the times (ms since 1970) take 6 bytes, not 8,
+/// and the interval 1 or 2.
+fn varint(n: i64, out: &mut Vec<u8>) {
+    let mut z = ((n << 1) ^ (n >> 63)) as u64;
+    while z >= 0x80 {
+        out.push((z as u8) | 0x80);
+        z >>= 7;
+    }
+    out.push(z as u8);
+}
+
+fn read_varint(raw: &mut &[u8]) -> Option<i64> {
+    let mut z: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let (b, rest) = raw.split_first()?;
+        *raw = rest;
+        z |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Some(((z >> 1) as i64) ^ -((z & 1) as i64));
+        }
+    }
+    None
+}
+
+fn read_i64(raw: &mut &[u8]) -> Option<i64> {
+    let (head, rest) = raw.split_first_chunk::<8>()?;
+    *raw = rest;
+    Some(i64::from_be_bytes(*head))
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -137,7 +184,7 @@ impl Signer {
         }
         let mut mac = self.mac.clone();
         mac.update(&raw);
-        raw.extend_from_slice(&mac.finalize().into_bytes());
+        raw.extend_from_slice(&mac.finalize().into_bytes()[..TAG_LEN]);
         B64.encode(raw)
     }
 
@@ -147,21 +194,28 @@ impl Signer {
         token: &str,
         scratch: &'t mut Vec<u8>,
     ) -> Result<Claims<'t>, TokenError> {
-        if token.contains('.') {
-            return self.verify_legacy(token);
+        // The base64url alphabet has no '.', so a legacy token fails this decoding.
+        if B64.decode_vec(token, scratch).is_err() {
+            return match token.contains('.') {
+                true => self.verify_legacy(token),
+                false => Err(TokenError::Corrupted),
+            };
         }
-        B64.decode_vec(token, scratch)
-            .map_err(|_| TokenError::Corrupted)?;
         let raw = &scratch[..];
+        let tag_len = match raw.first() {
+            Some(&V1) => V1_TAG_LEN,
+            _ => TAG_LEN,
+        };
         let split = raw
             .len()
-            .checked_sub(TAG_LEN)
+            .checked_sub(tag_len)
             .ok_or(TokenError::Corrupted)?;
         let (claims, tag) = raw.split_at(split);
         let mut mac = self.mac.clone();
         mac.update(claims);
-        // Constant-time comparison.
-        mac.verify_slice(tag).map_err(|_| TokenError::Corrupted)?;
+        // Constant-time comparison (of the leftmost bytes: the whole tag for version 1).
+        mac.verify_truncated_left(tag)
+            .map_err(|_| TokenError::Corrupted)?;
         Claims::decode(claims).ok_or(TokenError::Corrupted)
     }
 
@@ -262,6 +316,92 @@ mod tests {
             key.verify(&format!("{forged_payload}.{sig}"), &mut Vec::new()),
             Err(TokenError::Corrupted)
         );
+    }
+
+    #[test]
+    fn integers_round_trip_at_their_extremes() {
+        for n in [
+            0,
+            1,
+            -1,
+            63,
+            64,
+            -64,
+            -65,
+            1_800_000_000_000,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            let mut out = Vec::new();
+            varint(n, &mut out);
+            let mut raw = &out[..];
+            assert_eq!(read_varint(&mut raw), Some(n));
+            assert!(raw.is_empty());
+        }
+        // Ten continuation bytes never end: not an integer.
+        assert_eq!(read_varint(&mut &[0xff; 10][..]), None);
+    }
+
+    /// What version 1 minted: big-endian i64s and the whole 32-byte tag.
+    fn v1_token(key: &Signer, c: &Claims) -> String {
+        let mut raw = vec![V1];
+        for n in [c.interval, c.not_before, c.expires] {
+            raw.extend_from_slice(&n.to_be_bytes());
+        }
+        for s in [&c.s, &c.account, &c.app, &c.env, &c.profile, &c.last] {
+            raw.push(s.len() as u8);
+            raw.extend_from_slice(s.as_bytes());
+        }
+        let mut mac = key.mac.clone();
+        mac.update(&raw);
+        raw.extend_from_slice(&mac.finalize().into_bytes());
+        B64.encode(raw)
+    }
+
+    #[test]
+    fn version_1_tokens_are_still_accepted_with_their_whole_tag() {
+        let key = signer(b"key");
+        let t = v1_token(&key, &claims());
+        assert_eq!(key.verify(&t, &mut Vec::new()), Ok(claims()));
+        // Its tag cut to version 2's length is not enough.
+        let raw = B64.decode(&t).unwrap();
+        let cut = B64.encode(&raw[..raw.len() - (V1_TAG_LEN - TAG_LEN)]);
+        assert_eq!(
+            key.verify(&cut, &mut Vec::new()),
+            Err(TokenError::Corrupted)
+        );
+        assert_eq!(
+            signer(b"other").verify(&t, &mut Vec::new()),
+            Err(TokenError::Corrupted)
+        );
+    }
+
+    #[test]
+    fn a_typical_token_is_short() {
+        let typical = Claims {
+            s: "abcdefghijklmnopqrstu".into(),
+            account: "123456789012".into(),
+            app: "abc1234".into(),
+            env: "def5678".into(),
+            profile: "ghi9012".into(),
+            interval: 60,
+            not_before: 1_800_000_000_000,
+            expires: 1_800_086_400_000,
+            last: "12".into(),
+        };
+        // 92 bytes (version 1: 119), in base64.
+        let t = signer(b"key").mint(&typical);
+        assert_eq!(t.len(), 123, "{t}");
+        assert_eq!(v1_token(&signer(b"key"), &typical).len(), 159);
+    }
+
+    #[test]
+    fn strings_over_127_bytes_and_non_ascii_text_still_decode() {
+        let mut c = claims();
+        c.last = "é".repeat(100).into();
+        c.profile = "ü".into();
+        let t = signer(b"key").mint(&c);
+        assert_eq!(signer(b"key").verify(&t, &mut Vec::new()), Ok(c));
     }
 
     #[test]
