@@ -215,7 +215,7 @@ impl DataPlane {
                 self.get_latest_configuration(account, query, headers).await
             }
             route @ (Route::AgentRead | Route::GetConfiguration) => {
-                let mut parts = path.split('/').filter(|s| !s.is_empty());
+                let mut parts = crate::query::split_at(path, b'/').filter(|s| !s.is_empty());
                 let (
                     Some("applications"),
                     Some(app),

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use http::HeaderMap;
 
 use super::AuthError;
-use crate::query::decode_component;
+use crate::query::{decode_component, split_at, split_once_at};
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 /// Longest presigned URL lifetime SigV4 allows (7 days).
@@ -90,8 +90,8 @@ struct PresignedParams<'q>([Option<&'q str>; 6]);
 impl<'q> PresignedParams<'q> {
     fn read(query: &'q str) -> Self {
         let mut found: [Option<&'q str>; 6] = Default::default();
-        for pair in query.split('&') {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        for pair in split_at(query, b'&') {
+            let (k, v) = split_once_at(pair, b'=').unwrap_or((pair, ""));
             let k = decode_component(k);
             if let Some(i) = PRESIGNED.iter().position(|name| *name == k) {
                 if found[i].is_none() {

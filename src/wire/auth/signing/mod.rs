@@ -283,7 +283,7 @@ fn write_path(out: &mut String, path: &str) -> Option<()> {
 /// RFC 3986 §5.2.4 (remove dot segments), dropping empty segments, keeping a trailing slash.
 fn normalize_path(path: &str) -> String {
     let mut segments: Vec<&str> = Vec::new();
-    for segment in path.split('/') {
+    for segment in crate::query::split_at(path, b'/') {
         match segment {
             "" | "." => {}
             ".." => {
@@ -311,8 +311,8 @@ fn normalize_path(path: &str) -> String {
 fn write_query(out: &mut String, query: &str, presigned: bool) -> Option<()> {
     let mut pairs: [(&str, &str); 32] = [("", ""); 32];
     let mut count = 0;
-    for pair in query.split('&').filter(|s| !s.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+    for pair in crate::query::split_at(query, b'&').filter(|s| !s.is_empty()) {
+        let (name, value) = crate::query::split_once_at(pair, b'=').unwrap_or((pair, ""));
         if presigned && name == "X-Amz-Signature" {
             continue;
         }
