@@ -28,6 +28,19 @@ const TAG_LEN: usize = 16;
 const V1: u8 = 1;
 const V1_TAG_LEN: usize = 32;
 
+/// Reads one of the claims' integers, advancing past it.
+type ReadInt = fn(&mut &[u8]) -> Option<i64>;
+
+/// The binary versions accepted, by their first byte: the tag's length and how the integers
+/// are read. The one place that knows how versions differ.
+fn format(version: u8) -> Option<(usize, ReadInt)> {
+    match version {
+        VERSION => Some((TAG_LEN, read_varint)),
+        V1 => Some((V1_TAG_LEN, read_i64)),
+        _ => None,
+    }
+}
+
 /// A token's content. The strings borrow from the decoded token where they can: a poll reads
 /// one token and writes the next without copying them.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -85,11 +98,7 @@ impl<'a> Claims<'a> {
 
     fn decode(raw: &'a [u8]) -> Option<Claims<'a>> {
         let (version, mut raw) = raw.split_first()?;
-        let int = match *version {
-            VERSION => read_varint,
-            V1 => read_i64,
-            _ => return None,
-        };
+        let (_, int) = format(*version)?;
         let (interval, not_before, expires) = (int(&mut raw)?, int(&mut raw)?, int(&mut raw)?);
         // The six strings' bounds first, then one UTF-8 check over all of them (their length
         // bytes are ASCII when under 128, as ids are), not six.
@@ -202,10 +211,10 @@ impl Signer {
             };
         }
         let raw = &scratch[..];
-        let tag_len = match raw.first() {
-            Some(&V1) => V1_TAG_LEN,
-            _ => TAG_LEN,
-        };
+        let (tag_len, _) = raw
+            .first()
+            .and_then(|v| format(*v))
+            .ok_or(TokenError::Corrupted)?;
         let split = raw
             .len()
             .checked_sub(tag_len)
