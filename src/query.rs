@@ -28,16 +28,24 @@ pub fn split_at(s: &str, sep: u8) -> impl Iterator<Item = &str> {
 }
 
 /// `s` split at its first `sep` (an ASCII byte), as `str::split_once` does.
-pub fn split_once_at(s: &str, sep: u8) -> Option<(&str, &str)> {
+fn split_once_at(s: &str, sep: u8) -> Option<(&str, &str)> {
     let i = memchr::memchr(sep, s.as_bytes())?;
     Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
+/// A query's `name=value` pairs as sent (still percent-encoded): empty pairs (`a=1&&b=2`) are
+/// skipped, and a pair without `=` has an empty value. The one reading of the query's shape
+/// that parsing, lookups, presigned parameters and SigV4's canonical query share.
+pub fn raw_pairs(query: &str) -> impl Iterator<Item = (&str, &str)> {
+    split_at(query, b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| split_once_at(pair, b'=').unwrap_or((pair, "")))
 }
 
 /// Parses `a=1&b=2&b=3` into a multimap, percent-decoding keys and values.
 pub fn parse_query(query: Option<&str>) -> HashMap<String, Vec<String>> {
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    for pair in split_at(query.unwrap_or_default(), b'&').filter(|p| !p.is_empty()) {
-        let (k, v) = split_once_at(pair, b'=').unwrap_or((pair, ""));
+    for (k, v) in raw_pairs(query.unwrap_or_default()) {
         let k = percent_decode_str(k).decode_utf8_lossy().into_owned();
         let v = percent_decode_str(v).decode_utf8_lossy().into_owned();
         out.entry(k).or_default().push(v);
@@ -48,10 +56,8 @@ pub fn parse_query(query: Option<&str>) -> HashMap<String, Vec<String>> {
 /// The first value of `key` in the query, decoded as `parse_query` decodes (keys too), without
 /// building its map: for the read paths, which look up one parameter per request.
 pub fn query_first<'a>(query: Option<&'a str>, key: &str) -> Option<Cow<'a, str>> {
-    split_at(query.unwrap_or_default(), b'&').find_map(|pair| {
-        let (k, v) = split_once_at(pair, b'=').unwrap_or((pair, ""));
-        (!pair.is_empty() && decode_component(k) == key).then(|| decode_component(v))
-    })
+    raw_pairs(query.unwrap_or_default())
+        .find_map(|(k, v)| (decode_component(k) == key).then(|| decode_component(v)))
 }
 
 /// Percent-decodes one key, value or path segment; text without `%` (a configuration token, a
@@ -78,5 +84,15 @@ mod tests {
                 assert_eq!(split_once_at(s, sep), s.split_once(char::from(sep)));
             }
         }
+    }
+
+    #[test]
+    fn raw_pairs_skip_empty_pairs_and_keep_values_encoded() {
+        let pairs: Vec<_> = raw_pairs("a=1&&b&c=d=e&k%20=v%2F&").collect();
+        assert_eq!(
+            pairs,
+            [("a", "1"), ("b", ""), ("c", "d=e"), ("k%20", "v%2F")]
+        );
+        assert_eq!(raw_pairs("").count(), 0);
     }
 }

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use http::HeaderMap;
 
 use super::AuthError;
-use crate::query::{decode_component, split_at, split_once_at};
+use crate::query::{decode_component, raw_pairs};
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 /// Longest presigned URL lifetime SigV4 allows (7 days).
@@ -90,8 +90,7 @@ struct PresignedParams<'q>([Option<&'q str>; 6]);
 impl<'q> PresignedParams<'q> {
     fn read(query: &'q str) -> Self {
         let mut found: [Option<&'q str>; 6] = Default::default();
-        for pair in split_at(query, b'&') {
-            let (k, v) = split_once_at(pair, b'=').unwrap_or((pair, ""));
+        for (k, v) in raw_pairs(query) {
             let k = decode_component(k);
             if let Some(i) = PRESIGNED.iter().position(|name| *name == k) {
                 if found[i].is_none() {

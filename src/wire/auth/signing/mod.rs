@@ -311,8 +311,7 @@ fn normalize_path(path: &str) -> String {
 fn write_query(out: &mut String, query: &str, presigned: bool) -> Option<()> {
     let mut pairs: [(&str, &str); 32] = [("", ""); 32];
     let mut count = 0;
-    for pair in crate::query::split_at(query, b'&').filter(|s| !s.is_empty()) {
-        let (name, value) = crate::query::split_once_at(pair, b'=').unwrap_or((pair, ""));
+    for (name, value) in crate::query::raw_pairs(query) {
         if presigned && name == "X-Amz-Signature" {
             continue;
         }
